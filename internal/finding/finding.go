@@ -1,0 +1,254 @@
+// Package finding defines the one canonical report type every output format
+// is written from: a Report of Results, each with sub-checks, evidence,
+// remediation and the AWS CLI commands that reproduce it. Field names and
+// JSON tags are the stable contract of ../../docs/report-schema.md.
+package finding
+
+import "time"
+
+// SchemaVersion is the version of the JSON report contract.
+const SchemaVersion = "1"
+
+// ControlID identifies the control every result is about.
+const ControlID = "sagemaker-notebook-no-direct-internet-access"
+
+// ResourceType is the CloudFormation type name of the evaluated resource.
+const ResourceType = "AWS::SageMaker::NotebookInstance"
+
+// Status is a result's or a sub-check's outcome.
+type Status string
+
+// Statuses, from least to most severe for a result (MUTED aside).
+const (
+	StatusPass   Status = "PASS"
+	StatusReview Status = "REVIEW"
+	StatusFail   Status = "FAIL"
+	StatusError  Status = "ERROR"
+	// StatusMuted is a FAIL or REVIEW covered by an exception; the result
+	// keeps its checks and the exception's reason.
+	StatusMuted Status = "MUTED"
+	// StatusNotApplicable is for sub-checks only: the check does not apply
+	// to this notebook (for example, VPC egress for a notebook with direct
+	// internet access) and does not count towards the result.
+	StatusNotApplicable Status = "N/A"
+)
+
+// Rank orders statuses for "worst wins": ERROR > FAIL > REVIEW > PASS.
+// MUTED and N/A rank lowest; they never decide a result.
+func (s Status) Rank() int {
+	switch s {
+	case StatusError:
+		return 4
+	case StatusFail:
+		return 3
+	case StatusReview:
+		return 2
+	case StatusPass:
+		return 1
+	}
+	return 0
+}
+
+// Severity of a result or sub-check.
+type Severity string
+
+// Severities.
+const (
+	SeverityInformational Severity = "informational"
+	SeverityLow           Severity = "low"
+	SeverityMedium        Severity = "medium"
+	SeverityHigh          Severity = "high"
+)
+
+// Rank orders severities.
+func (s Severity) Rank() int {
+	switch s {
+	case SeverityHigh:
+		return 3
+	case SeverityMedium:
+		return 2
+	case SeverityLow:
+		return 1
+	}
+	return 0
+}
+
+// InternetPath names how a notebook reaches the internet, most exposed first.
+type InternetPath string
+
+// Internet paths, most exposed first.
+const (
+	PathDirect    InternetPath = "direct"
+	PathIGW       InternetPath = "igw"
+	PathIPv6      InternetPath = "ipv6"
+	PathNAT       InternetPath = "nat"
+	PathAppliance InternetPath = "appliance"
+	PathTransit   InternetPath = "transit"
+	PathNone      InternetPath = "none"
+	PathUnknown   InternetPath = "unknown"
+)
+
+// Exposure orders paths: a higher number is more exposed. Unknown ranks
+// above everything because it cannot be proved safe.
+func (p InternetPath) Exposure() int {
+	switch p {
+	case PathUnknown:
+		return 8
+	case PathDirect:
+		return 7
+	case PathIGW:
+		return 6
+	case PathIPv6:
+		return 5
+	case PathNAT:
+		return 4
+	case PathAppliance:
+		return 3
+	case PathTransit:
+		return 2
+	case PathNone:
+		return 1
+	}
+	return 0
+}
+
+// Report is the outcome of one evaluation.
+type Report struct {
+	SchemaVersion string         `json:"schema_version"`
+	Tool          Tool           `json:"tool"`
+	Profile       string         `json:"profile"`
+	StartedAt     time.Time      `json:"started_at"`
+	FinishedAt    time.Time      `json:"finished_at"`
+	Complete      bool           `json:"complete"`
+	Summary       map[Status]int `json:"summary"`
+	Results       []Result       `json:"results"`
+	Errors        []Error        `json:"errors"`
+}
+
+// Tool names the producer of a report.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Resource is the evaluated notebook instance.
+type Resource struct {
+	Type string `json:"type"`
+	Name string `json:"name"`
+	ARN  string `json:"arn"`
+	// Tags are the notebook's tags, when they could be read.
+	Tags map[string]string `json:"tags,omitempty"`
+}
+
+// Result is the verdict on one notebook instance.
+type Result struct {
+	ControlID    string              `json:"control_id"`
+	AccountID    string              `json:"account_id"`
+	Region       string              `json:"region"`
+	Resource     Resource            `json:"resource"`
+	Status       Status              `json:"status"`
+	Severity     Severity            `json:"severity"`
+	InternetPath InternetPath        `json:"internet_path"`
+	Checks       []Check             `json:"checks"`
+	Evidence     Evidence            `json:"evidence"`
+	Remediation  string              `json:"remediation"`
+	Reproduce    []string            `json:"reproduce"`
+	Compliance   map[string][]string `json:"compliance"`
+	// Mute is set when an exception or a remediation run turned a FAIL or
+	// REVIEW into MUTED; UnmutedStatus keeps what it would have been.
+	Mute          *Mute  `json:"mute,omitempty"`
+	UnmutedStatus Status `json:"unmuted_status,omitempty"`
+}
+
+// Mute records why a result is MUTED.
+type Mute struct {
+	Reason  string `json:"reason"`
+	Owner   string `json:"owner,omitempty"`
+	Expires string `json:"expires,omitempty"`
+	Source  string `json:"source,omitempty"`
+}
+
+// Check is one sub-check of the control.
+type Check struct {
+	ID       string   `json:"id"`
+	Status   Status   `json:"status"`
+	Severity Severity `json:"severity,omitempty"`
+	Message  string   `json:"message"`
+	// Informational is true when the active profile reports the check but
+	// does not let it decide the result (profile fsbp).
+	Informational bool `json:"informational,omitempty"`
+}
+
+// Evidence is what a verdict was decided on: the fields and IDs used and the
+// route or rule that decided it.
+type Evidence struct {
+	DirectInternetAccess string   `json:"direct_internet_access,omitempty"`
+	NotebookStatus       string   `json:"notebook_status,omitempty"`
+	RootAccess           string   `json:"root_access,omitempty"`
+	SubnetID             string   `json:"subnet_id,omitempty"`
+	VPCID                string   `json:"vpc_id,omitempty"`
+	SecurityGroupIDs     []string `json:"security_group_ids,omitempty"`
+	NetworkInterfaceID   string   `json:"network_interface_id,omitempty"`
+	PublicIP             string   `json:"public_ip,omitempty"`
+	MapPublicIPOnLaunch  *bool    `json:"map_public_ip_on_launch,omitempty"`
+	RouteTableID         string   `json:"route_table_id,omitempty"`
+	// RouteTableSource is "explicit" or "main".
+	RouteTableSource string `json:"route_table_source,omitempty"`
+	NetworkACLID     string `json:"network_acl_id,omitempty"`
+	// Routes are the routes that carry public traffic, as "dest -> target (kind)".
+	Routes []string `json:"routes,omitempty"`
+	// DecidingRoute and DecidingRule are what decided the verdict.
+	DecidingRoute string `json:"deciding_route,omitempty"`
+	DecidingRule  string `json:"deciding_rule,omitempty"`
+	// Notes explain anything unusual (blackholes, private NAT, missing facts).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Error is an account, region or resource that could not be read.
+type Error struct {
+	AccountID string `json:"account_id"`
+	Region    string `json:"region"`
+	Operation string `json:"operation"`
+	Resource  string `json:"resource,omitempty"`
+	Code      string `json:"code,omitempty"`
+	Message   string `json:"message"`
+}
+
+// Summarize recomputes Summary and Complete from Results and Errors.
+func (r *Report) Summarize() {
+	r.Summary = map[Status]int{StatusPass: 0, StatusFail: 0, StatusReview: 0, StatusError: 0, StatusMuted: 0}
+	complete := len(r.Errors) == 0
+	for i := range r.Results {
+		r.Summary[r.Results[i].Status]++
+		if r.Results[i].Status == StatusError {
+			complete = false
+		}
+	}
+	r.Complete = complete
+	if r.Results == nil {
+		r.Results = []Result{}
+	}
+	if r.Errors == nil {
+		r.Errors = []Error{}
+	}
+}
+
+// ExitCode is what every command exits with for this report (CONTROL.md):
+// 3 when incomplete, else 1 when anything fails (or, with strict, needs
+// review), else 0.
+func (r *Report) ExitCode(strict bool) int {
+	if !r.Complete {
+		return 3
+	}
+	for i := range r.Results {
+		switch r.Results[i].Status {
+		case StatusFail:
+			return 1
+		case StatusReview:
+			if strict {
+				return 1
+			}
+		}
+	}
+	return 0
+}
