@@ -27,17 +27,17 @@ type Region struct {
 	AccountID string `json:"account_id"`
 	Region    string `json:"region"`
 
-	Notebooks                  []Notebook                 `json:"notebooks"`
-	VPCs                       []VPC                      `json:"vpcs,omitempty"`
-	Subnets                    []Subnet                   `json:"subnets,omitempty"`
-	RouteTables                []RouteTable               `json:"route_tables,omitempty"`
-	NATGateways                []NATGateway               `json:"nat_gateways,omitempty"`
-	InternetGateways           []InternetGateway          `json:"internet_gateways,omitempty"`
+	Notebooks                  []Notebook                  `json:"notebooks"`
+	VPCs                       []VPC                       `json:"vpcs,omitempty"`
+	Subnets                    []Subnet                    `json:"subnets,omitempty"`
+	RouteTables                []RouteTable                `json:"route_tables,omitempty"`
+	NATGateways                []NATGateway                `json:"nat_gateways,omitempty"`
+	InternetGateways           []InternetGateway           `json:"internet_gateways,omitempty"`
 	EgressOnlyInternetGateways []EgressOnlyInternetGateway `json:"egress_only_internet_gateways,omitempty"`
-	SecurityGroups             []SecurityGroup            `json:"security_groups,omitempty"`
-	NetworkACLs                []NetworkACL               `json:"network_acls,omitempty"`
-	NetworkInterfaces          []NetworkInterface         `json:"network_interfaces,omitempty"`
-	VPCEndpoints               []VPCEndpoint              `json:"vpc_endpoints,omitempty"`
+	SecurityGroups             []SecurityGroup             `json:"security_groups,omitempty"`
+	NetworkACLs                []NetworkACL                `json:"network_acls,omitempty"`
+	NetworkInterfaces          []NetworkInterface          `json:"network_interfaces,omitempty"`
+	VPCEndpoints               []VPCEndpoint               `json:"vpc_endpoints,omitempty"`
 
 	// Errors are the calls that failed in this account-region. A failure of a
 	// whole operation (Operation set, Resource empty) means the objects of that
@@ -214,13 +214,13 @@ type ACLEntry struct {
 	RuleNumber int32 `json:"rule_number"`
 	Egress     bool  `json:"egress"`
 	// Protocol is "-1" for all, else an IANA protocol number as a string.
-	Protocol  string `json:"protocol"`
-	Action    string `json:"action"` // "allow" or "deny"
-	CIDR      string `json:"cidr,omitempty"`
-	IPv6CIDR  string `json:"ipv6_cidr,omitempty"`
-	FromPort  int32  `json:"from_port,omitempty"`
-	ToPort    int32  `json:"to_port,omitempty"`
-	HasPorts  bool   `json:"has_ports,omitempty"`
+	Protocol string `json:"protocol"`
+	Action   string `json:"action"` // "allow" or "deny"
+	CIDR     string `json:"cidr,omitempty"`
+	IPv6CIDR string `json:"ipv6_cidr,omitempty"`
+	FromPort int32  `json:"from_port,omitempty"`
+	ToPort   int32  `json:"to_port,omitempty"`
+	HasPorts bool   `json:"has_ports,omitempty"`
 }
 
 // NetworkInterface is the part of DescribeNetworkInterfaces the analysis needs.
