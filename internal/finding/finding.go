@@ -123,6 +123,24 @@ type Report struct {
 	Summary       map[Status]int `json:"summary"`
 	Results       []Result       `json:"results"`
 	Errors        []Error        `json:"errors"`
+	// ExpiredExceptions are exceptions whose expiry date has passed: they
+	// mute nothing any more and are listed so that their owners renew or
+	// remove them.
+	ExpiredExceptions []ExpiredException `json:"expired_exceptions,omitempty"`
+}
+
+// ExpiredException is an exception that no longer mutes because it expired.
+type ExpiredException struct {
+	// Source is where the exception is defined, as "file:line".
+	Source string `json:"source"`
+	// Match describes what the exception matches, e.g. "account=… name=dev-*".
+	Match   string `json:"match"`
+	Reason  string `json:"reason"`
+	Owner   string `json:"owner"`
+	Expires string `json:"expires"`
+	// Resources are the ARNs (names when there is no ARN) of the results in
+	// this report that the exception would still have muted.
+	Resources []string `json:"resources,omitempty"`
 }
 
 // Tool names the producer of a report.
