@@ -1,0 +1,149 @@
+// Package reportfmt holds the small pieces that several report writers must
+// agree on: the deterministic finding ID shared by ASFF and OCSF (so that a
+// finding keeps its identity across formats and across runs), the AWS
+// partition of a result, the display order of results, and the human names
+// of the compliance frameworks the control package maps to.
+package reportfmt
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sagefence/sagefence/internal/finding"
+)
+
+// FindingID is the stable identifier of a result: the same account, region,
+// resource and control always give the same ID, so a re-run updates a
+// finding in Security Hub or a SIEM instead of duplicating it.
+func FindingID(res *finding.Result) string {
+	control := res.ControlID
+	if control == "" {
+		control = finding.ControlID
+	}
+	key := res.Resource.ARN
+	if key == "" {
+		key = "name:" + res.Resource.Name
+	}
+	h := sha256.Sum256([]byte(res.AccountID + "\x00" + res.Region + "\x00" + key + "\x00" + control))
+	return "sagefence/" + res.AccountID + "/" + res.Region + "/" + control + "/" + hex.EncodeToString(h[:16])
+}
+
+// Partition is the AWS partition of a result: taken from its ARN when it has
+// one, else inferred from the region name.
+func Partition(res *finding.Result) string {
+	if p, ok := strings.CutPrefix(res.Resource.ARN, "arn:"); ok {
+		if i := strings.IndexByte(p, ':'); i > 0 {
+			return p[:i]
+		}
+	}
+	switch {
+	case strings.HasPrefix(res.Region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(res.Region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}
+
+// ResourceID is the ARN of the result's notebook, or its name when the ARN
+// is unknown (for example when the describe call failed).
+func ResourceID(res *finding.Result) string {
+	if res.Resource.ARN != "" {
+		return res.Resource.ARN
+	}
+	return res.Resource.Name
+}
+
+// Frameworks returns the compliance map's framework keys in sorted order.
+func Frameworks(m map[string][]string) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// Requirements flattens a compliance map to "Framework requirement" strings,
+// frameworks sorted by key and requirements in the order given.
+func Requirements(m map[string][]string) []string {
+	var out []string
+	for _, k := range Frameworks(m) {
+		for _, req := range m[k] {
+			out = append(out, StandardName(k)+" "+req)
+		}
+	}
+	return out
+}
+
+// StandardName is the human name of a compliance framework key from the
+// control's catalog; unknown keys are returned as they are.
+func StandardName(key string) string {
+	switch key {
+	case "aws-securityhub":
+		return "AWS Foundational Security Best Practices"
+	case "aws-config":
+		return "AWS Config managed rule"
+	case "cis-controls-v8":
+		return "CIS Controls v8"
+	case "nist-800-53-r5":
+		return "NIST SP 800-53 Rev. 5"
+	case "soc2":
+		return "SOC 2"
+	case "hipaa":
+		return "HIPAA Security Rule"
+	case "pci-dss-4.0":
+		return "PCI DSS v4.0"
+	}
+	return key
+}
+
+// StatusOrder ranks result statuses for display, most urgent first:
+// ERROR, FAIL, REVIEW, MUTED, PASS.
+func StatusOrder(s finding.Status) int {
+	switch s {
+	case finding.StatusError:
+		return 0
+	case finding.StatusFail:
+		return 1
+	case finding.StatusReview:
+		return 2
+	case finding.StatusMuted:
+		return 3
+	case finding.StatusPass:
+		return 4
+	}
+	return 5
+}
+
+// Statuses are the result statuses in display order.
+func Statuses() []finding.Status {
+	return []finding.Status{finding.StatusError, finding.StatusFail, finding.StatusReview, finding.StatusMuted, finding.StatusPass}
+}
+
+// Sorted returns the results ordered for reading: most urgent status first,
+// then account, region and name. The report itself is not modified.
+func Sorted(results []finding.Result) []*finding.Result {
+	out := make([]*finding.Result, len(results))
+	for i := range results {
+		out[i] = &results[i]
+	}
+	slices.SortStableFunc(out, func(a, b *finding.Result) int {
+		if d := StatusOrder(a.Status) - StatusOrder(b.Status); d != 0 {
+			return d
+		}
+		if c := strings.Compare(a.AccountID, b.AccountID); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Region, b.Region); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Resource.Name, b.Resource.Name)
+	})
+	return out
+}
+
+// Timestamp formats t the way AWS and most SIEMs expect: UTC, millisecond
+// precision, "Z" suffix.
+func Timestamp(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
