@@ -1,0 +1,277 @@
+// Package markdown writes a report as GitHub-flavoured Markdown for pull
+// request comments and CI step summaries: a summary table, a findings table,
+// and a collapsible details section per notebook that is not passing. Every
+// value that comes from AWS is escaped so that it renders as text.
+package markdown
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/sagefence/sagefence/internal/finding"
+	"github.com/sagefence/sagefence/internal/report/reportfmt"
+)
+
+// Write writes r to w as Markdown.
+func Write(w io.Writer, r *finding.Report) error {
+	var b strings.Builder
+	build(&b, r)
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("markdown: %w", err)
+	}
+	return nil
+}
+
+func icon(s finding.Status) string {
+	switch s {
+	case finding.StatusPass:
+		return "✅"
+	case finding.StatusFail:
+		return "❌"
+	case finding.StatusReview:
+		return "⚠️"
+	case finding.StatusError:
+		return "⛔"
+	case finding.StatusMuted:
+		return "🔕"
+	}
+	return "➖"
+}
+
+func build(b *strings.Builder, r *finding.Report) {
+	b.WriteString("## sagefence: SageMaker notebook internet exposure\n\n")
+	verdict := "**No failing notebooks.**"
+	switch {
+	case !r.Complete:
+		verdict = "**Incomplete:** some notebooks or accounts could not be evaluated; they are not assumed compliant."
+	case r.Summary[finding.StatusFail] > 0:
+		verdict = fmt.Sprintf("**%d notebook(s) fail** the control.", r.Summary[finding.StatusFail])
+	}
+	fmt.Fprintf(b, "%s\n\n", verdict)
+	fmt.Fprintf(b, "Control `%s` · profile `%s` · %s %s · scanned %s (%s)\n\n",
+		finding.ControlID, code(r.Profile), text(r.Tool.Name), text(r.Tool.Version),
+		r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"), r.FinishedAt.Sub(r.StartedAt).Round(1e9))
+
+	b.WriteString("| Status | Notebooks |\n|---|---:|\n")
+	for _, s := range reportfmt.Statuses() {
+		fmt.Fprintf(b, "| %s %s | %d |\n", icon(s), s, r.Summary[s])
+	}
+	fmt.Fprintf(b, "| **Total** | **%d** |\n\n", len(r.Results))
+
+	if len(r.Results) > 0 {
+		b.WriteString("### Findings\n\n")
+		b.WriteString("| Status | Notebook | Account | Region | Internet path | Severity | Failing checks |\n")
+		b.WriteString("|---|---|---|---|---|---|---|\n")
+		for _, res := range reportfmt.Sorted(r.Results) {
+			fmt.Fprintf(b, "| %s %s | %s | %s | %s | %s | %s | %s |\n",
+				icon(res.Status), res.Status, ident(res.Resource.Name), ident(res.AccountID), ident(res.Region),
+				res.InternetPath, res.Severity, text(strings.Join(failing(res), ", ")))
+		}
+		b.WriteString("\n")
+	}
+
+	var detailed []*finding.Result
+	for _, res := range reportfmt.Sorted(r.Results) {
+		if res.Status != finding.StatusPass {
+			detailed = append(detailed, res)
+		}
+	}
+	if len(detailed) > 0 {
+		b.WriteString("### Details\n\n")
+		for _, res := range detailed {
+			details(b, res)
+		}
+	}
+
+	if len(r.Errors) > 0 {
+		b.WriteString("### Could not be read\n\n| Account | Region | Operation | Resource | Error |\n|---|---|---|---|---|\n")
+		for _, e := range r.Errors {
+			msg := e.Message
+			if e.Code != "" {
+				msg = e.Code + ": " + msg
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", ident(e.AccountID), ident(e.Region), ident(e.Operation), ident(e.Resource), text(msg))
+		}
+		b.WriteString("\n")
+	}
+	if len(r.ExpiredExceptions) > 0 {
+		b.WriteString("### Expired exceptions (no longer muting)\n\n| Source | Match | Owner | Expired | Reason |\n|---|---|---|---|---|\n")
+		for _, x := range r.ExpiredExceptions {
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", text(x.Source), text(x.Match), text(x.Owner), text(x.Expires), text(x.Reason))
+		}
+		b.WriteString("\n")
+	}
+}
+
+func details(b *strings.Builder, res *finding.Result) {
+	// Inside <summary> Markdown is not rendered, so HTML-escape there.
+	fmt.Fprintf(b, "<details>\n<summary>%s %s <code>%s</code> (%s, %s): internet path %s</summary>\n\n",
+		icon(res.Status), res.Status, html(res.Resource.Name), html(res.AccountID), html(res.Region), res.InternetPath)
+	fmt.Fprintf(b, "ARN: %s\n\n", ident(res.Resource.ARN))
+	if res.Mute != nil {
+		fmt.Fprintf(b, "> **Muted** (would be %s): %s. Owner %s, expires %s.\n\n",
+			res.UnmutedStatus, text(res.Mute.Reason), text(res.Mute.Owner), text(res.Mute.Expires))
+	}
+	if len(res.Checks) > 0 {
+		b.WriteString("| Check | Status | Severity | Message |\n|---|---|---|---|\n")
+		for _, c := range res.Checks {
+			id := c.ID
+			if c.Informational {
+				id += " (informational)"
+			}
+			fmt.Fprintf(b, "| %s | %s %s | %s | %s |\n", text(id), icon(c.Status), c.Status, c.Severity, text(c.Message))
+		}
+		b.WriteString("\n")
+	}
+	if ev := evidence(res); len(ev) > 0 {
+		b.WriteString("**Evidence**\n\n")
+		for _, line := range ev {
+			v := ident(line[1])
+			if line[0] == "Notes" {
+				v = text(line[1])
+			}
+			fmt.Fprintf(b, "- %s: %s\n", line[0], v)
+		}
+		b.WriteString("\n")
+	}
+	if res.Remediation != "" {
+		fmt.Fprintf(b, "**Remediation:** %s\n\n", text(res.Remediation))
+	}
+	if len(res.Reproduce) > 0 {
+		b.WriteString("**Reproduce**\n\n")
+		fence := fenceFor(strings.Join(res.Reproduce, "\n"))
+		fmt.Fprintf(b, "%ssh\n%s\n%s\n\n", fence, strings.Join(res.Reproduce, "\n"), fence)
+	}
+	if len(res.Compliance) > 0 {
+		var parts []string
+		for _, fw := range reportfmt.Frameworks(res.Compliance) {
+			parts = append(parts, text(reportfmt.StandardName(fw))+" "+text(strings.Join(res.Compliance[fw], ", ")))
+		}
+		fmt.Fprintf(b, "**Compliance:** %s\n\n", strings.Join(parts, " · "))
+	}
+	b.WriteString("</details>\n\n")
+}
+
+func failing(res *finding.Result) []string {
+	var out []string
+	for _, c := range res.Checks {
+		if c.Status == finding.StatusFail || c.Status == finding.StatusError || c.Status == finding.StatusReview {
+			out = append(out, c.ID)
+		}
+	}
+	return out
+}
+
+func evidence(res *finding.Result) [][2]string {
+	e := res.Evidence
+	var out [][2]string
+	add := func(k, v string) {
+		if v != "" {
+			out = append(out, [2]string{k, v})
+		}
+	}
+	add("DirectInternetAccess", e.DirectInternetAccess)
+	add("Notebook status", e.NotebookStatus)
+	add("Subnet", e.SubnetID)
+	add("VPC", e.VPCID)
+	add("Security groups", strings.Join(e.SecurityGroupIDs, ", "))
+	add("Network interface", e.NetworkInterfaceID)
+	add("Public IP", e.PublicIP)
+	if e.MapPublicIPOnLaunch != nil {
+		add("MapPublicIpOnLaunch", fmt.Sprint(*e.MapPublicIPOnLaunch))
+	}
+	if e.RouteTableID != "" {
+		add("Route table", e.RouteTableID+" ("+e.RouteTableSource+")")
+	}
+	add("Network ACL", e.NetworkACLID)
+	add("Public routes", strings.Join(e.Routes, "; "))
+	add("Deciding route", e.DecidingRoute)
+	add("Deciding rule", e.DecidingRule)
+	add("Notes", strings.Join(e.Notes, "; "))
+	if len(res.Resource.Tags) > 0 {
+		var tags []string
+		for _, k := range sortedKeys(res.Resource.Tags) {
+			tags = append(tags, k+"="+res.Resource.Tags[k])
+		}
+		add("Tags", strings.Join(tags, ", "))
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// text escapes prose for a Markdown table cell or paragraph: HTML is entity
+// encoded (GitHub would otherwise render tags), inline Markdown punctuation
+// is backslash-escaped, and line breaks become spaces so a cell stays one
+// row. Characters that only matter at the start of a line (#, -, +) need no
+// escape: text never starts a line.
+func text(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '\n', '\r', '\t':
+			b.WriteByte(' ')
+		case '\\', '`', '*', '_', '[', ']', '|', '~', '$':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// ident renders an AWS-supplied identifier (name, tag, ARN, account) as an
+// inline code span: nothing inside is read as Markdown or HTML, and GitHub
+// does not turn "@team" inside it into a mention. Pipes stay escaped because
+// GFM splits table cells before it parses code spans.
+func ident(s string) string {
+	if s == "" {
+		return ""
+	}
+	s = strings.NewReplacer("\n", " ", "\r", " ", "|", `\|`).Replace(s)
+	fence := strings.Repeat("`", longestRun(s, '`')+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}
+
+// html escapes s for raw HTML (the <summary> line).
+func html(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;", "\n", " ", "\r", " ").Replace(s)
+}
+
+// code escapes s for use inside an inline code span.
+func code(s string) string {
+	return strings.ReplaceAll(s, "`", "'")
+}
+
+// fenceFor returns a code block fence longer than any backtick run in s.
+func fenceFor(s string) string {
+	return strings.Repeat("`", max(3, longestRun(s, '`')+1))
+}
+
+func longestRun(s string, c rune) int {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == c {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return longest
+}
