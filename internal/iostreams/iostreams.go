@@ -1,0 +1,53 @@
+// Package iostreams holds the terminal policy of the CLI in one value: data
+// goes to Out, status and progress to ErrOut, colour and progress only when
+// the stream is a terminal (and NO_COLOR is unset).
+package iostreams
+
+import (
+	"bytes"
+	"io"
+	"os"
+
+	"golang.org/x/term"
+)
+
+// IOStreams are the process's standard streams and what they are attached to.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	outTTY, errTTY, noColor bool
+}
+
+// System returns the process's streams with TTY detection.
+func System() *IOStreams {
+	_, noColor := os.LookupEnv("NO_COLOR")
+	return &IOStreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		outTTY:  term.IsTerminal(int(os.Stdout.Fd())),
+		errTTY:  term.IsTerminal(int(os.Stderr.Fd())),
+		noColor: noColor || os.Getenv("TERM") == "dumb",
+	}
+}
+
+// Test returns streams backed by buffers, not attached to a terminal.
+func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
+	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
+	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
+}
+
+// SetStdoutTTY and SetStderrTTY override detection (tests).
+func (s *IOStreams) SetStdoutTTY(v bool) { s.outTTY = v }
+
+// SetStderrTTY overrides detection of stderr (tests).
+func (s *IOStreams) SetStderrTTY(v bool) { s.errTTY = v }
+
+// IsStdoutTTY reports whether Out is a terminal.
+func (s *IOStreams) IsStdoutTTY() bool { return s.outTTY }
+
+// IsStderrTTY reports whether ErrOut is a terminal.
+func (s *IOStreams) IsStderrTTY() bool { return s.errTTY }
+
+// ColorEnabled reports whether Out may carry colour.
+func (s *IOStreams) ColorEnabled() bool { return s.outTTY && !s.noColor }

@@ -1,0 +1,883 @@
+// Package netpath computes, without any I/O, whether a SageMaker notebook
+// instance's network interface can reach the internet through its VPC: the
+// subnet's effective route table (explicit association, else its own VPC's
+// main table), longest-prefix routes that carry public address space, the
+// targets those routes lead to, the union of the security groups' egress and
+// the subnet's network ACL (stateless, first match wins, both directions).
+//
+// It answers facts, not verdicts: package control turns an Analysis into the
+// control's sub-checks. Anything that cannot be determined from the
+// inventory is listed in Analysis.Missing, and the control fails closed on it.
+package netpath
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/sagefence/sagefence/internal/inventory"
+)
+
+// Kind classifies where a route sends traffic.
+type Kind string
+
+// Route target kinds.
+const (
+	KindLocal      Kind = "local"
+	KindIGW        Kind = "igw"
+	KindEIGW       Kind = "eigw"
+	KindNAT        Kind = "nat"
+	KindPrivateNAT Kind = "private-nat"
+	KindService    Kind = "aws-service" // gateway VPC endpoint (S3, DynamoDB)
+	KindAppliance  Kind = "appliance"   // instance, ENI, Gateway Load Balancer endpoint
+	KindTransit    Kind = "transit"     // transit gateway, core network, peering, VGW, local/carrier gateway
+	KindBlackhole  Kind = "blackhole"
+	KindUnknown    Kind = "unknown" // the target could not be resolved from the inventory
+)
+
+// Path is a way out of the VPC towards public address space.
+type Path string
+
+// Paths, most exposed first (the control adds "direct" for SageMaker's own).
+const (
+	PathIGW       Path = "igw"
+	PathIPv6      Path = "ipv6"
+	PathNAT       Path = "nat"
+	PathAppliance Path = "appliance"
+	PathTransit   Path = "transit"
+	PathNone      Path = "none"
+)
+
+// exposure orders paths.
+func (p Path) exposure() int {
+	switch p {
+	case PathIGW:
+		return 5
+	case PathIPv6:
+		return 4
+	case PathNAT:
+		return 3
+	case PathAppliance:
+		return 2
+	case PathTransit:
+		return 1
+	}
+	return 0
+}
+
+// PublicRoute is a route of the effective table that wins (longest prefix)
+// for some public addresses.
+type PublicRoute struct {
+	Destination string
+	Target      string
+	Kind        Kind
+	IPv6        bool
+	// PrefixList is true for a prefix-list destination whose contents the
+	// inventory does not hold.
+	PrefixList bool
+	Note       string
+	public     ipSet
+}
+
+// String renders the route for evidence: "0.0.0.0/0 -> nat-1 (nat)".
+func (r PublicRoute) String() string {
+	return fmt.Sprintf("%s -> %s (%s)", r.Destination, r.Target, r.Kind)
+}
+
+// Egress is one reachable way out.
+type Egress struct {
+	Path  Path
+	Route PublicRoute
+	// Open is true when security groups and the network ACL allow the whole
+	// public address space of the route's family on some protocol and port.
+	Open bool
+	// Rule is the security-group rule that opens it to the whole internet.
+	Rule string
+}
+
+// Analysis is what netpath found for one notebook's VPC placement.
+type Analysis struct {
+	VPCID            string
+	Subnet           *inventory.Subnet
+	RouteTableID     string
+	RouteTableSource string // "explicit" or "main"
+	NetworkACLID     string
+	ENI              *inventory.NetworkInterface
+	PublicIP         string
+	HasIPv6          bool
+
+	// PublicRoutes are the effective routes that carry public traffic.
+	PublicRoutes []PublicRoute
+	// Egress are the ways out that routes, security groups and the network
+	// ACL all allow, most exposed first.
+	Egress []Egress
+	// IGWRouteV4 is the IPv4 route to an internet gateway that carries
+	// public traffic, if any (the SOP's "public subnet" test).
+	IGWRouteV4 string
+	// OpenIngressRule is a security-group rule admitting the whole internet.
+	OpenIngressRule string
+	// InboundReachable is true when the ENI can be reached from the internet
+	// (a public IPv4 address or IPv6 address behind an IGW route, allowed by
+	// the network ACL).
+	InboundReachable bool
+
+	// Missing lists facts that could not be determined; any entry makes
+	// the result unknown.
+	Missing []string
+	Notes   []string
+}
+
+// Best returns the most exposed reachable egress, or nil.
+func (a *Analysis) Best() *Egress {
+	if len(a.Egress) == 0 {
+		return nil
+	}
+	return &a.Egress[0]
+}
+
+// Index is a region's inventory indexed by ID, with caches of per-table and
+// per-policy work. It is not safe for concurrent use; make one per region.
+type Index struct {
+	region      *inventory.Region
+	subnets     map[string]*inventory.Subnet
+	rtExplicit  map[string]*inventory.RouteTable
+	rtMain      map[string]*inventory.RouteTable
+	nats        map[string]*inventory.NATGateway
+	sgs         map[string]*inventory.SecurityGroup
+	aclBySubnet map[string]*inventory.NetworkACL
+	enis        map[string]*inventory.NetworkInterface
+	endpoints   map[string]*inventory.VPCEndpoint
+	failed      map[string]string
+
+	tableCache  map[string]tableInfo
+	policyCache map[string]policyInfo
+}
+
+// failure operations the analysis depends on.
+const (
+	opSubnets     = "ec2:DescribeSubnets"
+	opRouteTables = "ec2:DescribeRouteTables"
+	opNAT         = "ec2:DescribeNatGateways"
+	opSGs         = "ec2:DescribeSecurityGroups"
+	opACLs        = "ec2:DescribeNetworkAcls"
+	opENIs        = "ec2:DescribeNetworkInterfaces"
+	opEndpoints   = "ec2:DescribeVpcEndpoints"
+)
+
+// NewIndex indexes one account-region of an inventory.
+func NewIndex(r *inventory.Region) *Index {
+	ix := &Index{
+		region:      r,
+		subnets:     make(map[string]*inventory.Subnet, len(r.Subnets)),
+		rtExplicit:  map[string]*inventory.RouteTable{},
+		rtMain:      map[string]*inventory.RouteTable{},
+		nats:        make(map[string]*inventory.NATGateway, len(r.NATGateways)),
+		sgs:         make(map[string]*inventory.SecurityGroup, len(r.SecurityGroups)),
+		aclBySubnet: map[string]*inventory.NetworkACL{},
+		enis:        make(map[string]*inventory.NetworkInterface, len(r.NetworkInterfaces)),
+		endpoints:   make(map[string]*inventory.VPCEndpoint, len(r.VPCEndpoints)),
+		failed:      map[string]string{},
+		tableCache:  map[string]tableInfo{},
+		policyCache: map[string]policyInfo{},
+	}
+	for i := range r.Subnets {
+		ix.subnets[r.Subnets[i].ID] = &r.Subnets[i]
+	}
+	for i := range r.RouteTables {
+		rt := &r.RouteTables[i]
+		if rt.Main {
+			ix.rtMain[rt.VPCID] = rt
+		}
+		for _, s := range rt.SubnetIDs {
+			ix.rtExplicit[s] = rt
+		}
+	}
+	for i := range r.NATGateways {
+		ix.nats[r.NATGateways[i].ID] = &r.NATGateways[i]
+	}
+	for i := range r.SecurityGroups {
+		ix.sgs[r.SecurityGroups[i].ID] = &r.SecurityGroups[i]
+	}
+	for i := range r.NetworkACLs {
+		for _, s := range r.NetworkACLs[i].SubnetIDs {
+			ix.aclBySubnet[s] = &r.NetworkACLs[i]
+		}
+	}
+	for i := range r.NetworkInterfaces {
+		ix.enis[r.NetworkInterfaces[i].ID] = &r.NetworkInterfaces[i]
+	}
+	for i := range r.VPCEndpoints {
+		ix.endpoints[r.VPCEndpoints[i].ID] = &r.VPCEndpoints[i]
+	}
+	for _, e := range r.Errors {
+		if e.Resource == "" {
+			ix.failed[e.Operation] = e.Message
+		}
+	}
+	return ix
+}
+
+// Failed reports whether a whole operation failed in this region.
+func (ix *Index) Failed(op string) bool {
+	_, ok := ix.failed[op]
+	return ok
+}
+
+func (ix *Index) missing(a *Analysis, what, op string) {
+	if msg, ok := ix.failed[op]; ok {
+		a.Missing = append(a.Missing, fmt.Sprintf("%s: %s failed: %s", what, op, msg))
+		return
+	}
+	a.Missing = append(a.Missing, what+": not found in the inventory")
+}
+
+// Analyze computes the VPC network facts for a notebook placed in a subnet.
+// It returns nil for a notebook with no subnet.
+func (ix *Index) Analyze(nb *inventory.Notebook) *Analysis {
+	if nb.SubnetID == "" {
+		return nil
+	}
+	a := &Analysis{}
+	sub, ok := ix.subnets[nb.SubnetID]
+	if !ok {
+		ix.missing(a, "subnet "+nb.SubnetID, opSubnets)
+		return a
+	}
+	a.Subnet, a.VPCID = sub, sub.VPCID
+
+	// The ENI: SageMaker gives its interfaces private IPs only, so without
+	// a NetworkInterfaceId (a stopped notebook has none) there is no public
+	// address. An ENI that is named but absent from the inventory is unknown.
+	if nb.NetworkInterfaceID != "" {
+		eni, ok := ix.enis[nb.NetworkInterfaceID]
+		if !ok {
+			ix.missing(a, "network interface "+nb.NetworkInterfaceID, opENIs)
+		} else {
+			a.ENI = eni
+			a.PublicIP = eni.PublicIP
+			a.HasIPv6 = len(eni.IPv6Addresses) > 0
+		}
+	} else if strings.EqualFold(nb.IPAddressType, "dualstack") {
+		a.HasIPv6 = true
+		a.Notes = append(a.Notes, "no network interface recorded; IPv6 assumed from IpAddressType=dualstack")
+	}
+
+	rt, src := ix.rtExplicit[sub.ID], "explicit"
+	if rt == nil {
+		rt, src = ix.rtMain[sub.VPCID], "main"
+	}
+	if rt == nil {
+		ix.missing(a, "route table of subnet "+sub.ID+" (no explicit association and no main table of "+sub.VPCID+")", opRouteTables)
+	} else {
+		a.RouteTableID, a.RouteTableSource = rt.ID, src
+	}
+
+	acl := ix.aclBySubnet[sub.ID]
+	if acl == nil {
+		ix.missing(a, "network ACL of subnet "+sub.ID, opACLs)
+	} else {
+		a.NetworkACLID = acl.ID
+	}
+
+	groups := make([]*inventory.SecurityGroup, 0, len(nb.SecurityGroupIDs))
+	for _, id := range nb.SecurityGroupIDs {
+		sg, ok := ix.sgs[id]
+		if !ok {
+			ix.missing(a, "security group "+id, opSGs)
+			continue
+		}
+		groups = append(groups, sg)
+	}
+	if len(nb.SecurityGroupIDs) == 0 {
+		a.Notes = append(a.Notes, "no security groups recorded on the notebook")
+	}
+	if len(a.Missing) > 0 {
+		return a
+	}
+
+	ti := ix.table(rt)
+	if len(ti.missing) > 0 {
+		a.Missing = append(a.Missing, ti.missing...)
+		return a
+	}
+	a.Notes = append(a.Notes, ti.notes...)
+	a.PublicRoutes = ti.routes
+	a.IGWRouteV4 = ti.igwV4
+
+	pol := ix.policy(acl, groups, nb.SecurityGroupIDs)
+	a.OpenIngressRule = pol.openIngress
+
+	for _, r := range ti.routes {
+		if r.IPv6 && !a.HasIPv6 {
+			continue
+		}
+		var path Path
+		switch r.Kind {
+		case KindIGW:
+			if r.IPv6 {
+				path = PathIPv6
+			} else if a.PublicIP != "" {
+				path = PathIGW
+			} else {
+				a.Notes = append(a.Notes, "route "+r.String()+" reaches an internet gateway, but the network interface has no public IPv4 address (SageMaker assigns private addresses only)")
+				continue
+			}
+		case KindEIGW:
+			path = PathIPv6
+		case KindNAT:
+			path = PathNAT
+		case KindAppliance:
+			path = PathAppliance
+		case KindTransit:
+			path = PathTransit
+		default:
+			continue
+		}
+		fam := pol.v4
+		if r.IPv6 {
+			fam = pol.v6
+		}
+		if !r.PrefixList && fam.reach.intersect(r.public).empty() {
+			if !fam.sgReach.intersect(r.public).empty() {
+				a.Notes = append(a.Notes, "route "+r.String()+" is blocked by network ACL "+acl.ID)
+			}
+			continue
+		}
+		if r.PrefixList && fam.reach.empty() {
+			continue
+		}
+		e := Egress{Path: path, Route: r, Open: fam.open}
+		if fam.open {
+			e.Rule = fam.openRule
+		}
+		a.Egress = append(a.Egress, e)
+	}
+	sort.SliceStable(a.Egress, func(i, j int) bool {
+		pi, pj := a.Egress[i], a.Egress[j]
+		if pi.Path.exposure() != pj.Path.exposure() {
+			return pi.Path.exposure() > pj.Path.exposure()
+		}
+		return pi.Open && !pj.Open
+	})
+
+	// Inbound: the internet can reach the ENI only through an internet
+	// gateway (not an egress-only one) to an address it owns publicly.
+	for _, r := range ti.routes {
+		if r.Kind != KindIGW {
+			continue
+		}
+		if (!r.IPv6 && a.PublicIP != "" && pol.v4.inboundFromPublic) || (r.IPv6 && a.HasIPv6 && pol.v6.inboundFromPublic) {
+			a.InboundReachable = true
+		}
+	}
+	return a
+}
+
+// tableInfo is the per-route-table work, cached.
+type tableInfo struct {
+	routes  []PublicRoute
+	igwV4   string
+	missing []string
+	notes   []string
+}
+
+func routeDest(r *inventory.Route) (string, bool) {
+	switch {
+	case r.DestinationCIDR != "":
+		return r.DestinationCIDR, false
+	case r.DestinationIPv6CIDR != "":
+		return r.DestinationIPv6CIDR, true
+	}
+	return r.DestinationPrefixListID, false
+}
+
+// classify resolves a route's target.
+func (ix *Index) classify(r *inventory.Route) (target string, kind Kind, note, missing string) {
+	switch {
+	case r.NATGatewayID != "":
+		target = r.NATGatewayID
+		if strings.EqualFold(r.State, "blackhole") {
+			return target, KindBlackhole, "", ""
+		}
+		nat, ok := ix.nats[r.NATGatewayID]
+		if !ok {
+			if msg, failed := ix.failed[opNAT]; failed {
+				return target, KindUnknown, "", "NAT gateway " + target + ": " + opNAT + " failed: " + msg
+			}
+			return target, KindBlackhole, "NAT gateway " + target + " no longer exists: its routes are blackholes", ""
+		}
+		switch nat.State {
+		case "deleted", "deleting", "failed":
+			return target, KindBlackhole, "NAT gateway " + target + " is " + nat.State + ": its routes are blackholes", ""
+		}
+		if strings.EqualFold(nat.ConnectivityType, "private") {
+			return target, KindPrivateNAT, "NAT gateway " + target + " is private: it gives no internet access", ""
+		}
+		return target, KindNAT, "", ""
+	case strings.EqualFold(r.State, "blackhole"):
+		return firstNonEmpty(r.GatewayID, r.InstanceID, r.NetworkInterfaceID, r.TransitGatewayID, r.VPCPeeringConnectionID, r.EgressOnlyInternetGatewayID, "-"), KindBlackhole, "", ""
+	case r.GatewayID == "local":
+		return "local", KindLocal, "", ""
+	case strings.HasPrefix(r.GatewayID, "igw-"):
+		return r.GatewayID, KindIGW, "", ""
+	case strings.HasPrefix(r.GatewayID, "vgw-"):
+		return r.GatewayID, KindTransit, "", ""
+	case strings.HasPrefix(r.GatewayID, "vpce-"):
+		ep, ok := ix.endpoints[r.GatewayID]
+		switch {
+		case ok && ep.Type == "Gateway":
+			return r.GatewayID, KindService, "", ""
+		case ok:
+			return r.GatewayID, KindAppliance, "", ""
+		}
+		if _, failed := ix.failed[opEndpoints]; failed {
+			return r.GatewayID, KindAppliance, "VPC endpoint " + r.GatewayID + " could not be described; treated as an appliance", ""
+		}
+		return r.GatewayID, KindAppliance, "VPC endpoint " + r.GatewayID + " not found; treated as an appliance", ""
+	case r.EgressOnlyInternetGatewayID != "":
+		return r.EgressOnlyInternetGatewayID, KindEIGW, "", ""
+	case r.InstanceID != "":
+		return r.InstanceID, KindAppliance, "", ""
+	case r.NetworkInterfaceID != "":
+		return r.NetworkInterfaceID, KindAppliance, "", ""
+	case r.TransitGatewayID != "":
+		return r.TransitGatewayID, KindTransit, "", ""
+	case r.CoreNetworkARN != "":
+		return r.CoreNetworkARN, KindTransit, "", ""
+	case r.VPCPeeringConnectionID != "":
+		return r.VPCPeeringConnectionID, KindTransit, "", ""
+	case r.LocalGatewayID != "":
+		return r.LocalGatewayID, KindTransit, "", ""
+	case r.CarrierGatewayID != "":
+		return r.CarrierGatewayID, KindTransit, "", ""
+	case r.GatewayID != "":
+		return r.GatewayID, KindAppliance, "route target " + r.GatewayID + " not recognised; treated as an appliance", ""
+	}
+	return "-", KindAppliance, "route with no recognised target; treated as an appliance", ""
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func (ix *Index) table(rt *inventory.RouteTable) tableInfo {
+	if ti, ok := ix.tableCache[rt.ID]; ok {
+		return ti
+	}
+	ti := computeTable(ix, rt)
+	ix.tableCache[rt.ID] = ti
+	return ti
+}
+
+func computeTable(ix *Index, rt *inventory.RouteTable) tableInfo {
+	type parsed struct {
+		route  *inventory.Route
+		bits   int
+		v6     bool
+		region ipSet
+	}
+	var ti tableInfo
+	var cidrRoutes []parsed
+	for i := range rt.Routes {
+		r := &rt.Routes[i]
+		dest, v6 := routeDest(r)
+		if r.DestinationCIDR == "" && r.DestinationIPv6CIDR == "" {
+			if dest == "" {
+				continue
+			}
+			// A prefix-list destination: AWS service ranges when it leads to a
+			// gateway endpoint; a customer list through anything else may hold
+			// public ranges the inventory does not show.
+			target, kind, note, miss := ix.classify(r)
+			if miss != "" {
+				ti.missing = append(ti.missing, miss)
+				continue
+			}
+			switch kind {
+			case KindService, KindLocal, KindBlackhole, KindPrivateNAT:
+				continue
+			}
+			ti.routes = append(ti.routes, PublicRoute{Destination: dest, Target: target, Kind: kind, PrefixList: true,
+				Note: firstNonEmpty(note, "prefix list "+dest+": contents not evaluated")})
+			continue
+		}
+		p, ok := parsePrefix(dest)
+		if !ok {
+			ti.missing = append(ti.missing, fmt.Sprintf("route table %s: unparsable destination %q", rt.ID, dest))
+			continue
+		}
+		cidrRoutes = append(cidrRoutes, parsed{route: r, bits: p.Bits(), v6: !p.Addr().Is4(), region: setOf(prefixSpan(p))})
+		_ = v6
+	}
+	pub4, pub6 := publicSpaces()
+	for i, cr := range cidrRoutes {
+		won := cr.region
+		for j, other := range cidrRoutes {
+			if i != j && other.v6 == cr.v6 && other.bits > cr.bits {
+				won = won.subtract(other.region)
+			}
+		}
+		pub := pub4
+		if cr.v6 {
+			pub = pub6
+		}
+		won = won.intersect(pub)
+		if won.empty() {
+			continue
+		}
+		target, kind, note, miss := ix.classify(cr.route)
+		if miss != "" {
+			ti.missing = append(ti.missing, miss)
+			continue
+		}
+		if note != "" {
+			ti.notes = append(ti.notes, note)
+		}
+		dest, _ := routeDest(cr.route)
+		pr := PublicRoute{Destination: dest, Target: target, Kind: kind, IPv6: cr.v6, public: won, Note: note}
+		switch kind {
+		case KindLocal, KindBlackhole, KindService, KindPrivateNAT:
+			// Public space that stays in the VPC, is dropped, or goes to AWS
+			// services or a private NAT is not an internet path.
+			continue
+		case KindIGW:
+			if !cr.v6 && ti.igwV4 == "" {
+				ti.igwV4 = pr.String()
+			}
+		}
+		ti.routes = append(ti.routes, pr)
+	}
+	return ti
+}
+
+var publicSpaces = sync.OnceValues(func() (ipSet, ipSet) { return publicSpace(false), publicSpace(true) })
+
+// famPolicy is what the security groups and network ACL allow for one family.
+type famPolicy struct {
+	// sgReach is every public destination the security groups allow.
+	sgReach ipSet
+	// reach is every public destination that the security groups, the ACL
+	// outbound and the ACL inbound (return traffic) allow together.
+	reach ipSet
+	// open: on some protocol and port, reach is the whole public space.
+	open     bool
+	openRule string
+	// inboundFromPublic: the ACL admits some public source inbound.
+	inboundFromPublic bool
+}
+
+type policyInfo struct {
+	v4, v6      famPolicy
+	openIngress string
+}
+
+func (ix *Index) policy(acl *inventory.NetworkACL, groups []*inventory.SecurityGroup, ids []string) policyInfo {
+	key := acl.ID + "|" + strings.Join(ids, ",")
+	if p, ok := ix.policyCache[key]; ok {
+		return p
+	}
+	p := computePolicy(acl, groups)
+	ix.policyCache[key] = p
+	return p
+}
+
+// Protocol numbers.
+const (
+	protoAll    = -1
+	protoICMP   = 1
+	protoTCP    = 6
+	protoUDP    = 17
+	protoICMPv6 = 58
+)
+
+func protoNumber(s string) int {
+	switch strings.ToLower(s) {
+	case "-1", "all", "":
+		return protoAll
+	case "tcp":
+		return protoTCP
+	case "udp":
+		return protoUDP
+	case "icmp":
+		return protoICMP
+	case "icmpv6":
+		return protoICMPv6
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return -2 // unknown protocol: matches only rules for all traffic
+	}
+	return n
+}
+
+func hasPorts(proto int) bool { return proto == protoTCP || proto == protoUDP }
+
+// class is one kind of traffic: a protocol and, for TCP/UDP, a port.
+type class struct {
+	proto int
+	port  int32
+}
+
+// ephemeral is the client port range return traffic comes back to.
+const ephemeralLo, ephemeralHi = 1024, 65535
+
+func computePolicy(acl *inventory.NetworkACL, groups []*inventory.SecurityGroup) policyInfo {
+	var p policyInfo
+	var ingressRule string
+	for _, v6 := range []bool{false, true} {
+		fp := famPolicy{}
+		pub := publicSpaces4or6(v6)
+		classes := trafficClasses(acl, groups, v6)
+		inRet := map[int]ipSet{}
+		for _, c := range classes {
+			sg, rule := sgAllowed(groups, c, v6, true)
+			sg = sg.intersect(pub)
+			fp.sgReach = fp.sgReach.union(sg)
+			if sg.empty() {
+				continue
+			}
+			out := aclAllowed(acl, c, v6, true)
+			ret, ok := inRet[c.proto]
+			if !ok {
+				ret = aclReturnAllowed(acl, c.proto, v6)
+				inRet[c.proto] = ret
+			}
+			reach := sg.intersect(out).intersect(ret)
+			fp.reach = fp.reach.union(reach)
+			if !fp.open && reach.covers(pub) {
+				fp.open, fp.openRule = true, rule
+			}
+		}
+		// Inbound from the internet, for open-ingress reachability.
+		for _, c := range classes {
+			if !aclAllowed(acl, c, v6, false).intersect(pub).empty() {
+				fp.inboundFromPublic = true
+				break
+			}
+		}
+		if ingressRule == "" {
+			for _, c := range classes {
+				in, rule := sgAllowed(groups, c, v6, false)
+				if in.covers(pub) {
+					ingressRule = rule
+					break
+				}
+			}
+		}
+		if v6 {
+			p.v6 = fp
+		} else {
+			p.v4 = fp
+		}
+	}
+	p.openIngress = ingressRule
+	return p
+}
+
+func publicSpaces4or6(v6 bool) ipSet {
+	a, b := publicSpaces()
+	if v6 {
+		return b
+	}
+	return a
+}
+
+// trafficClasses splits traffic into classes within which every security
+// group rule and ACL entry decides the same way: one per protocol mentioned,
+// and for TCP/UDP one per port segment between rule boundaries.
+func trafficClasses(acl *inventory.NetworkACL, groups []*inventory.SecurityGroup, v6 bool) []class {
+	bounds := map[int]map[int32]bool{protoTCP: {0: true}, protoUDP: {0: true}}
+	protos := map[int]bool{protoTCP: true, protoUDP: true, protoICMP: true, protoICMPv6: true}
+	addRange := func(proto int, from, to int32) {
+		if !hasPorts(proto) {
+			return
+		}
+		if from < 0 {
+			from = 0
+		}
+		bounds[proto][from] = true
+		if to < 65535 {
+			bounds[proto][to+1] = true
+		}
+	}
+	for _, g := range groups {
+		for _, rules := range [][]inventory.SGRule{g.Egress, g.Ingress} {
+			for _, r := range rules {
+				n := protoNumber(r.Protocol)
+				if n >= 0 {
+					protos[n] = true
+				}
+				addRange(n, r.FromPort, r.ToPort)
+			}
+		}
+	}
+	if acl != nil {
+		for _, e := range acl.Entries {
+			n := protoNumber(e.Protocol)
+			if n >= 0 {
+				protos[n] = true
+			}
+			if e.HasPorts {
+				addRange(n, e.FromPort, e.ToPort)
+			}
+		}
+	}
+	var out []class
+	for proto := range protos {
+		if hasPorts(proto) {
+			for port := range bounds[proto] {
+				out = append(out, class{proto, port})
+			}
+			continue
+		}
+		out = append(out, class{proto: proto})
+	}
+	// Any other protocol: matched only by "all traffic" rules.
+	out = append(out, class{proto: 253})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].proto != out[j].proto {
+			return out[i].proto < out[j].proto
+		}
+		return out[i].port < out[j].port
+	})
+	return out
+}
+
+func ruleMatches(ruleProto string, from, to int32, ports bool, c class) bool {
+	n := protoNumber(ruleProto)
+	if n == protoAll {
+		return true
+	}
+	if n != c.proto {
+		return false
+	}
+	if hasPorts(c.proto) && ports {
+		return c.port >= from && c.port <= to
+	}
+	return true
+}
+
+// sgAllowed is the union of destinations (egress) or sources (ingress) the
+// groups allow for a class, with one rule that allows the most.
+func sgAllowed(groups []*inventory.SecurityGroup, c class, v6, egress bool) (ipSet, string) {
+	var set ipSet
+	var best string
+	for _, g := range groups {
+		rules := g.Ingress
+		dir := "ingress"
+		if egress {
+			rules, dir = g.Egress, "egress"
+		}
+		for _, r := range rules {
+			if !ruleMatches(r.Protocol, r.FromPort, r.ToPort, true, c) {
+				continue
+			}
+			cidrs := r.CIDRs
+			if v6 {
+				cidrs = r.IPv6CIDRs
+			}
+			for _, cidr := range cidrs {
+				pfx, ok := parsePrefix(cidr)
+				if !ok || pfx.Addr().Is4() == v6 {
+					continue
+				}
+				set = set.union(setOf(prefixSpan(pfx)))
+				if best == "" || pfx.Bits() == 0 {
+					best = fmt.Sprintf("%s %s %s %s", g.ID, dir, describeProto(r.Protocol, r.FromPort, r.ToPort), cidr)
+				}
+			}
+		}
+	}
+	return set, best
+}
+
+func describeProto(p string, from, to int32) string {
+	n := protoNumber(p)
+	switch {
+	case n == protoAll:
+		return "all traffic"
+	case hasPorts(n) && from == to:
+		return fmt.Sprintf("%s/%d", p, from)
+	case hasPorts(n):
+		return fmt.Sprintf("%s/%d-%d", p, from, to)
+	}
+	return p
+}
+
+// aclAllowed evaluates the ACL's entries of one direction in rule-number
+// order, first match wins, and returns the addresses allowed for the class.
+func aclAllowed(acl *inventory.NetworkACL, c class, v6, egress bool) ipSet {
+	remaining := universe(v6)
+	var allowed ipSet
+	for _, e := range sortedEntries(acl) {
+		if e.Egress != egress {
+			continue
+		}
+		cidr := e.CIDR
+		if v6 {
+			cidr = e.IPv6CIDR
+		}
+		if cidr == "" {
+			continue
+		}
+		pfx, ok := parsePrefix(cidr)
+		if !ok || pfx.Addr().Is4() == v6 {
+			continue
+		}
+		if !ruleMatches(e.Protocol, e.FromPort, e.ToPort, e.HasPorts, c) {
+			continue
+		}
+		hit := remaining.intersect(setOf(prefixSpan(pfx)))
+		if hit.empty() {
+			continue
+		}
+		if strings.EqualFold(e.Action, "allow") {
+			allowed = allowed.union(hit)
+		}
+		remaining = remaining.subtract(hit)
+		if remaining.empty() {
+			break
+		}
+	}
+	return allowed
+}
+
+// aclReturnAllowed is the set of remote addresses whose replies the ACL lets
+// back in: inbound entries for the protocol on some ephemeral port.
+func aclReturnAllowed(acl *inventory.NetworkACL, proto int, v6 bool) ipSet {
+	if !hasPorts(proto) {
+		return aclAllowed(acl, class{proto: proto}, v6, false)
+	}
+	ports := map[int32]bool{ephemeralLo: true}
+	for _, e := range acl.Entries {
+		if e.Egress || !e.HasPorts {
+			continue
+		}
+		for _, b := range []int32{e.FromPort, e.ToPort + 1} {
+			if b > ephemeralLo && b <= ephemeralHi {
+				ports[b] = true
+			}
+		}
+	}
+	var set ipSet
+	for port := range ports {
+		set = set.union(aclAllowed(acl, class{proto, port}, v6, false))
+	}
+	return set
+}
+
+func sortedEntries(acl *inventory.NetworkACL) []inventory.ACLEntry {
+	if sort.SliceIsSorted(acl.Entries, func(i, j int) bool { return acl.Entries[i].RuleNumber < acl.Entries[j].RuleNumber }) {
+		return acl.Entries
+	}
+	e := append([]inventory.ACLEntry(nil), acl.Entries...)
+	sort.SliceStable(e, func(i, j int) bool { return e[i].RuleNumber < e[j].RuleNumber })
+	return e
+}

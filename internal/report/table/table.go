@@ -1,0 +1,141 @@
+// Package table writes a report for people: aligned columns with colour and
+// a summary on a terminal, plain tab-separated lines when piped.
+package table
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/sagefence/sagefence/internal/finding"
+)
+
+// Options say what the output is attached to.
+type Options struct {
+	// TTY: aligned columns, a header and a summary.
+	TTY bool
+	// Color: ANSI colours for statuses (only with TTY).
+	Color bool
+}
+
+const (
+	red    = "\x1b[31m"
+	green  = "\x1b[32m"
+	yellow = "\x1b[33m"
+	grey   = "\x1b[90m"
+	bold   = "\x1b[1m"
+	reset  = "\x1b[0m"
+)
+
+// Write renders the report.
+func Write(w io.Writer, r *finding.Report, opts Options) error {
+	if !opts.TTY {
+		return writePlain(w, r)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STATUS\tACCOUNT\tREGION\tNOTEBOOK\tPATH\tSEVERITY\tWHY")
+	for i := range r.Results {
+		res := &r.Results[i]
+		status := string(res.Status)
+		if opts.Color {
+			status = colour(res.Status) + status + reset
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", status, res.AccountID, res.Region,
+			clean(res.Resource.Name), res.InternetPath, res.Severity, clean(reason(res)))
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write table: %w", err)
+	}
+	if len(r.Errors) > 0 {
+		fmt.Fprintf(w, "\n%d call(s) failed; the affected notebooks are ERROR:\n", len(r.Errors))
+		for _, e := range r.Errors {
+			where := strings.TrimSpace(e.AccountID + " " + e.Region)
+			res := ""
+			if e.Resource != "" {
+				res = " " + clean(e.Resource)
+			}
+			fmt.Fprintf(w, "  %s %s%s: %s\n", where, e.Operation, res, clean(e.Message))
+		}
+	}
+	var parts []string
+	for _, s := range []finding.Status{finding.StatusFail, finding.StatusReview, finding.StatusError, finding.StatusMuted, finding.StatusPass} {
+		n := r.Summary[s]
+		p := fmt.Sprintf("%d %s", n, s)
+		if opts.Color && n > 0 {
+			p = colour(s) + p + reset
+		}
+		parts = append(parts, p)
+	}
+	complete := "complete"
+	if !r.Complete {
+		complete = "INCOMPLETE: some notebooks or regions could not be read"
+		if opts.Color {
+			complete = bold + red + complete + reset
+		}
+	}
+	_, err := fmt.Fprintf(w, "\n%d notebook(s): %s (profile %s, %s)\n", len(r.Results), strings.Join(parts, ", "), r.Profile, complete)
+	return err
+}
+
+func writePlain(w io.Writer, r *finding.Report) error {
+	var b strings.Builder
+	for i := range r.Results {
+		res := &r.Results[i]
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", res.Status, res.AccountID, res.Region,
+			clean(res.Resource.Name), res.InternetPath, res.Severity, clean(reason(res)))
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintf(&b, "ERROR-CALL\t%s\t%s\t%s\t%s\t%s\n", e.AccountID, e.Region, e.Operation, clean(e.Resource), clean(e.Message))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func colour(s finding.Status) string {
+	switch s {
+	case finding.StatusFail, finding.StatusError:
+		return red
+	case finding.StatusReview:
+		return yellow
+	case finding.StatusPass:
+		return green
+	}
+	return grey
+}
+
+// reason is the message of the check that decided the result.
+func reason(res *finding.Result) string {
+	if res.Status == finding.StatusMuted && res.Mute != nil {
+		return "muted: " + res.Mute.Reason
+	}
+	want := res.Status
+	if want == finding.StatusPass {
+		// The path check says why a passing notebook passes.
+		for _, c := range res.Checks {
+			if c.ID == "internet-egress-path" && c.Status == finding.StatusPass {
+				return c.ID + ": " + c.Message
+			}
+		}
+	}
+	for _, c := range res.Checks {
+		if !c.Informational && c.Status == want {
+			return c.ID + ": " + c.Message
+		}
+	}
+	if len(res.Checks) > 0 {
+		return res.Checks[0].ID + ": " + res.Checks[0].Message
+	}
+	return ""
+}
+
+// clean removes control characters so an AWS-supplied value cannot move the
+// cursor, recolour the terminal or break the columns.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s)
+}
