@@ -38,4 +38,3 @@ func complianceMap(fw []Framework) map[string][]string {
 	}
 	return m
 }
-
