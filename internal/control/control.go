@@ -69,7 +69,6 @@ func (e *Evaluator) Profile() string { return e.profile }
 // account, region and name, and every collection error. The caller sets the
 // report's tool, profile and times.
 func (e *Evaluator) Evaluate(inv *inventory.Inventory) ([]finding.Result, []finding.Error) {
-	var results []finding.Result
 	var errs []finding.Error
 	for _, ce := range inv.Errors {
 		errs = append(errs, toError(ce, ce.AccountID, ce.Region))
@@ -78,31 +77,71 @@ func (e *Evaluator) Evaluate(inv *inventory.Inventory) ([]finding.Result, []find
 	if partition == "" {
 		partition = "aws"
 	}
+	// Evaluate in output order, into a slice allocated once: results are
+	// large, and sorting them afterwards would move each several times.
+	type ref struct{ r, n int }
+	total := 0
+	for ri := range inv.Regions {
+		total += len(inv.Regions[ri].Notebooks)
+	}
+	order := make([]ref, 0, total)
 	for ri := range inv.Regions {
 		reg := &inv.Regions[ri]
 		for _, ce := range reg.Errors {
 			errs = append(errs, toError(ce, reg.AccountID, reg.Region))
 		}
-		ix := netpath.NewIndex(reg)
 		for ni := range reg.Notebooks {
-			nb := &reg.Notebooks[ni]
-			if nb.Error != nil && !recorded(reg.Errors, nb.Error) {
+			order = append(order, ref{ri, ni})
+			if nb := &reg.Notebooks[ni]; nb.Error != nil && !recorded(reg.Errors, nb.Error) {
 				errs = append(errs, toError(*nb.Error, reg.AccountID, reg.Region))
 			}
-			results = append(results, e.evaluate(ix, reg, nb, partition))
 		}
 	}
-	sort.SliceStable(results, func(i, j int) bool {
-		a, b := &results[i], &results[j]
+	sort.Slice(order, func(i, j int) bool {
+		a, b := &inv.Regions[order[i].r], &inv.Regions[order[j].r]
 		if a.AccountID != b.AccountID {
 			return a.AccountID < b.AccountID
 		}
 		if a.Region != b.Region {
 			return a.Region < b.Region
 		}
-		return a.Resource.Name < b.Resource.Name
+		return a.Notebooks[order[i].n].Name < b.Notebooks[order[j].n].Name
 	})
+	regions := make([]*regionEval, len(inv.Regions))
+	results := make([]finding.Result, len(order))
+	for i, o := range order {
+		if regions[o.r] == nil {
+			regions[o.r] = &regionEval{reg: &inv.Regions[o.r], ix: netpath.NewIndex(&inv.Regions[o.r]), derived: map[derivedKey]*derived{}}
+		}
+		e.evaluate(&results[i], regions[o.r], &inv.Regions[o.r].Notebooks[o.n], partition)
+	}
 	return results, errs
+}
+
+// regionEval holds one region's index and the verdict parts shared by the
+// notebooks of the same placement.
+type regionEval struct {
+	reg     *inventory.Region
+	ix      *netpath.Index
+	derived map[derivedKey]*derived
+}
+
+type derivedKey struct {
+	a      *netpath.Analysis
+	direct bool
+	dia    string
+}
+
+// derived is what a verdict takes from an Analysis: the same for every
+// notebook of one placement.
+type derived struct {
+	// checks are all four sub-checks; results of one placement share the
+	// slice (results are read-only once evaluated).
+	checks   []finding.Check
+	path     finding.InternetPath
+	evidence finding.Evidence
+	// reproduceVPC are the EC2 commands (subnet, routes, NAT, groups, ACL).
+	reproduceVPC []string
 }
 
 // recorded reports whether a notebook's error is already among the region's.
@@ -125,8 +164,9 @@ func toError(ce inventory.CollectError, account, region string) finding.Error {
 	return finding.Error{AccountID: account, Region: region, Operation: ce.Operation, Resource: ce.Resource, Code: ce.Code, Message: ce.Message}
 }
 
-func (e *Evaluator) evaluate(ix *netpath.Index, reg *inventory.Region, nb *inventory.Notebook, partition string) finding.Result {
-	r := finding.Result{
+func (e *Evaluator) evaluate(r *finding.Result, re *regionEval, nb *inventory.Notebook, partition string) {
+	reg := re.reg
+	*r = finding.Result{
 		ControlID: finding.ControlID,
 		AccountID: reg.AccountID,
 		Region:    reg.Region,
@@ -137,63 +177,83 @@ func (e *Evaluator) evaluate(ix *netpath.Index, reg *inventory.Region, nb *inven
 			Tags: nb.Tags,
 		},
 		Compliance: e.compliance,
-		Evidence: finding.Evidence{
-			DirectInternetAccess: nb.DirectInternetAccess,
-			NotebookStatus:       nb.Status,
-			RootAccess:           nb.RootAccess,
-			SubnetID:             nb.SubnetID,
-			SecurityGroupIDs:     nb.SecurityGroupIDs,
-			NetworkInterfaceID:   nb.NetworkInterfaceID,
-		},
 	}
 	if r.Resource.ARN == "" && nb.Name != "" {
-		r.Resource.ARN = fmt.Sprintf("arn:%s:sagemaker:%s:%s:notebook-instance/%s", partition, reg.Region, reg.AccountID, strings.ToLower(nb.Name))
+		r.Resource.ARN = "arn:" + partition + ":sagemaker:" + reg.Region + ":" + reg.AccountID + ":notebook-instance/" + strings.ToLower(nb.Name)
 	}
 
 	if nb.Error != nil {
 		r.Status, r.Severity, r.InternetPath = finding.StatusError, finding.SeverityHigh, finding.PathUnknown
 		r.Checks = []finding.Check{{ID: CheckDirect, Status: finding.StatusError, Severity: finding.SeverityHigh,
-			Message: fmt.Sprintf("could not be evaluated: %s failed: %s", nb.Error.Operation, nb.Error.Message)}}
+			Message: "could not be evaluated: " + nb.Error.Operation + " failed: " + nb.Error.Message}}
 		r.Remediation = remediationError
 		r.Reproduce = []string{describeCmd(nb.Name, reg.Region)}
-		return r
+		return
 	}
 
 	direct := directCheck(nb)
+	isDirect := direct.Status == finding.StatusFail
 	var a *netpath.Analysis
 	if nb.SubnetID != "" {
-		a = ix.Analyze(nb)
+		a = re.ix.Analyze(nb)
 	}
-	checks := []finding.Check{direct}
-	isDirect := direct.Status == finding.StatusFail
-	checks = append(checks, egressCheck(nb, a, isDirect), publicSubnetCheck(nb, a), openIngressCheck(nb, a))
-
-	// The path.
+	key := derivedKey{a: a, direct: isDirect, dia: nb.DirectInternetAccess}
+	d, ok := re.derived[key]
+	if !ok {
+		d = e.derive(nb, direct, a, isDirect, reg.Region)
+		re.derived[key] = d
+	}
+	checks := d.checks
 	switch {
 	case direct.Status == finding.StatusError:
 		r.InternetPath = finding.PathUnknown
 	case isDirect:
 		r.InternetPath = finding.PathDirect
-	case a == nil || len(a.Missing) > 0:
-		r.InternetPath = finding.PathUnknown
-	case a.Best() != nil:
-		r.InternetPath = finding.InternetPath(a.Best().Path)
 	default:
-		r.InternetPath = finding.PathNone
-	}
-
-	// Profile: in fsbp only the flag decides.
-	if e.profile == ProfileFSBP {
-		for i := range checks[1:] {
-			checks[i+1].Informational = true
-		}
+		r.InternetPath = d.path
 	}
 	r.Checks = checks
 	r.Status, r.Severity = decide(checks)
-	fillEvidence(&r.Evidence, a)
+	r.Evidence = d.evidence
+	r.Evidence.DirectInternetAccess = nb.DirectInternetAccess
+	r.Evidence.NotebookStatus = nb.Status
+	r.Evidence.RootAccess = nb.RootAccess
+	r.Evidence.SubnetID = nb.SubnetID
+	r.Evidence.SecurityGroupIDs = nb.SecurityGroupIDs
+	r.Evidence.NetworkInterfaceID = nb.NetworkInterfaceID
 	r.Remediation = remediation(r.Status, checks, a)
-	r.Reproduce = reproduce(nb, reg.Region, a)
-	return r
+
+	repro := make([]string, 0, 2+len(d.reproduceVPC))
+	repro = append(repro, describeCmd(nb.Name, reg.Region))
+	repro = append(repro, d.reproduceVPC...)
+	if nb.NetworkInterfaceID != "" {
+		repro = append(repro, eniCmd(nb.NetworkInterfaceID, reg.Region))
+	}
+	r.Reproduce = repro
+}
+
+// derive computes the verdict parts that depend only on the placement.
+func (e *Evaluator) derive(nb *inventory.Notebook, direct finding.Check, a *netpath.Analysis, isDirect bool, region string) *derived {
+	d := &derived{}
+	d.checks = []finding.Check{direct, egressCheck(nb, a, isDirect), publicSubnetCheck(nb, a), openIngressCheck(nb, a)}
+	switch {
+	case a == nil:
+		d.path = finding.PathDirect // no subnet: only reachable with a FAIL direct check
+	case len(a.Missing) > 0:
+		d.path = finding.PathUnknown
+	case a.Best() != nil:
+		d.path = finding.InternetPath(a.Best().Path)
+	default:
+		d.path = finding.PathNone
+	}
+	if e.profile == ProfileFSBP {
+		for i := 1; i < len(d.checks); i++ {
+			d.checks[i].Informational = true
+		}
+	}
+	fillEvidence(&d.evidence, a)
+	d.reproduceVPC = reproduceVPC(nb, region, a)
+	return d
 }
 
 // decide computes the worst deciding sub-check and its severity.
@@ -235,7 +295,7 @@ func directCheck(nb *inventory.Notebook) finding.Check {
 		c.Message = "DirectInternetAccess is Disabled but no SubnetId is recorded: a notebook outside a VPC always has direct internet access"
 	case nb.DirectInternetAccess == inventory.DirectInternetAccessDisabled:
 		c.Status = finding.StatusPass
-		c.Message = "DirectInternetAccess is Disabled; the notebook's traffic goes through subnet " + nb.SubnetID
+		c.Message = "DirectInternetAccess is Disabled: the notebook's traffic goes through its VPC subnet"
 	case nb.DirectInternetAccess == "":
 		c.Status = finding.StatusError
 		c.Message = "DirectInternetAccess was not returned by DescribeNotebookInstance: cannot be evaluated"
@@ -275,6 +335,14 @@ func egressCheck(nb *inventory.Notebook, a *netpath.Analysis, direct bool) findi
 	var controlled *netpath.Egress
 	for i := range a.Egress {
 		eg := &a.Egress[i]
+		if eg.Route.PrefixList {
+			// A customer-managed prefix list's ranges are not in the
+			// inventory: a person must look at them.
+			if review == nil {
+				review = eg
+			}
+			continue
+		}
 		switch eg.Path {
 		case netpath.PathIGW, netpath.PathIPv6, netpath.PathNAT:
 			if eg.Open {
@@ -298,7 +366,10 @@ func egressCheck(nb *inventory.Notebook, a *netpath.Analysis, direct bool) findi
 	case review != nil:
 		c.Status = finding.StatusReview
 		what := "an appliance"
-		if review.Path == netpath.PathTransit {
+		switch {
+		case review.Route.PrefixList:
+			what = "a prefix-list route"
+		case review.Path == netpath.PathTransit:
 			what = "a transit path"
 		}
 		c.Message = fmt.Sprintf("public traffic leaves the VPC through %s (%s via %s) that the scanner cannot see past; security groups and network ACL allow public destinations", what, review.Route.Destination, review.Route.Target)

@@ -7,14 +7,15 @@ import (
 	"github.com/sagefence/sagefence/internal/netpath"
 )
 
-// reproduce returns the AWS CLI commands an auditor runs to confirm a verdict
-// by hand: the SOP's Test Plan, corrected (its first query returns only the
-// ARN; the verdict needs DirectInternetAccess, the subnet and the path).
-func reproduce(nb *inventory.Notebook, region string, a *netpath.Analysis) []string {
-	cmds := []string{describeCmd(nb.Name, region)}
+// reproduceVPC returns the EC2 commands an auditor runs to confirm a
+// verdict's network facts by hand; with describeCmd and eniCmd they are the
+// SOP's Test Plan, corrected (its first query returns only the ARN; the
+// verdict needs DirectInternetAccess, the subnet and the path).
+func reproduceVPC(nb *inventory.Notebook, region string, a *netpath.Analysis) []string {
 	if nb.SubnetID == "" {
-		return cmds
+		return nil
 	}
+	var cmds []string
 	r := " --region " + shellQuote(region)
 	sub := shellQuote(nb.SubnetID)
 	cmds = append(cmds, "aws ec2 describe-subnets --subnet-ids "+sub+r+
@@ -48,11 +49,12 @@ func reproduce(nb *inventory.Notebook, region string, a *netpath.Analysis) []str
 	}
 	cmds = append(cmds, "aws ec2 describe-network-acls"+r+" --filters Name=association.subnet-id,Values="+sub+
 		" --query 'NetworkAcls[].{NetworkAclId:NetworkAclId,Entries:Entries}'")
-	if nb.NetworkInterfaceID != "" {
-		cmds = append(cmds, "aws ec2 describe-network-interfaces --network-interface-ids "+shellQuote(nb.NetworkInterfaceID)+r+
-			" --query 'NetworkInterfaces[].{PublicIp:Association.PublicIp,Ipv6Addresses:Ipv6Addresses}'")
-	}
 	return cmds
+}
+
+func eniCmd(id, region string) string {
+	return "aws ec2 describe-network-interfaces --network-interface-ids " + shellQuote(id) + " --region " + shellQuote(region) +
+		" --query 'NetworkInterfaces[].{PublicIp:Association.PublicIp,Ipv6Addresses:Ipv6Addresses}'"
 }
 
 func describeCmd(name, region string) string {

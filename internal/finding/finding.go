@@ -158,7 +158,10 @@ type Resource struct {
 	Tags map[string]string `json:"tags,omitempty"`
 }
 
-// Result is the verdict on one notebook instance.
+// Result is the verdict on one notebook instance. Results of notebooks with
+// the same placement share their Checks, Evidence slices, Compliance and
+// Tags: treat a Result's slices and maps as read-only, and copy before
+// changing one.
 type Result struct {
 	ControlID    string              `json:"control_id"`
 	AccountID    string              `json:"account_id"`

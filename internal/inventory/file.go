@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/sagefence/sagefence/internal/atomicfile"
 )
@@ -118,8 +119,14 @@ func positionError(data []byte, name string, err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
+	case errors.As(err, &syn) && int(syn.Offset) >= len(data) && strings.Contains(syn.Error(), "unexpected end"):
+		line, col := lineCol(data, len(data))
+		return &InputError{File: name, Line: line, Column: col, Msg: "unexpected end of file: the inventory is truncated"}
+	case errors.As(err, &syn) && strings.Contains(syn.Error(), "after top-level value"):
+		line, col := lineCol(data, int(syn.Offset)-1)
+		return &InputError{File: name, Line: line, Column: col, Msg: "unexpected data after the inventory object"}
 	case errors.As(err, &syn):
-		line, col := lineCol(data, int(syn.Offset))
+		line, col := lineCol(data, int(syn.Offset)-1)
 		return &InputError{File: name, Line: line, Column: col, Msg: "invalid JSON: " + syn.Error()}
 	case errors.As(err, &typ):
 		line, col := lineCol(data, int(typ.Offset))

@@ -12,6 +12,7 @@ package netpath
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,7 +105,6 @@ type Analysis struct {
 	RouteTableID     string
 	RouteTableSource string // "explicit" or "main"
 	NetworkACLID     string
-	ENI              *inventory.NetworkInterface
 	PublicIP         string
 	HasIPv6          bool
 
@@ -151,8 +151,16 @@ type Index struct {
 	endpoints   map[string]*inventory.VPCEndpoint
 	failed      map[string]string
 
-	tableCache  map[string]tableInfo
-	policyCache map[string]policyInfo
+	tableCache    map[string]tableInfo
+	policyCache   map[string]policyInfo
+	analysisCache map[analysisKey]*Analysis
+}
+
+// analysisKey is everything an Analysis depends on: notebooks that share a
+// subnet, security groups and interface addressing share one Analysis.
+type analysisKey struct {
+	subnet, groups, publicIP, eni string
+	ipv6                          bool
 }
 
 // failure operations the analysis depends on.
@@ -181,6 +189,8 @@ func NewIndex(r *inventory.Region) *Index {
 		failed:      map[string]string{},
 		tableCache:  map[string]tableInfo{},
 		policyCache: map[string]policyInfo{},
+
+		analysisCache: map[analysisKey]*Analysis{},
 	}
 	for i := range r.Subnets {
 		ix.subnets[r.Subnets[i].ID] = &r.Subnets[i]
@@ -234,34 +244,51 @@ func (ix *Index) missing(a *Analysis, what, op string) {
 }
 
 // Analyze computes the VPC network facts for a notebook placed in a subnet.
-// It returns nil for a notebook with no subnet.
+// It returns nil for a notebook with no subnet. The returned Analysis is
+// shared by every notebook with the same placement and must not be modified.
 func (ix *Index) Analyze(nb *inventory.Notebook) *Analysis {
 	if nb.SubnetID == "" {
 		return nil
 	}
-	a := &Analysis{}
+	// The ENI: SageMaker gives its interfaces private IPs only, so without
+	// a NetworkInterfaceId (a stopped notebook has none) there is no public
+	// address. An ENI that is named but absent from the inventory is unknown.
+	key := analysisKey{subnet: nb.SubnetID, groups: strings.Join(nb.SecurityGroupIDs, ",")}
+	var ipv6Note string
+	if nb.NetworkInterfaceID != "" {
+		if eni, ok := ix.enis[nb.NetworkInterfaceID]; ok {
+			key.publicIP = eni.PublicIP
+			key.ipv6 = len(eni.IPv6Addresses) > 0
+		} else {
+			key.eni = nb.NetworkInterfaceID
+		}
+	} else if strings.EqualFold(nb.IPAddressType, "dualstack") {
+		key.ipv6 = true
+		ipv6Note = "no network interface recorded; IPv6 assumed from IpAddressType=dualstack"
+	}
+	if a, ok := ix.analysisCache[key]; ok {
+		return a
+	}
+	a := ix.analyze(nb, key)
+	if ipv6Note != "" {
+		a.Notes = append(a.Notes, ipv6Note)
+	}
+	a.Notes = slices.Clip(a.Notes)
+	a.Missing = slices.Clip(a.Missing)
+	ix.analysisCache[key] = a
+	return a
+}
+
+func (ix *Index) analyze(nb *inventory.Notebook, key analysisKey) *Analysis {
+	a := &Analysis{PublicIP: key.publicIP, HasIPv6: key.ipv6}
 	sub, ok := ix.subnets[nb.SubnetID]
 	if !ok {
 		ix.missing(a, "subnet "+nb.SubnetID, opSubnets)
 		return a
 	}
 	a.Subnet, a.VPCID = sub, sub.VPCID
-
-	// The ENI: SageMaker gives its interfaces private IPs only, so without
-	// a NetworkInterfaceId (a stopped notebook has none) there is no public
-	// address. An ENI that is named but absent from the inventory is unknown.
-	if nb.NetworkInterfaceID != "" {
-		eni, ok := ix.enis[nb.NetworkInterfaceID]
-		if !ok {
-			ix.missing(a, "network interface "+nb.NetworkInterfaceID, opENIs)
-		} else {
-			a.ENI = eni
-			a.PublicIP = eni.PublicIP
-			a.HasIPv6 = len(eni.IPv6Addresses) > 0
-		}
-	} else if strings.EqualFold(nb.IPAddressType, "dualstack") {
-		a.HasIPv6 = true
-		a.Notes = append(a.Notes, "no network interface recorded; IPv6 assumed from IpAddressType=dualstack")
+	if key.eni != "" {
+		ix.missing(a, "network interface "+key.eni, opENIs)
 	}
 
 	rt, src := ix.rtExplicit[sub.ID], "explicit"

@@ -1,0 +1,348 @@
+package control
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sagefence/sagefence/internal/finding"
+	"github.com/sagefence/sagefence/internal/inventory"
+)
+
+// A test estate: one VPC (10.0.0.0/16) with subnet-a explicitly associated
+// to rtb-a (local route only), a permissive default network ACL, and
+// security groups sg-open (all egress to the internet), sg-private (egress
+// to the VPC only). Each case changes what its rule is about.
+func estate() *inventory.Region {
+	return &inventory.Region{
+		AccountID: "111122223333", Region: "us-east-1",
+		Notebooks: []inventory.Notebook{{
+			Name: "nb", DirectInternetAccess: "Disabled", SubnetID: "subnet-a",
+			SecurityGroupIDs: []string{"sg-open"}, RootAccess: "Enabled", Status: "InService",
+		}},
+		VPCs:    []inventory.VPC{{ID: "vpc-1", CIDRBlocks: []string{"10.0.0.0/16"}}},
+		Subnets: []inventory.Subnet{{ID: "subnet-a", VPCID: "vpc-1", CIDRBlock: "10.0.1.0/24"}},
+		RouteTables: []inventory.RouteTable{
+			{ID: "rtb-a", VPCID: "vpc-1", SubnetIDs: []string{"subnet-a"}, Routes: []inventory.Route{local()}},
+			{ID: "rtb-main", VPCID: "vpc-1", Main: true, Routes: []inventory.Route{local()}},
+		},
+		NATGateways: []inventory.NATGateway{
+			{ID: "nat-pub", VPCID: "vpc-1", State: "available", ConnectivityType: "public"},
+			{ID: "nat-priv", VPCID: "vpc-1", State: "available", ConnectivityType: "private"},
+			{ID: "nat-gone", VPCID: "vpc-1", State: "deleted", ConnectivityType: "public"},
+		},
+		SecurityGroups: []inventory.SecurityGroup{
+			{ID: "sg-open", Egress: []inventory.SGRule{{Protocol: "-1", CIDRs: []string{"0.0.0.0/0"}, IPv6CIDRs: []string{"::/0"}}}},
+			{ID: "sg-private", Egress: []inventory.SGRule{{Protocol: "-1", CIDRs: []string{"10.0.0.0/8"}}}},
+		},
+		NetworkACLs: []inventory.NetworkACL{{ID: "acl-1", VPCID: "vpc-1", Default: true, SubnetIDs: []string{"subnet-a", "subnet-b"}, Entries: allowAll()}},
+		VPCEndpoints: []inventory.VPCEndpoint{
+			{ID: "vpce-s3", VPCID: "vpc-1", Type: "Gateway", ServiceName: "com.amazonaws.us-east-1.s3"},
+			{ID: "vpce-gwlb", VPCID: "vpc-1", Type: "GatewayLoadBalancer"},
+		},
+	}
+}
+
+func local() inventory.Route {
+	return inventory.Route{DestinationCIDR: "10.0.0.0/16", GatewayID: "local", State: "active"}
+}
+
+func allowAll() []inventory.ACLEntry {
+	return []inventory.ACLEntry{
+		{RuleNumber: 100, Egress: true, Protocol: "-1", Action: "allow", CIDR: "0.0.0.0/0"},
+		{RuleNumber: 101, Egress: true, Protocol: "-1", Action: "allow", IPv6CIDR: "::/0"},
+		{RuleNumber: 32767, Egress: true, Protocol: "-1", Action: "deny", CIDR: "0.0.0.0/0"},
+		{RuleNumber: 100, Egress: false, Protocol: "-1", Action: "allow", CIDR: "0.0.0.0/0"},
+		{RuleNumber: 101, Egress: false, Protocol: "-1", Action: "allow", IPv6CIDR: "::/0"},
+		{RuleNumber: 32767, Egress: false, Protocol: "-1", Action: "deny", CIDR: "0.0.0.0/0"},
+	}
+}
+
+func route(dest string, set func(*inventory.Route)) inventory.Route {
+	r := inventory.Route{State: "active"}
+	if strings.HasPrefix(dest, "pl-") {
+		r.DestinationPrefixListID = dest
+	} else if strings.Contains(dest, ":") {
+		r.DestinationIPv6CIDR = dest
+	} else {
+		r.DestinationCIDR = dest
+	}
+	set(&r)
+	return r
+}
+
+func toNAT(id string) func(*inventory.Route) { return func(r *inventory.Route) { r.NATGatewayID = id } }
+func toGW(id string) func(*inventory.Route)  { return func(r *inventory.Route) { r.GatewayID = id } }
+
+func addRoutes(rs ...inventory.Route) func(*inventory.Region) {
+	return func(reg *inventory.Region) { reg.RouteTables[0].Routes = append(reg.RouteTables[0].Routes, rs...) }
+}
+
+func sgs(ids ...string) func(*inventory.Region) {
+	return func(reg *inventory.Region) { reg.Notebooks[0].SecurityGroupIDs = ids }
+}
+
+func addSG(g inventory.SecurityGroup) func(*inventory.Region) {
+	return func(reg *inventory.Region) { reg.SecurityGroups = append(reg.SecurityGroups, g) }
+}
+
+func withENI(eni inventory.NetworkInterface) func(*inventory.Region) {
+	return func(reg *inventory.Region) {
+		eni.ID = "eni-1"
+		reg.NetworkInterfaces = append(reg.NetworkInterfaces, eni)
+		reg.Notebooks[0].NetworkInterfaceID = "eni-1"
+	}
+}
+
+func nbSet(f func(*inventory.Notebook)) func(*inventory.Region) {
+	return func(reg *inventory.Region) { f(&reg.Notebooks[0]) }
+}
+
+func failOp(op string) func(*inventory.Region) {
+	return func(reg *inventory.Region) {
+		reg.Errors = append(reg.Errors, inventory.CollectError{Operation: op, Code: "UnauthorizedOperation", Message: "denied"})
+	}
+}
+
+func aclEntries(es ...inventory.ACLEntry) func(*inventory.Region) {
+	return func(reg *inventory.Region) { reg.NetworkACLs[0].Entries = es }
+}
+
+func publicSubnet(reg *inventory.Region) {
+	reg.Subnets[0].MapPublicIPOnLaunch = true
+	addRoutes(route("0.0.0.0/0", toGW("igw-1")))(reg)
+}
+
+type want struct {
+	status finding.Status
+	path   finding.InternetPath
+	sev    finding.Severity
+	// checks maps sub-check id to its expected status (unlisted: not asserted).
+	checks map[string]finding.Status
+	// evidence substrings that must appear in the result's evidence/messages.
+	contains []string
+}
+
+func evalOne(t *testing.T, profile string, reg *inventory.Region) finding.Result {
+	t.Helper()
+	ev, err := New(Options{Profile: profile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := ev.Evaluate(&inventory.Inventory{SchemaVersion: "1", Regions: []inventory.Region{*reg}})
+	if len(res) != 1 {
+		t.Fatalf("got %d results, want 1", len(res))
+	}
+	return res[0]
+}
+
+func TestControlRules(t *testing.T) {
+	ext := "52.94.0.0/22"
+	cases := []struct {
+		name    string
+		profile string
+		mods    []func(*inventory.Region)
+		want    want
+	}{
+		// direct-internet-access
+		{"enabled without subnet is direct", "", []func(*inventory.Region){nbSet(func(n *inventory.Notebook) {
+			n.DirectInternetAccess, n.SubnetID, n.SecurityGroupIDs = "Enabled", "", nil
+		})}, want{status: "FAIL", path: "direct", sev: "high", checks: map[string]finding.Status{CheckDirect: "FAIL", CheckEgress: "N/A", CheckPublicSubnet: "N/A"}}},
+		{"enabled inside an isolated VPC subnet is still direct", "", []func(*inventory.Region){nbSet(func(n *inventory.Notebook) { n.DirectInternetAccess = "Enabled" })},
+			want{status: "FAIL", path: "direct", sev: "high", checks: map[string]finding.Status{CheckDirect: "FAIL", CheckEgress: "N/A", CheckPublicSubnet: "PASS"}}},
+		{"disabled without subnet cannot be private", "", []func(*inventory.Region){nbSet(func(n *inventory.Notebook) { n.SubnetID = "" })},
+			want{status: "FAIL", path: "direct", checks: map[string]finding.Status{CheckDirect: "FAIL"}}},
+		{"missing DirectInternetAccess is ERROR, never PASS", "", []func(*inventory.Region){nbSet(func(n *inventory.Notebook) { n.DirectInternetAccess = "" })},
+			want{status: "ERROR", path: "unknown", checks: map[string]finding.Status{CheckDirect: "ERROR"}}},
+		{"unrecognised DirectInternetAccess value is ERROR", "", []func(*inventory.Region){nbSet(func(n *inventory.Notebook) { n.DirectInternetAccess = "disabled" })},
+			want{status: "ERROR", path: "unknown"}},
+		{"describe failure is ERROR", "", []func(*inventory.Region){nbSet(func(n *inventory.Notebook) {
+			n.Error = &inventory.CollectError{Operation: "sagemaker:DescribeNotebookInstance", Message: "AccessDenied"}
+		})}, want{status: "ERROR", path: "unknown", sev: "high"}},
+		{"RootAccess does not decide: root disabled but direct access enabled fails", "", []func(*inventory.Region){nbSet(func(n *inventory.Notebook) {
+			n.RootAccess, n.DirectInternetAccess, n.SubnetID = "Disabled", "Enabled", ""
+		})}, want{status: "FAIL", path: "direct"}},
+		{"RootAccess does not decide: root enabled but isolated passes", "", []func(*inventory.Region){nbSet(func(n *inventory.Notebook) { n.RootAccess = "Enabled" })},
+			want{status: "PASS", path: "none"}},
+
+		// internet-egress-path
+		{"isolated subnet has no path", "", nil, want{status: "PASS", path: "none", sev: "informational", checks: map[string]finding.Status{CheckEgress: "PASS"}}},
+		{"NAT with open security group fails", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub")))},
+			want{status: "FAIL", path: "nat", sev: "medium", checks: map[string]finding.Status{CheckEgress: "FAIL", CheckDirect: "PASS"}, contains: []string{"nat-pub", "sg-open"}}},
+		{"NAT with private-only security group has no path", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub"))), sgs("sg-private")},
+			want{status: "PASS", path: "none"}},
+		{"NAT with 0.0.0.0/0 on 443 only still reaches the whole internet", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub"))), sgs("sg-443"),
+			addSG(inventory.SecurityGroup{ID: "sg-443", Egress: []inventory.SGRule{{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []string{"0.0.0.0/0"}}}})},
+			want{status: "FAIL", path: "nat", contains: []string{"tcp/443"}}},
+		{"NAT with one public CIDR is controlled egress", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub"))), sgs("sg-one"),
+			addSG(inventory.SecurityGroup{ID: "sg-one", Egress: []inventory.SGRule{{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []string{ext}}}})},
+			want{status: "PASS", path: "nat", checks: map[string]finding.Status{CheckEgress: "PASS"}, contains: []string{"controlled egress"}}},
+		{"security groups are a union: one open group is enough", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub"))), sgs("sg-private", "sg-open")},
+			want{status: "FAIL", path: "nat"}},
+		{"two halves in two groups cover the whole internet", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub"))), sgs("sg-lo", "sg-hi"),
+			addSG(inventory.SecurityGroup{ID: "sg-lo", Egress: []inventory.SGRule{{Protocol: "-1", CIDRs: []string{"0.0.0.0/1"}}}}),
+			addSG(inventory.SecurityGroup{ID: "sg-hi", Egress: []inventory.SGRule{{Protocol: "-1", CIDRs: []string{"128.0.0.0/1"}}}})},
+			want{status: "FAIL", path: "nat"}},
+		{"egress to security-group references and prefix lists is not internet", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub"))), sgs("sg-ref"),
+			addSG(inventory.SecurityGroup{ID: "sg-ref", Egress: []inventory.SGRule{{Protocol: "-1", SourceGroupIDs: []string{"sg-x"}, PrefixListIDs: []string{"pl-63a5400a"}}}})},
+			want{status: "PASS", path: "none"}},
+		{"split default routes 0/1 + 128/1 count as an internet route", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/1", toNAT("nat-pub")), route("128.0.0.0/1", toNAT("nat-pub")))},
+			want{status: "FAIL", path: "nat"}},
+		{"longest prefix wins: more specific halves to a TGW leave the NAT default nothing public", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub")),
+			route("0.0.0.0/1", func(r *inventory.Route) { r.TransitGatewayID = "tgw-1" }), route("128.0.0.0/1", func(r *inventory.Route) { r.TransitGatewayID = "tgw-1" }))},
+			want{status: "REVIEW", path: "transit"}},
+		{"a NAT route for private space only is not an internet path", "", []func(*inventory.Region){addRoutes(route("172.16.0.0/12", toNAT("nat-pub")))},
+			want{status: "PASS", path: "none"}},
+		{"a NAT route for one public range is an internet path", "", []func(*inventory.Region){addRoutes(route("8.8.8.0/24", toNAT("nat-pub")))},
+			want{status: "FAIL", path: "nat"}},
+		{"blackhole route gives no path", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", func(r *inventory.Route) { r.NATGatewayID, r.State = "nat-pub", "blackhole" }))},
+			want{status: "PASS", path: "none"}},
+		{"deleted NAT gateway is a blackhole", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-gone")))},
+			want{status: "PASS", path: "none", contains: []string{"nat-gone is deleted"}}},
+		{"NAT gateway absent from a complete inventory is gone", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-unknown")))},
+			want{status: "PASS", path: "none", contains: []string{"no longer exists"}}},
+		{"NAT gateway absent because DescribeNatGateways failed is ERROR", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-unknown"))), failOp("ec2:DescribeNatGateways")},
+			want{status: "ERROR", path: "unknown", checks: map[string]finding.Status{CheckEgress: "ERROR"}}},
+		{"private NAT gateway gives no internet", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-priv")))},
+			want{status: "PASS", path: "none", contains: []string{"private"}}},
+		{"S3 gateway endpoint only is not internet", "", []func(*inventory.Region){addRoutes(route("pl-63a5400a", toGW("vpce-s3")))},
+			want{status: "PASS", path: "none"}},
+		{"customer prefix list through a NAT needs review", "", []func(*inventory.Region){addRoutes(route("pl-0customer", toNAT("nat-pub")))},
+			want{status: "REVIEW", path: "nat", contains: []string{"prefix list"}}},
+		{"transit gateway default is REVIEW", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", func(r *inventory.Route) { r.TransitGatewayID = "tgw-1" }))},
+			want{status: "REVIEW", path: "transit", sev: "medium"}},
+		{"transit gateway with private-only groups passes", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", func(r *inventory.Route) { r.TransitGatewayID = "tgw-1" })), sgs("sg-private")},
+			want{status: "PASS", path: "none"}},
+		{"peering default is REVIEW", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", func(r *inventory.Route) { r.VPCPeeringConnectionID = "pcx-1" }))},
+			want{status: "REVIEW", path: "transit"}},
+		{"virtual private gateway default is REVIEW", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toGW("vgw-1")))},
+			want{status: "REVIEW", path: "transit"}},
+		{"ENI appliance default is REVIEW", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", func(r *inventory.Route) { r.NetworkInterfaceID = "eni-fw" }))},
+			want{status: "REVIEW", path: "appliance"}},
+		{"NAT instance default is REVIEW", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", func(r *inventory.Route) { r.InstanceID = "i-1" }))},
+			want{status: "REVIEW", path: "appliance"}},
+		{"Gateway Load Balancer endpoint default is REVIEW", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toGW("vpce-gwlb")))},
+			want{status: "REVIEW", path: "appliance"}},
+		{"FAIL via NAT outranks a REVIEW path", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/1", toNAT("nat-pub")), route("128.0.0.0/1", func(r *inventory.Route) { r.TransitGatewayID = "tgw-1" }))},
+			want{status: "FAIL", path: "nat"}},
+
+		// network ACLs
+		{"NACL outbound deny before allow blocks the path", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub"))),
+			aclEntries(append([]inventory.ACLEntry{{RuleNumber: 50, Egress: true, Protocol: "-1", Action: "deny", CIDR: "0.0.0.0/0"}}, allowAll()...)...)},
+			want{status: "PASS", path: "none", contains: []string{"blocked by network ACL acl-1"}}},
+		{"NACL first match wins: an allow numbered before the deny keeps the path", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub"))),
+			aclEntries(append([]inventory.ACLEntry{{RuleNumber: 200, Egress: true, Protocol: "-1", Action: "deny", CIDR: "0.0.0.0/0"}}, allowAll()...)...)},
+			want{status: "FAIL", path: "nat"}},
+		{"NACL that drops return traffic blocks the path", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub"))),
+			aclEntries(inventory.ACLEntry{RuleNumber: 100, Egress: true, Protocol: "-1", Action: "allow", CIDR: "0.0.0.0/0"},
+				inventory.ACLEntry{RuleNumber: 100, Egress: false, Protocol: "-1", Action: "allow", CIDR: "10.0.0.0/8"})},
+			want{status: "PASS", path: "none"}},
+		{"NACL deny on the only port the security group allows blocks the path", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub"))), sgs("sg-443"),
+			addSG(inventory.SecurityGroup{ID: "sg-443", Egress: []inventory.SGRule{{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []string{"0.0.0.0/0"}}}}),
+			aclEntries(append([]inventory.ACLEntry{{RuleNumber: 90, Egress: true, Protocol: "6", Action: "deny", CIDR: "0.0.0.0/0", FromPort: 443, ToPort: 443, HasPorts: true}}, allowAll()...)...)},
+			want{status: "PASS", path: "none"}},
+		{"NACL that allows only one public range makes egress controlled", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub"))),
+			aclEntries(inventory.ACLEntry{RuleNumber: 100, Egress: true, Protocol: "-1", Action: "allow", CIDR: ext},
+				inventory.ACLEntry{RuleNumber: 100, Egress: false, Protocol: "-1", Action: "allow", CIDR: "0.0.0.0/0"})},
+			want{status: "PASS", path: "nat"}},
+
+		// route table selection
+		{"no explicit association falls back to the subnet's own VPC main table", "", []func(*inventory.Region){func(reg *inventory.Region) {
+			reg.RouteTables[0].SubnetIDs = nil
+			reg.RouteTables[1].Routes = append(reg.RouteTables[1].Routes, route("0.0.0.0/0", toNAT("nat-pub")))
+		}}, want{status: "FAIL", path: "nat", contains: []string{"rtb-main"}}},
+		{"another VPC's main table is never used", "", []func(*inventory.Region){func(reg *inventory.Region) {
+			reg.RouteTables[0].SubnetIDs = nil
+			reg.RouteTables = append([]inventory.RouteTable{{ID: "rtb-other-main", VPCID: "vpc-2", Main: true,
+				Routes: []inventory.Route{route("0.0.0.0/0", toNAT("nat-pub"))}}}, reg.RouteTables...)
+		}}, want{status: "PASS", path: "none", contains: []string{"rtb-main"}}},
+		{"no route table at all is ERROR", "", []func(*inventory.Region){func(reg *inventory.Region) { reg.RouteTables = nil }},
+			want{status: "ERROR", path: "unknown"}},
+		{"route tables denied is ERROR naming the call", "", []func(*inventory.Region){func(reg *inventory.Region) { reg.RouteTables = nil }, failOp("ec2:DescribeRouteTables")},
+			want{status: "ERROR", path: "unknown", contains: []string{"ec2:DescribeRouteTables failed"}}},
+		{"unknown subnet is ERROR", "", []func(*inventory.Region){func(reg *inventory.Region) { reg.Subnets = nil }}, want{status: "ERROR", path: "unknown"}},
+		{"unknown security group is ERROR", "", []func(*inventory.Region){sgs("sg-missing")}, want{status: "ERROR", path: "unknown"}},
+		{"unknown network ACL is ERROR", "", []func(*inventory.Region){func(reg *inventory.Region) { reg.NetworkACLs = nil }}, want{status: "ERROR", path: "unknown"}},
+		{"a named ENI absent from the inventory is ERROR", "", []func(*inventory.Region){nbSet(func(n *inventory.Notebook) { n.NetworkInterfaceID = "eni-missing" })},
+			want{status: "ERROR", path: "unknown"}},
+
+		// public subnet and public IPs
+		{"public subnet: IGW route and MapPublicIpOnLaunch", "", []func(*inventory.Region){publicSubnet, sgs("sg-private")},
+			want{status: "FAIL", path: "none", sev: "medium", checks: map[string]finding.Status{CheckPublicSubnet: "FAIL", CheckEgress: "PASS"}}},
+		{"IGW route without MapPublicIpOnLaunch is not the SOP's public subnet", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toGW("igw-1")))},
+			want{status: "PASS", path: "none", checks: map[string]finding.Status{CheckPublicSubnet: "PASS"}, contains: []string{"no public IPv4"}}},
+		{"IGW route and a public IP on the ENI is an igw path", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toGW("igw-1"))), withENI(inventory.NetworkInterface{PublicIP: "54.1.2.3"})},
+			want{status: "FAIL", path: "igw", sev: "high", checks: map[string]finding.Status{CheckEgress: "FAIL"}}},
+		{"open ingress on an internet-reachable ENI fails", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toGW("igw-1"))), withENI(inventory.NetworkInterface{PublicIP: "54.1.2.3"}), sgs("sg-ssh"),
+			addSG(inventory.SecurityGroup{ID: "sg-ssh", Ingress: []inventory.SGRule{{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDRs: []string{"0.0.0.0/0"}}}, Egress: []inventory.SGRule{{Protocol: "-1", CIDRs: []string{"10.0.0.0/8"}}}})},
+			want{status: "FAIL", path: "none", sev: "high", checks: map[string]finding.Status{CheckOpenIngress: "FAIL", CheckEgress: "PASS"}}},
+		{"open ingress on a private ENI passes", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toGW("igw-1"))), sgs("sg-ssh"),
+			addSG(inventory.SecurityGroup{ID: "sg-ssh", Ingress: []inventory.SGRule{{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDRs: []string{"0.0.0.0/0"}}}})},
+			want{status: "PASS", checks: map[string]finding.Status{CheckOpenIngress: "PASS"}}},
+
+		// IPv6
+		{"dualstack ENI with ::/0 to an egress-only gateway is an ipv6 path", "", []func(*inventory.Region){addRoutes(route("::/0", func(r *inventory.Route) { r.EgressOnlyInternetGatewayID = "eigw-1" })),
+			withENI(inventory.NetworkInterface{IPv6Addresses: []string{"2600:1f18::10"}})},
+			want{status: "FAIL", path: "ipv6"}},
+		{"IPv4-only ENI ignores IPv6 routes", "", []func(*inventory.Region){addRoutes(route("::/0", func(r *inventory.Route) { r.EgressOnlyInternetGatewayID = "eigw-1" })), withENI(inventory.NetworkInterface{})},
+			want{status: "PASS", path: "none"}},
+		{"dualstack without a recorded ENI assumes IPv6", "", []func(*inventory.Region){addRoutes(route("::/0", toGW("igw-1"))), nbSet(func(n *inventory.Notebook) { n.IPAddressType = "dualstack" })},
+			want{status: "FAIL", path: "ipv6"}},
+
+		// profiles
+		{"fsbp: only the flag decides", "fsbp", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub")))},
+			want{status: "PASS", path: "nat", checks: map[string]finding.Status{CheckEgress: "FAIL"}}},
+		{"fsbp: enabled fails", "fsbp", []func(*inventory.Region){nbSet(func(n *inventory.Notebook) { n.DirectInternetAccess = "Enabled" })},
+			want{status: "FAIL", path: "direct"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := estate()
+			for _, m := range tc.mods {
+				m(reg)
+			}
+			got := evalOne(t, tc.profile, reg)
+			if got.Status != tc.want.status {
+				t.Errorf("status = %s, want %s; checks %+v", got.Status, tc.want.status, got.Checks)
+			}
+			if tc.want.path != "" && got.InternetPath != tc.want.path {
+				t.Errorf("internet_path = %s, want %s; evidence %+v", got.InternetPath, tc.want.path, got.Evidence)
+			}
+			if tc.want.sev != "" && got.Severity != tc.want.sev {
+				t.Errorf("severity = %s, want %s", got.Severity, tc.want.sev)
+			}
+			for id, st := range tc.want.checks {
+				found := false
+				for _, c := range got.Checks {
+					if c.ID == id {
+						found = true
+						if c.Status != st {
+							t.Errorf("check %s = %s (%s), want %s", id, c.Status, c.Message, st)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("check %s missing", id)
+				}
+			}
+			blob := renderForSearch(got)
+			for _, s := range tc.want.contains {
+				if !strings.Contains(blob, s) {
+					t.Errorf("result does not mention %q:\n%s", s, blob)
+				}
+			}
+			if got.Status == finding.StatusError && got.InternetPath != finding.PathUnknown {
+				t.Errorf("ERROR result with a known path %s", got.InternetPath)
+			}
+		})
+	}
+}
+
+func renderForSearch(r finding.Result) string {
+	var b strings.Builder
+	for _, c := range r.Checks {
+		b.WriteString(c.Message + "\n")
+	}
+	e := r.Evidence
+	b.WriteString(strings.Join(append(append(append([]string{e.RouteTableID, e.DecidingRoute, e.DecidingRule}, e.Routes...), e.Notes...), r.Reproduce...), "\n"))
+	return b.String()
+}

@@ -1,0 +1,109 @@
+package inventory
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseErrorsNamePosition(t *testing.T) {
+	cases := []struct {
+		name, data, want string
+	}{
+		{"empty", "", "empty file"},
+		{"not json", "hello", "x.json:1:1: invalid JSON"},
+		{"truncated", "{\n  \"schema_version\": \"1\",\n  \"regions\": [\n", "x.json:4:1: unexpected end of file"},
+		{"wrong version", `{"schema_version": "7", "regions": []}`, `schema_version "7" is not supported`},
+		{"no version", `{"regions": []}`, "no schema_version"},
+		{"wrong type with position", "{\"schema_version\": \"1\",\n \"regions\": [{\"region\": 5}]}", "x.json:2:"},
+		{"trailing data", `{"schema_version": "1", "regions": []} {}`, "unexpected data after"},
+		{"duplicate notebook", `{"schema_version":"1","regions":[{"account_id":"1","region":"r","notebooks":[{"name":"a"},{"name":"a"}]}]}`, `notebook "a" appears twice`},
+		{"empty region", `{"schema_version":"1","regions":[{"account_id":"1","region":"","notebooks":[]}]}`, "region is empty"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.data), "x.json")
+			var ie *InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("err = %v, want an InputError", err)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %q, want it to contain %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+		})
+	}
+}
+
+func TestReadFileMissing(t *testing.T) {
+	_, err := ReadFile(filepath.Join(t.TempDir(), "nope.json"))
+	if err == nil || !strings.Contains(err.Error(), "nope.json: no such file") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	inv := &Inventory{SchemaVersion: SchemaVersion, Partition: "aws", Regions: []Region{{
+		AccountID: "1", Region: "us-east-1",
+		Notebooks: []Notebook{{Name: "a", DirectInternetAccess: "Disabled", SubnetID: "subnet-1", Tags: map[string]string{"k": "v"}}},
+		RouteTables: []RouteTable{{ID: "rtb-1", VPCID: "vpc-1", Main: true, Routes: []Route{{DestinationCIDR: "0.0.0.0/0", NATGatewayID: "nat-1", State: "active"}}}},
+		Errors:      []CollectError{{Operation: "ec2:DescribeNetworkAcls", Message: "denied"}},
+	}}}
+	path := filepath.Join(t.TempDir(), "inv.json")
+	if err := inv.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Regions[0].Notebooks[0].Tags["k"] != "v" || got.Regions[0].RouteTables[0].Routes[0].NATGatewayID != "nat-1" || got.Regions[0].Errors[0].Operation != "ec2:DescribeNetworkAcls" {
+		t.Fatalf("round trip lost data: %+v", got.Regions[0])
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("inventory mode = %v, want 0600 (it holds account data)", fi.Mode().Perm())
+	}
+}
+
+func TestExampleInventoryParses(t *testing.T) {
+	inv, err := ReadFile("../../examples/inventory.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.Regions) == 0 {
+		t.Fatal("example has no regions")
+	}
+}
+
+// FuzzParse: any input yields an inventory or an InputError, never a panic.
+func FuzzParse(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/fuzz-seed-*.json")
+	for _, s := range seeds {
+		b, _ := os.ReadFile(s)
+		f.Add(b)
+	}
+	if b, err := os.ReadFile("../../examples/inventory.json"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte(`{"schema_version":"1","regions":[{"region":"r","notebooks":[{"name":"n"}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		inv, err := Parse(data, "f.json")
+		if err != nil {
+			var ie *InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("non-InputError %T: %v", err, err)
+			}
+			if strings.ContainsAny(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		if inv.SchemaVersion != SchemaVersion {
+			t.Fatalf("accepted version %q", inv.SchemaVersion)
+		}
+	})
+}
