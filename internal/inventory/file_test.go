@@ -49,7 +49,7 @@ func TestReadFileMissing(t *testing.T) {
 func TestRoundTrip(t *testing.T) {
 	inv := &Inventory{SchemaVersion: SchemaVersion, Partition: "aws", Regions: []Region{{
 		AccountID: "1", Region: "us-east-1",
-		Notebooks: []Notebook{{Name: "a", DirectInternetAccess: "Disabled", SubnetID: "subnet-1", Tags: map[string]string{"k": "v"}}},
+		Notebooks:   []Notebook{{Name: "a", DirectInternetAccess: "Disabled", SubnetID: "subnet-1", Tags: map[string]string{"k": "v"}}},
 		RouteTables: []RouteTable{{ID: "rtb-1", VPCID: "vpc-1", Main: true, Routes: []Route{{DestinationCIDR: "0.0.0.0/0", NATGatewayID: "nat-1", State: "active"}}}},
 		Errors:      []CollectError{{Operation: "ec2:DescribeNetworkAcls", Message: "denied"}},
 	}}}
