@@ -56,7 +56,11 @@ func Version() string {
 func Main(ctx context.Context, ios *iostreams.IOStreams, args []string) int {
 	root := NewRoot(ios)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	return exitCode(ctx, ios, root.ExecuteContext(ctx))
+}
+
+// exitCode reports err on stderr, in one line, and maps it to an exit code.
+func exitCode(ctx context.Context, ios *iostreams.IOStreams, err error) int {
 	if err == nil {
 		return ExitOK
 	}
