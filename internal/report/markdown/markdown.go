@@ -7,8 +7,6 @@ package markdown
 import (
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/sagefence/sagefence/internal/finding"
@@ -126,14 +124,14 @@ func details(b *strings.Builder, res *finding.Result) {
 		}
 		b.WriteString("\n")
 	}
-	if ev := evidence(res); len(ev) > 0 {
+	if ev := reportfmt.Evidence(res); len(ev) > 0 {
 		b.WriteString("**Evidence**\n\n")
-		for _, line := range ev {
-			v := ident(line[1])
-			if line[0] == "Notes" {
-				v = text(line[1])
+		for _, f := range ev {
+			v := ident(f.Value)
+			if f.Prose {
+				v = text(f.Value)
 			}
-			fmt.Fprintf(b, "- %s: %s\n", line[0], v)
+			fmt.Fprintf(b, "- %s: %s\n", f.Name, v)
 		}
 		b.WriteString("\n")
 	}
@@ -163,46 +161,6 @@ func failing(res *finding.Result) []string {
 		}
 	}
 	return out
-}
-
-func evidence(res *finding.Result) [][2]string {
-	e := res.Evidence
-	var out [][2]string
-	add := func(k, v string) {
-		if v != "" {
-			out = append(out, [2]string{k, v})
-		}
-	}
-	add("DirectInternetAccess", e.DirectInternetAccess)
-	add("Notebook status", e.NotebookStatus)
-	add("Subnet", e.SubnetID)
-	add("VPC", e.VPCID)
-	add("Security groups", strings.Join(e.SecurityGroupIDs, ", "))
-	add("Network interface", e.NetworkInterfaceID)
-	add("Public IP", e.PublicIP)
-	if e.MapPublicIPOnLaunch != nil {
-		add("MapPublicIpOnLaunch", fmt.Sprint(*e.MapPublicIPOnLaunch))
-	}
-	if e.RouteTableID != "" {
-		add("Route table", e.RouteTableID+" ("+e.RouteTableSource+")")
-	}
-	add("Network ACL", e.NetworkACLID)
-	add("Public routes", strings.Join(e.Routes, "; "))
-	add("Deciding route", e.DecidingRoute)
-	add("Deciding rule", e.DecidingRule)
-	add("Notes", strings.Join(e.Notes, "; "))
-	if len(res.Resource.Tags) > 0 {
-		var tags []string
-		for _, k := range sortedKeys(res.Resource.Tags) {
-			tags = append(tags, k+"="+res.Resource.Tags[k])
-		}
-		add("Tags", strings.Join(tags, ", "))
-	}
-	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	return slices.Sorted(maps.Keys(m))
 }
 
 // text escapes prose for a Markdown table cell or paragraph: HTML is entity

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -146,4 +147,57 @@ func Sorted(results []finding.Result) []*finding.Result {
 // precision, "Z" suffix.
 func Timestamp(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// Field is one labelled piece of evidence.
+type Field struct {
+	Name  string
+	Value string
+	// Prose is true for free text (notes), false for AWS identifiers.
+	Prose bool
+}
+
+// Evidence lists a result's non-empty evidence fields and tags in a fixed,
+// readable order, for the formats that show evidence to people.
+func Evidence(res *finding.Result) []Field {
+	e := res.Evidence
+	var out []Field
+	add := func(k, v string) {
+		if v != "" {
+			out = append(out, Field{Name: k, Value: v})
+		}
+	}
+	add("DirectInternetAccess", e.DirectInternetAccess)
+	add("Notebook status", e.NotebookStatus)
+	add("Root access", e.RootAccess)
+	add("Subnet", e.SubnetID)
+	add("VPC", e.VPCID)
+	add("Security groups", strings.Join(e.SecurityGroupIDs, ", "))
+	add("Network interface", e.NetworkInterfaceID)
+	add("Public IP", e.PublicIP)
+	if e.MapPublicIPOnLaunch != nil {
+		add("MapPublicIpOnLaunch", strconv.FormatBool(*e.MapPublicIPOnLaunch))
+	}
+	if e.RouteTableID != "" {
+		rt := e.RouteTableID
+		if e.RouteTableSource != "" {
+			rt += " (" + e.RouteTableSource + ")"
+		}
+		add("Route table", rt)
+	}
+	add("Network ACL", e.NetworkACLID)
+	add("Public routes", strings.Join(e.Routes, "; "))
+	add("Deciding route", e.DecidingRoute)
+	add("Deciding rule", e.DecidingRule)
+	if len(e.Notes) > 0 {
+		out = append(out, Field{Name: "Notes", Value: strings.Join(e.Notes, "; "), Prose: true})
+	}
+	if len(res.Resource.Tags) > 0 {
+		var tags []string
+		for _, k := range slices.Sorted(maps.Keys(res.Resource.Tags)) {
+			tags = append(tags, k+"="+res.Resource.Tags[k])
+		}
+		add("Tags", strings.Join(tags, ", "))
+	}
+	return out
 }
