@@ -1,0 +1,122 @@
+// Package awsclient builds the AWS SDK configuration every command uses:
+// the default credential chain with an optional named profile, region and
+// endpoint overrides, a retryer that backs off on throttling, a per-request
+// timeout, and call statistics (Stats). It also knows AWS partitions and
+// resolves the caller's identity. It never creates service clients beyond
+// STS; callers build theirs from the returned aws.Config.
+package awsclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// ErrUnknownProfile is matched (errors.Is) by the error Load returns when
+// the requested profile (--profile or AWS_PROFILE) is not in the shared
+// config or credentials files: a usage error, not an AWS failure.
+var ErrUnknownProfile = errors.New("unknown AWS profile")
+
+// DefaultMaxAttempts is how many times a call is tried when
+// Options.MaxAttempts is 0. Higher than the SDK's 3 because a scan makes
+// bursts of describe calls, and a throttled call that gives up turns a
+// notebook into ERROR.
+const DefaultMaxAttempts = 8
+
+// Options select the configuration to load. Zero values mean the SDK's
+// defaults (environment, shared config, default chain).
+type Options struct {
+	// Profile is a named profile from ~/.aws/config or ~/.aws/credentials.
+	Profile string
+	// Region overrides the configured region.
+	Region string
+	// EndpointURL sends every service to one endpoint (an emulator, a
+	// proxy). When empty, AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>
+	// keep working as the SDK defines them.
+	EndpointURL string
+	// MaxAttempts bounds the attempts per call, retries included;
+	// 0 means DefaultMaxAttempts.
+	MaxAttempts int
+	// MaxBackoff caps the delay between attempts; 0 means the SDK's 20s.
+	MaxBackoff time.Duration
+	// CallTimeout bounds each HTTP attempt (connect, send, read the whole
+	// response). An attempt that times out is retried like any transient
+	// error, so a call can take up to MaxAttempts × CallTimeout plus
+	// backoff. 0 means no timeout beyond the context's.
+	CallTimeout time.Duration
+	// Stats, if set, counts every call made through the configuration.
+	Stats *Stats
+}
+
+// Load resolves an aws.Config for opts.
+func Load(ctx context.Context, opts Options) (aws.Config, error) {
+	maxAttempts := opts.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = DefaultMaxAttempts
+	}
+	loadOpts := []func(*config.LoadOptions) error{
+		// The standard retryer already retries ThrottlingException,
+		// RequestLimitExceeded and 5xx with exponential backoff and jitter
+		// (1s base for throttles); only the number of attempts and the cap
+		// on the backoff are ours.
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = maxAttempts
+				if opts.MaxBackoff > 0 {
+					o.MaxBackoff = opts.MaxBackoff
+				}
+			})
+		}),
+	}
+	if opts.Profile != "" {
+		loadOpts = append(loadOpts, config.WithSharedConfigProfile(opts.Profile))
+	}
+	if opts.Region != "" {
+		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
+	}
+	if opts.EndpointURL != "" {
+		loadOpts = append(loadOpts, config.WithBaseEndpoint(opts.EndpointURL))
+	}
+	if opts.CallTimeout > 0 {
+		loadOpts = append(loadOpts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(opts.CallTimeout)))
+	}
+	if opts.Stats != nil {
+		loadOpts = append(loadOpts, config.WithAPIOptions([]func(*middleware.Stack) error{opts.Stats.APIOption}))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		var notExist config.SharedConfigProfileNotExistError
+		if errors.As(err, &notExist) {
+			return aws.Config{}, fmt.Errorf("%w %q (not in the shared config or credentials file): %w", ErrUnknownProfile, notExist.Profile, err)
+		}
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// STSAPI is the STS call Identity needs.
+type STSAPI interface {
+	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
+// Identity returns the caller's account ID, partition and ARN.
+func Identity(ctx context.Context, api STSAPI) (account, partition, arn string, err error) {
+	out, err := api.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", "", "", fmt.Errorf("resolve caller identity: %w", err)
+	}
+	arn = aws.ToString(out.Arn)
+	partition = PartitionFromARN(arn)
+	if partition == "" {
+		return "", "", "", fmt.Errorf("sts:GetCallerIdentity returned an unusable ARN %q", arn)
+	}
+	return aws.ToString(out.Account), partition, arn, nil
+}
