@@ -8,7 +8,13 @@ import (
 	"strings"
 
 	"github.com/sagefence/sagefence/internal/finding"
+	"github.com/sagefence/sagefence/internal/report/asff"
+	"github.com/sagefence/sagefence/internal/report/csv"
+	"github.com/sagefence/sagefence/internal/report/html"
 	jsonw "github.com/sagefence/sagefence/internal/report/json"
+	"github.com/sagefence/sagefence/internal/report/junit"
+	"github.com/sagefence/sagefence/internal/report/markdown"
+	"github.com/sagefence/sagefence/internal/report/ocsf"
 	"github.com/sagefence/sagefence/internal/report/table"
 )
 
@@ -19,7 +25,26 @@ type Options struct {
 }
 
 // Formats lists the formats Write accepts.
-func Formats() []string { return []string{"table", "json"} }
+func Formats() []string {
+	return []string{"table", "json", "csv", "ocsf", "asff", "junit", "markdown", "html"}
+}
+
+// Extension is the file name extension of a format's output (--output-dir).
+func Extension(format string) string {
+	switch format {
+	case "table":
+		return "txt"
+	case "ocsf":
+		return "ocsf.json"
+	case "asff":
+		return "asff.json"
+	case "junit":
+		return "junit.xml"
+	case "markdown":
+		return "md"
+	}
+	return format
+}
 
 // Valid reports whether format is known.
 func Valid(format string) bool {
@@ -38,6 +63,18 @@ func Write(w io.Writer, format string, r *finding.Report, opts Options) error {
 		return table.Write(w, r, table.Options{TTY: opts.TTY, Color: opts.Color})
 	case "json":
 		return jsonw.Write(w, r)
+	case "csv":
+		return csv.Write(w, r)
+	case "ocsf":
+		return ocsf.Write(w, r)
+	case "asff":
+		return asff.Write(w, r)
+	case "junit":
+		return junit.Write(w, r)
+	case "markdown":
+		return markdown.Write(w, r)
+	case "html":
+		return html.Write(w, r)
 	}
 	return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
 }
