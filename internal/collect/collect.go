@@ -1,0 +1,215 @@
+// Package collect reads a live AWS account into an inventory.Inventory: the
+// SageMaker notebook instances of each region, described one by one with
+// bounded concurrency, and the network objects they reference (subnets,
+// VPCs, route tables, gateways, security groups, network ACLs, network
+// interfaces, VPC endpoints), read with a constant number of batched EC2
+// calls per region. Every call that fails is recorded in the inventory; the
+// analysis fails closed on what is missing. Only configuration problems
+// that leave nothing to evaluate come back as Go errors.
+package collect
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sagefence/sagefence/internal/awsclient"
+	"github.com/sagefence/sagefence/internal/inventory"
+)
+
+// SageMakerAPI is the part of the SageMaker client collection uses.
+type SageMakerAPI interface {
+	ListNotebookInstances(ctx context.Context, in *sagemaker.ListNotebookInstancesInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListNotebookInstancesOutput, error)
+	DescribeNotebookInstance(ctx context.Context, in *sagemaker.DescribeNotebookInstanceInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeNotebookInstanceOutput, error)
+	ListTags(ctx context.Context, in *sagemaker.ListTagsInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListTagsOutput, error)
+}
+
+// RegionsAPI is the EC2 call that lists regions.
+type RegionsAPI interface {
+	DescribeRegions(ctx context.Context, in *ec2.DescribeRegionsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeRegionsOutput, error)
+}
+
+// EC2API is the part of the EC2 client collection uses.
+type EC2API interface {
+	RegionsAPI
+	DescribeSubnets(ctx context.Context, in *ec2.DescribeSubnetsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeSubnetsOutput, error)
+	DescribeVpcs(ctx context.Context, in *ec2.DescribeVpcsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeVpcsOutput, error)
+	DescribeRouteTables(ctx context.Context, in *ec2.DescribeRouteTablesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeRouteTablesOutput, error)
+	DescribeNatGateways(ctx context.Context, in *ec2.DescribeNatGatewaysInput, optFns ...func(*ec2.Options)) (*ec2.DescribeNatGatewaysOutput, error)
+	DescribeInternetGateways(ctx context.Context, in *ec2.DescribeInternetGatewaysInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInternetGatewaysOutput, error)
+	DescribeEgressOnlyInternetGateways(ctx context.Context, in *ec2.DescribeEgressOnlyInternetGatewaysInput, optFns ...func(*ec2.Options)) (*ec2.DescribeEgressOnlyInternetGatewaysOutput, error)
+	DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecurityGroupsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error)
+	DescribeNetworkAcls(ctx context.Context, in *ec2.DescribeNetworkAclsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeNetworkAclsOutput, error)
+	DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
+	DescribeVpcEndpoints(ctx context.Context, in *ec2.DescribeVpcEndpointsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeVpcEndpointsOutput, error)
+}
+
+// DefaultConcurrency is how many notebooks of a region are described at
+// once when Options.Concurrency is 0.
+const DefaultConcurrency = 8
+
+// DefaultRegionConcurrency is how many regions are collected at once when
+// CollectOptions.RegionConcurrency is 0.
+const DefaultRegionConcurrency = 4
+
+// Options tune the collection of one region.
+type Options struct {
+	// Concurrency bounds the notebooks described at once (and the EC2
+	// describe calls in flight); 0 means DefaultConcurrency.
+	Concurrency int
+}
+
+func (o Options) concurrency() int {
+	if o.Concurrency <= 0 {
+		return DefaultConcurrency
+	}
+	return o.Concurrency
+}
+
+// CollectOptions tune a whole collection.
+type CollectOptions struct {
+	// Regions to read; empty means every region enabled in the account,
+	// in the caller's partition.
+	Regions []string
+	// Concurrency is Options.Concurrency for every region.
+	Concurrency int
+	// RegionConcurrency bounds the regions read at once; 0 means
+	// DefaultRegionConcurrency.
+	RegionConcurrency int
+	// Now stamps Inventory.CollectedAt; nil means time.Now.
+	Now func() time.Time
+}
+
+// ErrNoRegion is returned when neither the configuration nor the request
+// names a region to start from.
+var ErrNoRegion = errors.New("no AWS region configured: pass --region or set AWS_REGION or a profile region")
+
+// Collect reads the caller's account: identity (STS), the regions to read,
+// then every region with a SageMaker and an EC2 client built from cfg for
+// it. A Go error means nothing could be evaluated because of configuration
+// (ErrUnknownRegion, ErrNoRegion); every AWS failure, including a failed
+// identity lookup, is recorded in the returned inventory instead.
+func Collect(ctx context.Context, cfg aws.Config, opts CollectOptions) (*inventory.Inventory, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	requested, err := checkRegionNames(opts.Regions)
+	if err != nil {
+		return nil, err
+	}
+	home := cfg.Region
+	if home == "" {
+		if len(requested) == 0 {
+			return nil, ErrNoRegion
+		}
+		home = requested[0]
+	}
+	inv := &inventory.Inventory{
+		SchemaVersion: inventory.SchemaVersion,
+		CollectedAt:   now().UTC(),
+		Partition:     awsclient.PartitionOf(home),
+		Regions:       []inventory.Region{},
+	}
+
+	account, partition, _, err := awsclient.Identity(ctx, sts.NewFromConfig(cfg, func(o *sts.Options) { o.Region = home }))
+	if err != nil {
+		// Without an identity nothing can be attributed to an account;
+		// stop here and let the report say why.
+		inv.Errors = append(inv.Errors, collectError("", home, "sts:GetCallerIdentity", "", err))
+		return inv, nil
+	}
+	inv.Partition = partition
+
+	list, err := Regions(ctx, ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = home }), partition, requested)
+	switch {
+	case errors.Is(err, ErrUnknownRegion):
+		return nil, err
+	case err != nil:
+		// The region list could not be read and none was requested: read
+		// the configured region only, and say the rest was not covered.
+		inv.Errors = append(inv.Errors, collectError(account, "", "ec2:DescribeRegions", "", err))
+		list = RegionList{Enabled: []string{home}}
+	}
+
+	for _, r := range list.NotEnabled {
+		inv.Regions = append(inv.Regions, inventory.Region{
+			AccountID: account,
+			Region:    r,
+			Notebooks: []inventory.Notebook{},
+			Errors: []inventory.CollectError{{
+				AccountID: account, Region: r, Operation: "ec2:DescribeRegions", Code: "RegionNotEnabled",
+				Message: "region " + r + " is not enabled in account " + account + " (an opt-in region); it was not read",
+			}},
+		})
+	}
+
+	results := make([]inventory.Region, len(list.Enabled))
+	limit := opts.RegionConcurrency
+	if limit <= 0 {
+		limit = DefaultRegionConcurrency
+	}
+	var g errgroup.Group
+	g.SetLimit(limit)
+	for i, r := range list.Enabled {
+		g.Go(func() error {
+			sm := sagemaker.NewFromConfig(cfg, func(o *sagemaker.Options) { o.Region = r })
+			ec := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = r })
+			results[i] = Region(ctx, sm, ec, account, r, Options{Concurrency: opts.Concurrency})
+			return nil
+		})
+	}
+	_ = g.Wait() // the goroutines record failures; they return none
+	inv.Regions = append(inv.Regions, results...)
+	slices.SortFunc(inv.Regions, func(a, b inventory.Region) int { return strings.Compare(a.Region, b.Region) })
+	return inv, nil
+}
+
+// Region reads one account-region: every notebook instance (listed,
+// described and tagged) and the network objects they reference. It never
+// fails: a call that fails is recorded on the notebook it concerns
+// (Notebook.Error) or in Region.Errors, and the rest is still collected.
+func Region(ctx context.Context, sm SageMakerAPI, ec EC2API, accountID, region string, opts Options) inventory.Region {
+	rec := &recorder{account: accountID, region: region}
+	r := inventory.Region{AccountID: accountID, Region: region}
+	r.Notebooks = collectNotebooks(ctx, sm, rec, opts)
+	collectNetwork(ctx, ec, rec, &r, opts)
+	r.Errors = rec.list()
+	return r
+}
+
+// chunk splits values into slices of at most n, the most filter values
+// one EC2 call accepts.
+func chunk(values []string, n int) [][]string {
+	var out [][]string
+	for len(values) > n {
+		out = append(out, values[:n])
+		values = values[n:]
+	}
+	if len(values) > 0 {
+		out = append(out, values)
+	}
+	return out
+}
+
+// sortedSet returns the distinct non-empty values, sorted.
+func sortedSet(values ...[]string) []string {
+	var out []string
+	for _, vs := range values {
+		for _, v := range vs {
+			if v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
