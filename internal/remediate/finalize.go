@@ -1,0 +1,252 @@
+package remediate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/sagefence/sagefence/internal/finding"
+	"github.com/sagefence/sagefence/internal/journal"
+)
+
+// Finalize deletes the notebooks an apply run replaced. It is the only code
+// that deletes a customer's notebook, and it cannot be undone: the old
+// notebook's ML storage volume goes with it. Each old notebook is deleted
+// only if it is still Stopped, still tagged as replaced by this run, and its
+// replacement exists and is not Failed; anything else is skipped and
+// reported. When every replaced notebook is gone the apply run is marked
+// finalized and can no longer be backed out.
+func Finalize(ctx context.Context, runID string, clients ClientsFunc, j *journal.Journal, opts Options) (*RunResult, error) {
+	opts = opts.withDefaults()
+	lock, err := j.Lock("finalize of run " + runID)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = lock.Release() }() // the OS drops it with the process anyway
+	jctx := context.WithoutCancel(ctx)
+	if err := reap(jctx, j, opts.Now()); err != nil {
+		return nil, err
+	}
+	target, err := j.Run(jctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	if target.Kind != journal.KindApply {
+		return nil, fmt.Errorf("run %s is a %s run; only apply runs are finalized", runID, target.Kind)
+	}
+	switch target.Status {
+	case journal.RunBackedOut:
+		return nil, fmt.Errorf("run %s was backed out: there is nothing to finalize", runID)
+	case journal.RunFinalized:
+		res, err := ShowRun(jctx, j, runID)
+		if err != nil {
+			return nil, err
+		}
+		res.NothingToDo = true
+		res.Message = fmt.Sprintf("run %s is already finalized; nothing changed", runID)
+		return res, nil
+	}
+	plan, err := storedPlan(jctx, j, runID)
+	if err != nil {
+		return nil, err
+	}
+	reps, err := replacementsOf(jctx, j, target, plan)
+	if err != nil {
+		return nil, err
+	}
+	if len(reps) == 0 {
+		return &RunResult{RunID: runID, Kind: journal.KindApply, PlanHash: target.PlanHash, Status: target.Status,
+			StartedAt: target.StartedAt, FinishedAt: target.FinishedAt, NothingToDo: true, Steps: []StepResult{},
+			Message: fmt.Sprintf("run %s replaced no notebook: nothing to finalize", runID)}, nil
+	}
+
+	run := journal.Run{ID: opts.NewRunID(), Kind: journal.KindFinalize, TargetRun: runID, PlanHash: target.PlanHash,
+		Status: journal.RunRunning, StartedAt: opts.Now().UTC(), PID: os.Getpid(), Host: hostname()}
+	if err := j.CreateRun(jctx, run); err != nil {
+		return nil, err
+	}
+	x := &executor{j: j, opts: opts, runID: run.ID}
+	deleted, runErr := 0, error(nil)
+	for _, rp := range reps {
+		if err := ctx.Err(); err != nil {
+			runErr = fmt.Errorf("interrupted before deleting %s: %w", rp.OldName, err)
+			break
+		}
+		ok, err := x.finalizeOne(ctx, clients, rp)
+		if err != nil {
+			runErr = err
+			break
+		}
+		if ok {
+			deleted++
+		}
+	}
+
+	status, msg := journal.RunCompleted, ""
+	switch {
+	case runErr == nil:
+	case errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded):
+		status, msg = journal.RunInterrupted, runErr.Error()
+	default:
+		status, msg = journal.RunFailed, runErr.Error()
+	}
+	if err := j.FinishRun(jctx, run.ID, status, msg, opts.Now().UTC()); err != nil {
+		return nil, errors.Join(runErr, err)
+	}
+	if runErr == nil && deleted == len(reps) {
+		if err := j.SetRunStatus(jctx, runID, journal.RunFinalized); err != nil {
+			return nil, err
+		}
+	}
+	res, err := ShowRun(jctx, j, run.ID)
+	if err != nil {
+		return nil, errors.Join(runErr, err)
+	}
+	res.Message = fmt.Sprintf("deleted %d of %d replaced notebook(s) of run %s", deleted, len(reps), runID)
+	if runErr != nil {
+		return res, fmt.Errorf("finalize run %s: %w", run.ID, runErr)
+	}
+	return res, nil
+}
+
+func (x *executor) finalizeOne(ctx context.Context, clients ClientsFunc, rp Replacement) (bool, error) {
+	c, err := clients(ctx, rp.AccountID, rp.Region)
+	if err != nil {
+		return false, fmt.Errorf("clients for %s/%s: %w", rp.AccountID, rp.Region, err)
+	}
+	a := &Action{ID: rp.ActionID, Kind: ActionRecreateNotebook, Resource: rp.OldName}
+	old, err := observeNotebook(ctx, c.SageMaker, rp.OldName)
+	if err != nil {
+		return false, err
+	}
+	if old.Absent {
+		return true, x.record(ctx, a, "absent", []string{fmt.Sprintf("notebook instance %s no longer exists", rp.OldName)}, nil)
+	}
+	var why []string
+	if old.Notebook.Tags[TagReplacedBy] != rp.NewName || old.Notebook.Tags[TagRunID] != rp.RunID {
+		why = append(why, fmt.Sprintf("%s is no longer tagged %s=%s, %s=%s", rp.OldName, TagReplacedBy, rp.NewName, TagRunID, rp.RunID))
+	}
+	if st := old.Notebook.Status; st != statusStopped && st != statusFailed {
+		why = append(why, fmt.Sprintf("%s is %s (someone started it since apply)", rp.OldName, st))
+	}
+	repl, err := observeNotebook(ctx, c.SageMaker, rp.NewName)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case repl.Absent:
+		why = append(why, fmt.Sprintf("its replacement %s does not exist", rp.NewName))
+	case repl.Notebook.Status == statusFailed:
+		why = append(why, fmt.Sprintf("its replacement %s is Failed", rp.NewName))
+	}
+	if len(why) > 0 {
+		return false, x.record(ctx, a, "refused", why, nil)
+	}
+	_, err = x.execute(ctx, c, rp.ActionID, &deleteNotebook{Name: rp.OldName})
+	return err == nil, err
+}
+
+// Replacement is a notebook an apply run replaced and has not yet deleted.
+type Replacement struct {
+	OldName   string `json:"old_name"`
+	OldARN    string `json:"old_arn"`
+	NewName   string `json:"new_name"`
+	RunID     string `json:"run_id"`
+	ActionID  string `json:"action_id"`
+	AccountID string `json:"account_id"`
+	Region    string `json:"region"`
+}
+
+// ReplacedNotebooks lists, by ARN, the notebooks that apply runs replaced and
+// that are pending finalize (not backed out, not finalized), so a scan can
+// report them as MUTED instead of FAIL.
+func ReplacedNotebooks(ctx context.Context, j *journal.Journal) (map[string]Replacement, error) {
+	runs, err := j.Runs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]Replacement{}
+	for _, r := range runs {
+		if r.Kind != journal.KindApply || r.Status == journal.RunBackedOut || r.Status == journal.RunFinalized {
+			continue
+		}
+		plan, err := storedPlan(ctx, j, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		reps, err := replacementsOf(ctx, j, r, plan)
+		if err != nil {
+			return nil, err
+		}
+		for _, rp := range reps {
+			if rp.OldARN != "" {
+				out[rp.OldARN] = rp
+			}
+		}
+	}
+	return out, nil
+}
+
+// replacementsOf lists the old notebooks a run tagged as replaced (its
+// tag-notebook steps that are done and not undone).
+func replacementsOf(ctx context.Context, j *journal.Journal, run journal.Run, plan *Plan) ([]Replacement, error) {
+	steps, err := j.Steps(ctx, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Replacement
+	for _, st := range steps {
+		if st.Action != StepTagNotebook || st.Status != journal.StepDone {
+			continue
+		}
+		var t tagNotebook
+		if err := json.Unmarshal(st.Intent, &t); err != nil {
+			return nil, fmt.Errorf("run %s step %d: %w", run.ID, st.Seq, err)
+		}
+		if t.Tags[TagReplacedBy] == "" {
+			continue
+		}
+		rp := Replacement{OldName: t.Name, NewName: t.Tags[TagReplacedBy], RunID: run.ID, ActionID: st.ActionID}
+		var before State
+		if unmarshalState(st.Before, &before) == nil && before.Notebook != nil {
+			rp.OldARN = before.Notebook.ARN
+		}
+		for _, a := range plan.Actions {
+			if a.ID == st.ActionID {
+				rp.AccountID, rp.Region = a.AccountID, a.Region
+			}
+		}
+		out = append(out, rp)
+	}
+	sort.Slice(out, func(i, k int) bool { return out[i].OldARN < out[k].OldARN })
+	return out, nil
+}
+
+// MuteReplaced turns the FAIL or REVIEW result of a stopped notebook that a
+// run replaced into MUTED ("replaced by X, pending finalize") and
+// recomputes the report's summary. It returns how many results it muted.
+func MuteReplaced(rep *finding.Report, replaced map[string]Replacement) int {
+	n := 0
+	for i := range rep.Results {
+		r := &rep.Results[i]
+		rp, ok := replaced[r.Resource.ARN]
+		if !ok || (r.Status != finding.StatusFail && r.Status != finding.StatusReview) {
+			continue
+		}
+		if r.Evidence.NotebookStatus != statusStopped && r.Evidence.NotebookStatus != statusFailed {
+			continue // started again since: it is live, so its findings count
+		}
+		r.UnmutedStatus = r.Status
+		r.Status = finding.StatusMuted
+		r.Mute = &finding.Mute{
+			Reason: fmt.Sprintf("replaced by %s (run %s), pending finalize", rp.NewName, rp.RunID),
+			Source: "sagefence journal",
+		}
+		n++
+	}
+	rep.Summarize()
+	return n
+}
