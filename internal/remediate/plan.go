@@ -318,7 +318,9 @@ type planner struct {
 	interfaceAPIs map[string]NetworkInterfacesAPI
 }
 
-func (b *planner) note(format string, args ...any) { b.notes = append(b.notes, fmt.Sprintf(format, args...)) }
+func (b *planner) note(format string, args ...any) {
+	b.notes = append(b.notes, fmt.Sprintf(format, args...))
+}
 
 func (b *planner) result(r *finding.Result) {
 	name := r.Resource.Name
