@@ -290,6 +290,22 @@ func TestPolicyOptionsNarrowResources(t *testing.T) {
 	}
 }
 
+func TestBackupLocationWithPrefixNarrowsObjects(t *testing.T) {
+	doc, err := Build(ModeRemediate, WithBackupBucket("s3://acme-nb/backups/sagefence/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statementWith(t, doc, "s3:GetObject").Resource; !slices.Equal(got, []string{"arn:aws:s3:::acme-nb/backups/sagefence/*"}) {
+		t.Errorf("objects: %v", got)
+	}
+	if got := statementWith(t, doc, "s3:ListBucket").Resource; !slices.Equal(got, []string{"arn:aws:s3:::acme-nb"}) {
+		t.Errorf("bucket: %v", got)
+	}
+	if _, err := Build(ModeRemediate, WithBackupBucket("s3://acme-nb/a*b")); err == nil {
+		t.Error("wildcard prefix accepted")
+	}
+}
+
 func TestPolicyRejectsBadOptions(t *testing.T) {
 	for name, opt := range map[string]PolicyOption{
 		"partition": WithPartition("amazon"),

@@ -34,6 +34,7 @@ type policyOptions struct {
 	features       []Feature
 	allFeatures    bool
 	backupBucket   string
+	backupPrefix   string
 	notebookRoles  []string
 	memberRoleName string
 }
@@ -58,10 +59,22 @@ func WithFeatures(f ...Feature) PolicyOption {
 // WithAllFeatures adds the actions of every optional feature.
 func WithAllFeatures() PolicyOption { return func(o *policyOptions) { o.allFeatures = true } }
 
-// WithBackupBucket names the S3 bucket remediation saves notebook data to.
-// The default is the pattern DefaultBackupBucketPattern.
-func WithBackupBucket(name string) PolicyOption {
-	return func(o *policyOptions) { o.backupBucket = name }
+// WithBackupBucket names where remediation saves notebook data: a bucket
+// name, or "s3://BUCKET/PREFIX" to limit object access to that prefix (as
+// plan's --backup-bucket takes it). The default is the bucket pattern
+// DefaultBackupBucketPattern.
+func WithBackupBucket(location string) PolicyOption {
+	return func(o *policyOptions) {
+		o.backupBucket, o.backupPrefix = SplitBackupLocation(location)
+	}
+}
+
+// SplitBackupLocation splits "s3://BUCKET/PREFIX" (or a bare bucket name)
+// into the bucket and the prefix without slashes at either end.
+func SplitBackupLocation(location string) (bucket, prefix string) {
+	rest := strings.TrimPrefix(location, "s3://")
+	bucket, prefix, _ = strings.Cut(rest, "/")
+	return bucket, strings.Trim(prefix, "/")
 }
 
 // WithNotebookRoles lists the execution role ARNs (wildcards allowed) the
@@ -178,6 +191,9 @@ func (o policyOptions) validate() error {
 	if !bucketRE.MatchString(o.backupBucket) {
 		return fmt.Errorf("invalid backup bucket name %q", o.backupBucket)
 	}
+	if strings.ContainsAny(o.backupPrefix, "*?\"\\") {
+		return fmt.Errorf("invalid backup prefix %q: no wildcards or quotes", o.backupPrefix)
+	}
 	if !roleNameRE.MatchString(o.memberRoleName) {
 		return fmt.Errorf("invalid member role name %q", o.memberRoleName)
 	}
@@ -215,6 +231,9 @@ func (o policyOptions) resources(s Scope) []string {
 	case ScopeBackupBucket:
 		return []string{fmt.Sprintf("arn:%s:s3:::%s", p, o.backupBucket)}
 	case ScopeBackupObjects:
+		if o.backupPrefix != "" {
+			return []string{fmt.Sprintf("arn:%s:s3:::%s/%s/*", p, o.backupBucket, o.backupPrefix)}
+		}
 		return []string{fmt.Sprintf("arn:%s:s3:::%s/*", p, o.backupBucket)}
 	case ScopeMemberRole:
 		// Member accounts are other accounts: never pinned to this one.

@@ -67,9 +67,9 @@ type Options struct {
 	// Features adds the permissions of optional features (Security Hub
 	// push, organization scan).
 	Features []permissions.Feature
-	// BackupBucket is the remediation backup bucket; without it the S3
-	// permissions are simulated against a bucket matching
-	// permissions.DefaultBackupBucketPattern.
+	// BackupBucket is the remediation backup location, a bucket name or
+	// "s3://BUCKET/PREFIX"; without it the S3 permissions are simulated
+	// against a bucket matching permissions.DefaultBackupBucketPattern.
 	BackupBucket string
 	// NotebookRoleARN is the execution role to check iam:PassRole on;
 	// without it preflight uses the role of a notebook it finds, else a

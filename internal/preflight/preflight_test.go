@@ -242,7 +242,7 @@ func TestSimulationDecidesWritePermissions(t *testing.T) {
 		return allowed()
 	}}
 	r, err := Run(context.Background(), fakeClients(roleSession, im, fakeEC2{}), Options{
-		Mode: permissions.ModeRemediate, BackupBucket: "acme-backups",
+		Mode: permissions.ModeRemediate, BackupBucket: "s3://acme-backups/nb",
 		NotebookRoleARN: "arn:aws:iam::111122223333:role/service-role/NB",
 	})
 	if err != nil {
@@ -288,6 +288,9 @@ func TestSimulationDecidesWritePermissions(t *testing.T) {
 		}
 		if slices.Contains(in.ActionNames, "s3:ListBucket") && !slices.Equal(in.ResourceArns, []string{"arn:aws:s3:::acme-backups"}) {
 			t.Errorf("s3:ListBucket simulated on %v", in.ResourceArns)
+		}
+		if slices.Contains(in.ActionNames, "s3:PutObject") && !slices.Equal(in.ResourceArns, []string{"arn:aws:s3:::acme-backups/nb/" + probeName}) {
+			t.Errorf("s3:PutObject simulated on %v", in.ResourceArns)
 		}
 	}
 	if passRole == nil || !slices.Equal(passRole.ResourceArns, []string{"arn:aws:iam::111122223333:role/service-role/NB"}) ||

@@ -172,12 +172,15 @@ func probeFor(action string) probe {
 			}}
 	case "s3:ListBucket":
 		return probe{call: func(r *run, _ *regionState) (Method, error) {
-			if r.c.S3 == nil || r.opts.BackupBucket == "" {
+			bucket, prefix := permissions.SplitBackupLocation(r.opts.BackupBucket)
+			if r.c.S3 == nil || bucket == "" {
 				return MethodNone, nil
 			}
-			_, err := r.c.S3.ListObjectsV2(r.ctx, &s3.ListObjectsV2Input{
-				Bucket: aws.String(r.opts.BackupBucket), MaxKeys: aws.Int32(1),
-			})
+			in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), MaxKeys: aws.Int32(1)}
+			if prefix != "" {
+				in.Prefix = aws.String(prefix + "/")
+			}
+			_, err := r.c.S3.ListObjectsV2(r.ctx, in)
 			return MethodCall, err
 		}}
 	case "iam:SimulatePrincipalPolicy", "ec2:DescribeRegions", "sts:GetCallerIdentity":
@@ -421,9 +424,13 @@ func (r *run) checkOne(action string, rs *regionState) {
 // policy grants.
 func (r *run) simResource(action string, rs *regionState) string {
 	p, acct, region := r.partition(), r.report.Identity.Account, rs.region
-	bucket := r.opts.BackupBucket
+	bucket, prefix := permissions.SplitBackupLocation(r.opts.BackupBucket)
 	if bucket == "" {
 		bucket = strings.ReplaceAll(permissions.DefaultBackupBucketPattern, "*", "backup")
+	}
+	objects := probeName
+	if prefix != "" {
+		objects = prefix + "/" + probeName
 	}
 	a, _ := permissions.Lookup(action)
 	switch a.Scope {
@@ -458,7 +465,7 @@ func (r *run) simResource(action string, rs *regionState) string {
 	case permissions.ScopeBackupBucket:
 		return fmt.Sprintf("arn:%s:s3:::%s", p, bucket)
 	case permissions.ScopeBackupObjects:
-		return fmt.Sprintf("arn:%s:s3:::%s/%s", p, bucket, probeName)
+		return fmt.Sprintf("arn:%s:s3:::%s/%s", p, bucket, objects)
 	case permissions.ScopeMemberRole:
 		name := r.opts.MemberRoleName
 		if name == "" {
