@@ -2,7 +2,7 @@
 GO ?= go
 PYTHON ?= python3
 
-.PHONY: all build test test-deps moto chromium vet fuzz bench clean
+.PHONY: all build test test-deps moto chromium cfn-lint vet clean
 
 all: build
 
@@ -16,11 +16,15 @@ test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -timeout 20m ./...
 
-test-deps: moto chromium
+test-deps: moto chromium cfn-lint
 
 moto:
 	@$(PYTHON) -c 'import moto.server' 2>/dev/null || command -v moto_server >/dev/null 2>&1 || \
 		{ echo "installing moto[server] (AWS emulator for tests)" >&2; $(PYTHON) -m pip install --quiet 'moto[server]>=5.1,<6'; }
+
+cfn-lint:
+	@command -v cfn-lint >/dev/null 2>&1 || \
+		{ echo "installing cfn-lint (guardrail template test)" >&2; $(PYTHON) -m pip install --quiet cfn-lint; }
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
