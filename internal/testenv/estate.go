@@ -84,6 +84,9 @@ func CreateNATGateway(ctx context.Context, c *ec2.Client, subnetID string) (stri
 	}
 	out, err := c.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{
 		SubnetId: aws.String(subnetID), AllocationId: eip.AllocationId,
+		// AWS always reports the connectivity type; moto only echoes it
+		// when it was given.
+		ConnectivityType: ec2types.ConnectivityTypePublic,
 	})
 	if err != nil {
 		return "", fmt.Errorf("create NAT gateway in %s: %w", subnetID, err)
