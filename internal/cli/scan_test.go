@@ -194,7 +194,10 @@ func stubInventory(notebooks ...inventory.Notebook) *inventory.Inventory {
 
 type countingStats struct{ printed int }
 
-func (c *countingStats) Print(w io.Writer, _ time.Duration) { c.printed++; io.WriteString(w, "calls: 3\n") }
+func (c *countingStats) Print(w io.Writer, _ time.Duration) {
+	c.printed++
+	io.WriteString(w, "calls: 3\n")
+}
 
 func TestScanLiveExitCodes(t *testing.T) {
 	pass := inventory.Notebook{Name: "ok", DirectInternetAccess: "Enabled"}
