@@ -156,6 +156,21 @@ type Resource struct {
 	ARN  string `json:"arn"`
 	// Tags are the notebook's tags, when they could be read.
 	Tags map[string]string `json:"tags,omitempty"`
+
+	// The fields below locate a notebook declared in infrastructure as code
+	// (sagefence iac); a live scan leaves them empty.
+
+	// File is the source file, slash-separated as given on the command line.
+	File string `json:"file,omitempty"`
+	// Line is the 1-based line of the resource's declaration in File.
+	Line int `json:"line,omitempty"`
+	// Address is the Terraform resource address (with module path and
+	// instance key) or the CloudFormation logical ID.
+	Address string `json:"address,omitempty"`
+	// SourceKind is "terraform", "terraform-plan", "cloudformation" or "cdk".
+	SourceKind string `json:"source_kind,omitempty"`
+	// ConstructPath is the CDK construct path (aws:cdk:path metadata).
+	ConstructPath string `json:"construct_path,omitempty"`
 }
 
 // Result is the verdict on one notebook instance. Results of notebooks with
