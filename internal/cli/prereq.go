@@ -293,4 +293,3 @@ func addAWSFlags(f interface {
 	f.StringVar(&o.EndpointURL, "endpoint-url", "", "send every AWS call to this endpoint (an emulator); AWS_ENDPOINT_URL is honoured too")
 	f.DurationVar(&o.CallTimeout, "call-timeout", 30*time.Second, "give up on one AWS call attempt after this long")
 }
-
