@@ -207,7 +207,7 @@ func runScan(ctx context.Context, opts *scanOptions) error {
 
 func writeReport(opts *scanOptions, rep *finding.Report) error {
 	if opts.Output == "" {
-		ro := report.Options{TTY: opts.IO.IsStdoutTTY(), Color: opts.IO.ColorEnabled()}
+		ro := report.Options{TTY: opts.IO.IsStdoutTTY(), Color: opts.IO.ColorEnabled(), Width: opts.IO.TerminalWidth()}
 		if err := report.Write(opts.IO.Out, opts.Format, rep, ro); err != nil && !errors.Is(err, os.ErrClosed) {
 			return &exitError{code: ExitIncomplete, err: err}
 		}

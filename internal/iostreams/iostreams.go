@@ -49,5 +49,19 @@ func (s *IOStreams) IsStdoutTTY() bool { return s.outTTY }
 // IsStderrTTY reports whether ErrOut is a terminal.
 func (s *IOStreams) IsStderrTTY() bool { return s.errTTY }
 
+// TerminalWidth is the width of the terminal on stdout, or 0 when stdout
+// is not a terminal or its size is unknown.
+func (s *IOStreams) TerminalWidth() int {
+	if !s.outTTY {
+		return 0
+	}
+	if f, ok := s.Out.(*os.File); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			return w
+		}
+	}
+	return 0
+}
+
 // ColorEnabled reports whether Out may carry colour.
 func (s *IOStreams) ColorEnabled() bool { return s.outTTY && !s.noColor }

@@ -20,8 +20,9 @@ import (
 
 // Options carry what a writer needs to know about its destination.
 type Options struct {
-	// TTY and Color describe the destination (table format only).
+	// TTY, Color and Width describe the destination (table format only).
 	TTY, Color bool
+	Width      int
 }
 
 // Formats lists the formats Write accepts.
@@ -60,7 +61,7 @@ func Valid(format string) bool {
 func Write(w io.Writer, format string, r *finding.Report, opts Options) error {
 	switch format {
 	case "table":
-		return table.Write(w, r, table.Options{TTY: opts.TTY, Color: opts.Color})
+		return table.Write(w, r, table.Options{TTY: opts.TTY, Color: opts.Color, Width: opts.Width})
 	case "json":
 		return jsonw.Write(w, r)
 	case "csv":

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/sagefence/sagefence/internal/finding"
 )
@@ -17,6 +18,9 @@ type Options struct {
 	TTY bool
 	// Color: ANSI colours for statuses (only with TTY).
 	Color bool
+	// Width is the terminal width; the last column is cut to fit (0: no
+	// limit). The JSON report always has the whole text.
+	Width int
 }
 
 const (
@@ -33,19 +37,30 @@ func Write(w io.Writer, r *finding.Report, opts Options) error {
 	if !opts.TTY {
 		return writePlain(w, r)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	// Align plain text first: colour codes would count as width.
+	var buf strings.Builder
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATUS\tACCOUNT\tREGION\tNOTEBOOK\tPATH\tSEVERITY\tWHY")
 	for i := range r.Results {
 		res := &r.Results[i]
-		status := string(res.Status)
-		if opts.Color {
-			status = colour(res.Status) + status + reset
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", status, res.AccountID, res.Region,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", res.Status, res.AccountID, res.Region,
 			clean(res.Resource.Name), res.InternetPath, res.Severity, clean(reason(res)))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write table: %w", err)
+	}
+	lines := strings.SplitAfter(buf.String(), "\n")
+	for i, line := range lines {
+		if opts.Width > 0 && utf8.RuneCountInString(line) > opts.Width+1 {
+			line = string([]rune(line)[:opts.Width-1]) + "…\n"
+		}
+		if opts.Color && i > 0 && i <= len(r.Results) {
+			st := string(r.Results[i-1].Status)
+			line = colour(r.Results[i-1].Status) + st + reset + line[len(st):]
+		}
+		if _, err := io.WriteString(w, line); err != nil {
+			return fmt.Errorf("write table: %w", err)
+		}
 	}
 	if len(r.Errors) > 0 {
 		fmt.Fprintf(w, "\n%d call(s) failed; the affected notebooks are ERROR:\n", len(r.Errors))
