@@ -89,7 +89,6 @@ func BenchmarkEvaluate100k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/notebook")
-	b.ReportMetric(float64(testing.AllocsPerRun(1, func() { ev.Evaluate(inv) }))/n, "allocs/notebook")
 }
 
 // TestGeneratedEstateVerdicts keeps the benchmark honest: its estate must

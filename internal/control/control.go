@@ -91,22 +91,33 @@ func (e *Evaluator) Evaluate(inv *inventory.Inventory) ([]finding.Result, []find
 			errs = append(errs, toError(ce, reg.AccountID, reg.Region))
 		}
 		for ni := range reg.Notebooks {
-			order = append(order, ref{ri, ni})
 			if nb := &reg.Notebooks[ni]; nb.Error != nil && !recorded(reg.Errors, nb.Error) {
 				errs = append(errs, toError(*nb.Error, reg.AccountID, reg.Region))
 			}
 		}
 	}
-	sort.Slice(order, func(i, j int) bool {
-		a, b := &inv.Regions[order[i].r], &inv.Regions[order[j].r]
+	// Sort regions by account and region, then notebooks by name within
+	// each: cheaper than comparing every pair on all three keys.
+	regionOrder := make([]int, len(inv.Regions))
+	for i := range regionOrder {
+		regionOrder[i] = i
+	}
+	sort.SliceStable(regionOrder, func(i, j int) bool {
+		a, b := &inv.Regions[regionOrder[i]], &inv.Regions[regionOrder[j]]
 		if a.AccountID != b.AccountID {
 			return a.AccountID < b.AccountID
 		}
-		if a.Region != b.Region {
-			return a.Region < b.Region
-		}
-		return a.Notebooks[order[i].n].Name < b.Notebooks[order[j].n].Name
+		return a.Region < b.Region
 	})
+	for _, ri := range regionOrder {
+		nbs := inv.Regions[ri].Notebooks
+		start := len(order)
+		for ni := range nbs {
+			order = append(order, ref{ri, ni})
+		}
+		part := order[start:]
+		sort.SliceStable(part, func(i, j int) bool { return nbs[part[i].n].Name < nbs[part[j].n].Name })
+	}
 	regions := make([]*regionEval, len(inv.Regions))
 	results := make([]finding.Result, len(order))
 	for i, o := range order {

@@ -147,6 +147,8 @@ type Index struct {
 	nats        map[string]*inventory.NATGateway
 	sgs         map[string]*inventory.SecurityGroup
 	aclBySubnet map[string]*inventory.NetworkACL
+	// aclSorted holds each ACL's entries in rule-number order.
+	aclSorted map[string]sortedACL
 	enis        map[string]*inventory.NetworkInterface
 	endpoints   map[string]*inventory.VPCEndpoint
 	failed      map[string]string
@@ -184,6 +186,7 @@ func NewIndex(r *inventory.Region) *Index {
 		nats:        make(map[string]*inventory.NATGateway, len(r.NATGateways)),
 		sgs:         make(map[string]*inventory.SecurityGroup, len(r.SecurityGroups)),
 		aclBySubnet: map[string]*inventory.NetworkACL{},
+		aclSorted:   make(map[string]sortedACL, len(r.NetworkACLs)),
 		enis:        make(map[string]*inventory.NetworkInterface, len(r.NetworkInterfaces)),
 		endpoints:   make(map[string]*inventory.VPCEndpoint, len(r.VPCEndpoints)),
 		failed:      map[string]string{},
@@ -211,6 +214,7 @@ func NewIndex(r *inventory.Region) *Index {
 		ix.sgs[r.SecurityGroups[i].ID] = &r.SecurityGroups[i]
 	}
 	for i := range r.NetworkACLs {
+		ix.aclSorted[r.NetworkACLs[i].ID] = sortACL(&r.NetworkACLs[i])
 		for _, s := range r.NetworkACLs[i].SubnetIDs {
 			ix.aclBySubnet[s] = &r.NetworkACLs[i]
 		}
@@ -610,7 +614,7 @@ func (ix *Index) policy(acl *inventory.NetworkACL, groups []*inventory.SecurityG
 	if p, ok := ix.policyCache[key]; ok {
 		return p
 	}
-	p := computePolicy(acl, groups)
+	p := computePolicy(ix.aclSorted[acl.ID], groups)
 	ix.policyCache[key] = p
 	return p
 }
@@ -655,7 +659,7 @@ type class struct {
 // ephemeral is the client port range return traffic comes back to.
 const ephemeralLo, ephemeralHi = 1024, 65535
 
-func computePolicy(acl *inventory.NetworkACL, groups []*inventory.SecurityGroup) policyInfo {
+func computePolicy(acl sortedACL, groups []*inventory.SecurityGroup) policyInfo {
 	var p policyInfo
 	var ingressRule string
 	for _, v6 := range []bool{false, true} {
@@ -719,7 +723,7 @@ func publicSpaces4or6(v6 bool) ipSet {
 // trafficClasses splits traffic into classes within which every security
 // group rule and ACL entry decides the same way: one per protocol mentioned,
 // and for TCP/UDP one per port segment between rule boundaries.
-func trafficClasses(acl *inventory.NetworkACL, groups []*inventory.SecurityGroup, v6 bool) []class {
+func trafficClasses(acl sortedACL, groups []*inventory.SecurityGroup, v6 bool) []class {
 	bounds := map[int]map[int32]bool{protoTCP: {0: true}, protoUDP: {0: true}}
 	protos := map[int]bool{protoTCP: true, protoUDP: true, protoICMP: true, protoICMPv6: true}
 	addRange := func(proto int, from, to int32) {
@@ -745,8 +749,8 @@ func trafficClasses(acl *inventory.NetworkACL, groups []*inventory.SecurityGroup
 			}
 		}
 	}
-	if acl != nil {
-		for _, e := range acl.Entries {
+	for _, dir := range [][]inventory.ACLEntry{acl.egress, acl.ingress} {
+		for _, e := range dir {
 			n := protoNumber(e.Protocol)
 			if n >= 0 {
 				protos[n] = true
@@ -840,13 +844,14 @@ func describeProto(p string, from, to int32) string {
 
 // aclAllowed evaluates the ACL's entries of one direction in rule-number
 // order, first match wins, and returns the addresses allowed for the class.
-func aclAllowed(acl *inventory.NetworkACL, c class, v6, egress bool) ipSet {
+func aclAllowed(acl sortedACL, c class, v6, egress bool) ipSet {
 	remaining := universe(v6)
 	var allowed ipSet
-	for _, e := range sortedEntries(acl) {
-		if e.Egress != egress {
-			continue
-		}
+	entries := acl.ingress
+	if egress {
+		entries = acl.egress
+	}
+	for _, e := range entries {
 		cidr := e.CIDR
 		if v6 {
 			cidr = e.IPv6CIDR
@@ -878,13 +883,13 @@ func aclAllowed(acl *inventory.NetworkACL, c class, v6, egress bool) ipSet {
 
 // aclReturnAllowed is the set of remote addresses whose replies the ACL lets
 // back in: inbound entries for the protocol on some ephemeral port.
-func aclReturnAllowed(acl *inventory.NetworkACL, proto int, v6 bool) ipSet {
+func aclReturnAllowed(acl sortedACL, proto int, v6 bool) ipSet {
 	if !hasPorts(proto) {
 		return aclAllowed(acl, class{proto: proto}, v6, false)
 	}
 	ports := map[int32]bool{ephemeralLo: true}
-	for _, e := range acl.Entries {
-		if e.Egress || !e.HasPorts {
+	for _, e := range acl.ingress {
+		if !e.HasPorts {
 			continue
 		}
 		for _, b := range []int32{e.FromPort, e.ToPort + 1} {
@@ -900,11 +905,23 @@ func aclReturnAllowed(acl *inventory.NetworkACL, proto int, v6 bool) ipSet {
 	return set
 }
 
-func sortedEntries(acl *inventory.NetworkACL) []inventory.ACLEntry {
-	if sort.SliceIsSorted(acl.Entries, func(i, j int) bool { return acl.Entries[i].RuleNumber < acl.Entries[j].RuleNumber }) {
-		return acl.Entries
+// sortedACL is an ACL's entries per direction in rule-number order, the
+// order in which they are evaluated.
+type sortedACL struct {
+	egress, ingress []inventory.ACLEntry
+}
+
+func sortACL(acl *inventory.NetworkACL) sortedACL {
+	var s sortedACL
+	for _, e := range acl.Entries {
+		if e.Egress {
+			s.egress = append(s.egress, e)
+		} else {
+			s.ingress = append(s.ingress, e)
+		}
 	}
-	e := append([]inventory.ACLEntry(nil), acl.Entries...)
-	sort.SliceStable(e, func(i, j int) bool { return e[i].RuleNumber < e[j].RuleNumber })
-	return e
+	byNumber := func(a, b inventory.ACLEntry) int { return int(a.RuleNumber) - int(b.RuleNumber) }
+	slices.SortStableFunc(s.egress, byNumber)
+	slices.SortStableFunc(s.ingress, byNumber)
+	return s
 }
