@@ -149,9 +149,9 @@ type Index struct {
 	aclBySubnet map[string]*inventory.NetworkACL
 	// aclSorted holds each ACL's entries in rule-number order.
 	aclSorted map[string]sortedACL
-	enis        map[string]*inventory.NetworkInterface
-	endpoints   map[string]*inventory.VPCEndpoint
-	failed      map[string]string
+	enis      map[string]*inventory.NetworkInterface
+	endpoints map[string]*inventory.VPCEndpoint
+	failed    map[string]string
 
 	tableCache    map[string]tableInfo
 	policyCache   map[string]policyInfo
