@@ -86,6 +86,10 @@ type CollectOptions struct {
 	RegionConcurrency int
 	// Now stamps Inventory.CollectedAt; nil means time.Now.
 	Now func() time.Time
+	// Progress, if set, is called as each enabled region has been read,
+	// with the number of notebooks found there. Regions are read
+	// concurrently: it must be safe for concurrent use.
+	Progress func(region string, notebooks int)
 }
 
 // ErrNoRegion is returned when neither the configuration nor the request
@@ -164,6 +168,9 @@ func Collect(ctx context.Context, cfg aws.Config, opts CollectOptions) (*invento
 			sm := sagemaker.NewFromConfig(cfg, func(o *sagemaker.Options) { o.Region = r })
 			ec := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = r })
 			results[i] = Region(ctx, sm, ec, account, r, Options{Concurrency: opts.Concurrency})
+			if opts.Progress != nil {
+				opts.Progress(r, len(results[i].Notebooks))
+			}
 			return nil
 		})
 	}
