@@ -1,15 +1,18 @@
 // Package awsclient builds the AWS SDK configuration every command uses:
 // the default credential chain with an optional named profile, region and
-// endpoint overrides, a retryer that backs off on throttling, a per-request
-// timeout, and call statistics (Stats). It also knows AWS partitions and
-// resolves the caller's identity. It never creates service clients beyond
-// STS; callers build theirs from the returned aws.Config.
+// endpoint overrides, a retryer that backs off on throttling and rate-limits
+// adaptively, a per-request timeout, call statistics (Stats) and
+// configurations for a role assumed in another account (AssumeRole). It
+// also knows AWS partitions and resolves the caller's identity. It never
+// creates service clients beyond STS; callers build theirs from the
+// returned aws.Config.
 package awsclient
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,6 +33,11 @@ var ErrUnknownProfile = errors.New("unknown AWS profile")
 // bursts of describe calls, and a throttled call that gives up turns a
 // notebook into ERROR.
 const DefaultMaxAttempts = 8
+
+// maxIdleConns bounds the idle connections kept per host (and in all):
+// at least the calls an organisation scan keeps in flight by default
+// (8 account-regions × 8 notebooks).
+const maxIdleConns = 128
 
 // Options select the configuration to load. Zero values mean the SDK's
 // defaults (environment, shared config, default chain).
@@ -66,13 +74,20 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 		// The standard retryer already retries ThrottlingException,
 		// RequestLimitExceeded and 5xx with exponential backoff and jitter
 		// (1s base for throttles); only the number of attempts and the cap
-		// on the backoff are ours.
+		// on the backoff are ours. Adaptive mode adds a client-side token
+		// bucket that slows the sending rate after a throttle and recovers
+		// it gradually (CUBIC). Every client gets its own retryer, and
+		// collection builds one client per service per account-region, so
+		// the bucket is per account, region and service: the scope AWS
+		// throttles in.
 		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = maxAttempts
-				if opts.MaxBackoff > 0 {
-					o.MaxBackoff = opts.MaxBackoff
-				}
+			return retry.NewAdaptiveMode(func(a *retry.AdaptiveModeOptions) {
+				a.StandardOptions = append(a.StandardOptions, func(o *retry.StandardOptions) {
+					o.MaxAttempts = maxAttempts
+					if opts.MaxBackoff > 0 {
+						o.MaxBackoff = opts.MaxBackoff
+					}
+				})
 			})
 		}),
 	}
@@ -85,9 +100,17 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 	if opts.EndpointURL != "" {
 		loadOpts = append(loadOpts, config.WithBaseEndpoint(opts.EndpointURL))
 	}
+	// An organisation scan keeps many calls in flight to the same host (an
+	// emulator, or one region's endpoint for several accounts): keep enough
+	// idle connections that they are reused rather than reopened.
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = maxIdleConns
+		t.MaxIdleConnsPerHost = maxIdleConns
+	})
 	if opts.CallTimeout > 0 {
-		loadOpts = append(loadOpts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(opts.CallTimeout)))
+		httpClient = httpClient.WithTimeout(opts.CallTimeout)
 	}
+	loadOpts = append(loadOpts, config.WithHTTPClient(httpClient))
 	if opts.Stats != nil {
 		loadOpts = append(loadOpts, config.WithAPIOptions([]func(*middleware.Stack) error{opts.Stats.APIOption}))
 	}

@@ -289,7 +289,7 @@ func TestStatsPrint(t *testing.T) {
 ec2:DescribeSubnets                 1      1         0        0          0       
 sagemaker:DescribeNotebookInstance  120    130       10       9          1       
 total                               121    131       10       9          1       
-wall time: 1.5s
+wall time: 1.5s, 80.7 calls/s
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("Print (-want +got):\n%s", diff)

@@ -46,12 +46,32 @@ func (o *OpStats) add(p OpStats) {
 // Attach it with Options.Stats or by appending APIOption to
 // aws.Config.APIOptions. Safe for concurrent use.
 type Stats struct {
-	mu  sync.Mutex
-	ops map[string]*OpStats
+	mu      sync.Mutex
+	ops     map[string]*OpStats
+	regions map[string]*RegionStats
+}
+
+// RegionStats are the counters and timings of one region, over every
+// account read there.
+type RegionStats struct {
+	// Calls and Throttles count as OpStats do, for calls sent to the region.
+	Calls     int `json:"calls"`
+	Throttles int `json:"throttles"`
+	// AccountRegions is how many account-regions were read here (by
+	// RecordRegion), and Notebooks how many notebooks they held.
+	AccountRegions int `json:"account_regions"`
+	Notebooks      int `json:"notebooks"`
+	// Busy is the sum of the account-regions' read times; Slowest is the
+	// longest, in SlowestAccount.
+	Busy           time.Duration `json:"busy_ns"`
+	Slowest        time.Duration `json:"slowest_ns"`
+	SlowestAccount string        `json:"slowest_account,omitempty"`
 }
 
 // NewStats returns empty counters.
-func NewStats() *Stats { return &Stats{ops: map[string]*OpStats{}} }
+func NewStats() *Stats {
+	return &Stats{ops: map[string]*OpStats{}, regions: map[string]*RegionStats{}}
+}
 
 const (
 	statsCallID    = "sagefence.awsclient.StatsCall"
@@ -71,6 +91,7 @@ func (s *Stats) APIOption(stack *middleware.Stack) error {
 		) {
 			op := opName(ctx)
 			s.update(op, func(o *OpStats) { o.Calls++ })
+			s.updateRegion(awsmiddleware.GetRegion(ctx), func(r *RegionStats) { r.Calls++ })
 			ctx = middleware.WithStackValue(ctx, attemptsKey{}, new(atomic.Int32))
 			out, md, err := next.HandleInitialize(ctx, in)
 			if err != nil {
@@ -102,6 +123,9 @@ func (s *Stats) APIOption(stack *middleware.Stack) error {
 					o.Throttles++
 				}
 			})
+			if throttled {
+				s.updateRegion(awsmiddleware.GetRegion(ctx), func(r *RegionStats) { r.Throttles++ })
+			}
 			return out, md, err
 		})
 	if _, ok := stack.Finalize.Get("Retry"); ok {
@@ -141,6 +165,47 @@ func (s *Stats) update(op string, f func(*OpStats)) {
 	f(o)
 }
 
+func (s *Stats) updateRegion(region string, f func(*RegionStats)) {
+	if region == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.regions == nil {
+		s.regions = map[string]*RegionStats{}
+	}
+	r := s.regions[region]
+	if r == nil {
+		r = &RegionStats{}
+		s.regions[region] = r
+	}
+	f(r)
+}
+
+// RecordRegion records that one account-region was read in took and held
+// notebooks notebooks. Safe for concurrent use.
+func (s *Stats) RecordRegion(account, region string, took time.Duration, notebooks int) {
+	s.updateRegion(region, func(r *RegionStats) {
+		r.AccountRegions++
+		r.Notebooks += notebooks
+		r.Busy += took
+		if took > r.Slowest {
+			r.Slowest, r.SlowestAccount = took, account
+		}
+	})
+}
+
+// Regions returns a copy of the counters per region.
+func (s *Stats) Regions() map[string]RegionStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]RegionStats, len(s.regions))
+	for k, v := range s.regions {
+		out[k] = *v
+	}
+	return out
+}
+
 // Snapshot returns a copy of the counters per "service:Operation".
 func (s *Stats) Snapshot() map[string]OpStats {
 	s.mu.Lock()
@@ -172,7 +237,10 @@ func (s *Stats) Total() OpStats {
 }
 
 // Print writes the counters as a table, one operation a line, sorted, with
-// a total line and the wall time of the run (when not zero).
+// a total line; then, when account-regions were recorded, a table of
+// regions (calls, account-regions, notebooks, time spent reading them and
+// the slowest one); then the wall time of the run and the calls per second
+// (when the wall time is not zero).
 func (s *Stats) Print(w io.Writer, wall time.Duration) {
 	snap := s.Snapshot()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -185,7 +253,34 @@ func (s *Stats) Print(w io.Writer, wall time.Duration) {
 	}
 	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%d\t\n", total.Calls, total.Attempts, total.Retries, total.Throttles, total.Errors)
 	_ = tw.Flush()
+	s.printRegions(w)
 	if wall > 0 {
-		fmt.Fprintf(w, "wall time: %s\n", wall.Round(time.Millisecond))
+		fmt.Fprintf(w, "wall time: %s, %.1f calls/s\n", wall.Round(time.Millisecond), float64(total.Calls)/wall.Seconds())
 	}
+}
+
+// printRegions writes the per-region table, if any account-region was
+// recorded.
+func (s *Stats) printRegions(w io.Writer) {
+	regions := s.Regions()
+	recorded := false
+	for _, r := range regions {
+		recorded = recorded || r.AccountRegions > 0
+	}
+	if !recorded {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "region\tcalls\tthrottled\taccounts\tnotebooks\tbusy\tslowest\t\n")
+	for _, name := range slices.Sorted(maps.Keys(regions)) {
+		r := regions[name]
+		slowest := "-"
+		if r.AccountRegions > 0 {
+			slowest = r.Slowest.Round(time.Millisecond).String() + " (" + r.SlowestAccount + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t\n", name, r.Calls, r.Throttles, r.AccountRegions, r.Notebooks,
+			r.Busy.Round(time.Millisecond), slowest)
+	}
+	_ = tw.Flush()
 }
