@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/sagefence/sagefence/internal/journal"
 )
@@ -263,6 +264,7 @@ func (b *backout) undo(ctx context.Context, d decoded, inv step, deleting bool) 
 
 	inFlight := d.Status != journal.StepDone || b.inFlight[d.Seq]
 	why := ""
+	var foreign []string // changes made since apply, kept when forced
 	switch {
 	case deleting && live.Absent:
 		return b.mark(jctx, d, journal.StepUndone, fmt.Sprintf("%s does not exist: nothing to delete", d.s.resource()))
@@ -283,6 +285,7 @@ func (b *backout) undo(ctx context.Context, d decoded, inv step, deleting bool) 
 			return &StateChangedError{Resource: d.s.resource(), Seq: d.Seq, Diff: diff}
 		}
 		why = "forced: live state differs from what apply left: " + joinLines(diff)
+		foreign = diff
 	}
 
 	b.seq++
@@ -301,7 +304,7 @@ func (b *backout) undo(ctx context.Context, d decoded, inv step, deleting bool) 
 	if obsErr == nil {
 		o.After = mustJSON(now)
 		if undoErr == nil {
-			if rest := Diff(invBefore, now); len(rest) > 0 {
+			if rest := without(Diff(invBefore, now), foreign); len(rest) > 0 {
 				undoErr = fmt.Errorf("%s is not back to its state before step %d: %s", d.s.resource(), d.Seq, joinLines(rest))
 			}
 		}
@@ -349,4 +352,15 @@ func unmarshalState(raw json.RawMessage, s *State) error {
 		return fmt.Errorf("recorded state is unreadable: %w", err)
 	}
 	return nil
+}
+
+// without returns the lines of d that are not in drop.
+func without(d, drop []string) []string {
+	var out []string
+	for _, l := range d {
+		if !slices.Contains(drop, l) {
+			out = append(out, l)
+		}
+	}
+	return out
 }

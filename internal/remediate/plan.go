@@ -501,7 +501,7 @@ func (b *planner) recreate(reg *inventory.Region, nb *inventory.Notebook) {
 		a.block("notebook %s has no VPC subnet, so no private subnet can be chosen for it; pass --target-subnet", nb.Name)
 	default:
 		a.TargetSubnetSource = "automatic"
-		target = privateSubnet(reg, nb.SubnetID)
+		target = privateSubnet(reg, nb.SubnetID, b.bucket != "")
 		if target == nil {
 			vpc := ""
 			if s := findSubnet(reg, nb.SubnetID); s != nil {
@@ -750,9 +750,11 @@ func publicReason(reg *inventory.Region, s *inventory.Subnet) string {
 	return strings.Join(why, " and ")
 }
 
-// privateSubnet picks a private subnet in the VPC of subnet id: the same
-// availability zone first, then the lowest ID, for a deterministic plan.
-func privateSubnet(reg *inventory.Region, id string) *inventory.Subnet {
+// privateSubnet picks a private subnet in the VPC of subnet id. It prefers,
+// in turn: one that can reach S3 when data is copied through S3, one with
+// no NAT route (so the replacement has no internet path at all), one in the
+// same availability zone, the lowest ID: a deterministic plan.
+func privateSubnet(reg *inventory.Region, id string, needS3 bool) *inventory.Subnet {
 	cur := findSubnet(reg, id)
 	if cur == nil {
 		return nil
@@ -764,10 +766,15 @@ func privateSubnet(reg *inventory.Region, id string) *inventory.Subnet {
 			cands = append(cands, s)
 		}
 	}
+	rank := func(s *inventory.Subnet) [3]bool {
+		return [3]bool{needS3 && !s3Reachable(reg, s), hasNATRoute(reg, s), s.AvailabilityZone != cur.AvailabilityZone}
+	}
 	sort.Slice(cands, func(i, j int) bool {
-		ai, aj := cands[i].AvailabilityZone == cur.AvailabilityZone, cands[j].AvailabilityZone == cur.AvailabilityZone
-		if ai != aj {
-			return ai
+		ri, rj := rank(cands[i]), rank(cands[j])
+		for k := range ri {
+			if ri[k] != rj[k] {
+				return !ri[k]
+			}
 		}
 		return cands[i].ID < cands[j].ID
 	})

@@ -234,8 +234,21 @@ func TestRecreateStatesWhatHappensToTheData(t *testing.T) {
 	if diff := cmp.Diff(want, &got); diff != "" {
 		t.Errorf("with a bucket (-want +got):\n%s", diff)
 	}
+	// Only the NAT subnet reaches S3, so the restore can work there; the plan
+	// says the replacement will then fail the egress check.
+	if a.Replacement.SubnetID != "subnet-nat" || !strings.Contains(strings.Join(a.Warnings, "\n"), "will fail internet-egress-path") {
+		t.Errorf("with a bucket: subnet %s, warnings %q", a.Replacement.SubnetID, a.Warnings)
+	}
+	inv := fixture()
+	inv.Regions[0].RouteTables[2].Routes = inv.Regions[0].RouteTables[2].Routes[:1] // no NAT: nothing reaches S3
+	a = actionOf(t, mustPlan(t, inv, fixtureReport(), PlanOptions{Fixes: []Fix{FixDirect}, BackupBucket: "s3://bk-bucket"}), ActionRecreateNotebook)
 	if !strings.Contains(strings.Join(a.Warnings, "\n"), "neither an S3 VPC endpoint") {
 		t.Errorf("warnings %q do not say the private subnet cannot reach S3", a.Warnings)
+	}
+	inv.Regions[0].VPCEndpoints = []inventory.VPCEndpoint{{ID: "vpce-1", VPCID: "vpc-1", Type: "Gateway", ServiceName: "com.amazonaws.us-east-1.s3"}}
+	a = actionOf(t, mustPlan(t, inv, fixtureReport(), PlanOptions{Fixes: []Fix{FixDirect}, BackupBucket: "s3://bk-bucket"}), ActionRecreateNotebook)
+	if strings.Contains(strings.Join(a.Warnings, "\n"), "neither an S3 VPC endpoint") || a.Replacement.SubnetID != "subnet-a1" {
+		t.Errorf("with an S3 endpoint: subnet %s, warnings %q", a.Replacement.SubnetID, a.Warnings)
 	}
 }
 

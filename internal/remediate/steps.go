@@ -761,6 +761,7 @@ func (s *verifyRestore) do(ctx context.Context, r *runner, _ State) (any, error)
 		return nil, fmt.Errorf("%sbackup.json: this run's backup manifest is missing", s.Data.MetaURI)
 	}
 	restore, err := r.waitManifest(ctx, s.Data, "restore")
+	r.afterCall() // this step's "call" is reading the manifest
 	res := RestoreCheck{Backup: backup, Restore: restore}
 	if err != nil {
 		return res, fmt.Errorf("notebook instance %s: restore: %w", s.Name, err)
