@@ -111,7 +111,6 @@ func mapsEqual[K comparable, V comparable](a, b map[K]V) bool {
 	return true
 }
 
-
 func TestApplyingThePlanAgainChangesNothing(t *testing.T) {
 	e := newEnv(t)
 	buildEstate(t, e)
