@@ -22,7 +22,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/sagefence/sagefence/internal/control"
 	"github.com/sagefence/sagefence/internal/finding"
 	"github.com/sagefence/sagefence/internal/iac/cloudformation"
 	"github.com/sagefence/sagefence/internal/iac/model"
@@ -336,4 +338,33 @@ func toError(e model.Error) finding.Error {
 		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
 	}
 	return finding.Error{Operation: "iac", Resource: loc, Message: e.Error()}
+}
+
+// Compliance is the control's compliance mapping (the embedded catalog of
+// internal/control) in the form every result carries.
+func Compliance() (map[string][]string, error) {
+	catalog, err := control.Catalog()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]string, len(catalog))
+	for _, fw := range catalog {
+		out[fw.Key] = fw.IDs
+	}
+	return out, nil
+}
+
+// Profile is the report profile of an IaC scan: configuration alone
+// decides direct-internet-access; the VPC path is checked after deployment
+// by sagefence scan.
+const Profile = "iac"
+
+// NewReport assembles the report of a scan (summary included).
+func NewReport(tool finding.Tool, started, finished time.Time, results []finding.Result, errs []finding.Error) *finding.Report {
+	rep := &finding.Report{
+		SchemaVersion: finding.SchemaVersion, Tool: tool, Profile: Profile,
+		StartedAt: started, FinishedAt: finished, Results: results, Errors: errs,
+	}
+	rep.Summarize()
+	return rep
 }

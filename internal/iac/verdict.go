@@ -1,6 +1,7 @@
 package iac
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -95,7 +96,7 @@ func decide(nb *model.Notebook) outcome {
 		subnet = v
 	}
 	return outcome{status: finding.StatusPass, path: finding.PathNone,
-		message: fmt.Sprintf("%s is \"Disabled\" and the notebook is placed in a subnet (%s): its traffic goes through the VPC; run sagefence scan after deployment to check the VPC's egress path", diaName, subnet),
+		message: fmt.Sprintf("%s is \"Disabled\" and the notebook is placed in a subnet (%s = %s): its traffic goes through the VPC; run sagefence scan after deployment to check the VPC's egress path", diaName, subnetName, subnet),
 		rule:    diaName + " = \"Disabled\" with " + subnetName}
 }
 
@@ -141,10 +142,10 @@ func (s *Scanner) Verdict(nb *model.Notebook) finding.Result {
 		SubnetID:             evidenceValue(nb.SubnetID, "omitted"),
 		DecidingRule:         o.rule,
 	}
-	if e := nb.DirectInternetAccess.Expr; e != "" {
+	if e := nb.DirectInternetAccess.Expr; e != "" && e != r.Evidence.DirectInternetAccess {
 		notes = append(notes, diaName+" is written as "+e)
 	}
-	if e := nb.SubnetID.Expr; e != "" {
+	if e := nb.SubnetID.Expr; e != "" && e != r.Evidence.SubnetID {
 		notes = append(notes, subnetName+" is written as "+e)
 	}
 	notes = append(notes, nb.Notes...)
@@ -225,11 +226,11 @@ func reproduce(nb *model.Notebook, file string) []string {
 	switch nb.Kind {
 	case model.KindTerraform:
 		dir := filepath.ToSlash(filepath.Dir(nb.File))
-		out = append(out, fmt.Sprintf("terraform -chdir=%s plan -out=sagefence.tfplan && terraform -chdir=%s show -json sagefence.tfplan | jq '.resource_changes[] | select(.address == \"%s\") | .change.after | {direct_internet_access, subnet_id}'",
-			shellQuote(dir), shellQuote(dir), nb.Address))
+		out = append(out, fmt.Sprintf("terraform -chdir=%s plan -out=sagefence.tfplan && terraform -chdir=%s show -json sagefence.tfplan | jq '.resource_changes[] | select(.address == %s) | .change.after | {direct_internet_access, subnet_id}'",
+			shellQuote(dir), shellQuote(dir), jqString(nb.Address)))
 	case model.KindTerraformPlan:
-		out = append(out, fmt.Sprintf("jq '.resource_changes[] | select(.address == \"%s\") | {actions: .change.actions, after: (.change.after | {direct_internet_access, subnet_id}), unknown: .change.after_unknown}' %s",
-			nb.Address, shellQuote(file)))
+		out = append(out, fmt.Sprintf("jq '.resource_changes[] | select(.address == %s) | {actions: .change.actions, after: (.change.after | {direct_internet_access, subnet_id}), unknown: .change.after_unknown}' %s",
+			jqString(nb.Address), shellQuote(file)))
 	}
 	if nb.Name != "" {
 		out = append(out, "aws sagemaker describe-notebook-instance --notebook-instance-name "+shellQuote(nb.Name)+
@@ -246,4 +247,10 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// jqString is s as a jq string literal inside a single-quoted shell word.
+func jqString(s string) string {
+	b, _ := json.Marshal(s)
+	return strings.ReplaceAll(string(b), "'", `\u0027`)
 }

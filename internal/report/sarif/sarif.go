@@ -1,0 +1,268 @@
+// Package sarif writes a report as SARIF 2.1.0 (owenrumney/go-sarif) for
+// code-scanning upload: one rule (the control), one result per FAIL, REVIEW
+// or MUTED notebook, each located at its file and line when it has one
+// (sagefence iac) and by its resource address or ARN otherwise. MUTED
+// results carry their suppression with its justification; passing
+// notebooks are "pass" results; sources that could not be evaluated are
+// tool execution notifications.
+package sarif
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
+
+	"github.com/sagefence/sagefence/internal/finding"
+)
+
+// InformationURI is where the tool is documented.
+const InformationURI = "https://github.com/sagefence/sagefence"
+
+const (
+	ruleName  = "SageMakerNotebookNoDirectInternetAccess"
+	shortDesc = "SageMaker notebook instances must not have direct internet access"
+	fullDesc  = "DirectInternetAccess must be the exact string \"Disabled\" and the notebook must be placed in a VPC subnet. " +
+		"An omitted DirectInternetAccess is Enabled (the API default): SageMaker then gives the notebook its own internet " +
+		"path, which the VPC's routes, security groups and network ACLs do not govern."
+	helpText = "Set DirectInternetAccess (Terraform: direct_internet_access) to \"Disabled\" and give the notebook a private " +
+		"subnet and security groups. The setting cannot be updated: changing it replaces an existing notebook and deletes " +
+		"its ML storage volume, so back up /home/ec2-user/SageMaker first."
+)
+
+// Write encodes r as an indented SARIF 2.1.0 log.
+func Write(w io.Writer, r *finding.Report) error {
+	log := sarif.NewReport()
+	run := sarif.NewRun()
+	driver := sarif.NewToolComponent().
+		WithName(r.Tool.Name).
+		WithVersion(r.Tool.Version).
+		WithInformationURI(InformationURI)
+	driver.AddRule(rule(r))
+	run.Tool = sarif.NewTool()
+	run.Tool.Driver = driver
+
+	artifacts := map[string]int{}
+	artifactIndex := func(uri string) int {
+		if i, ok := artifacts[uri]; ok {
+			return i
+		}
+		a := sarif.NewArtifact().WithLocation(sarif.NewSimpleArtifactLocation(uri))
+		a.Length = -1
+		a.Location.Index = len(run.Artifacts)
+		run.Artifacts = append(run.Artifacts, a)
+		artifacts[uri] = a.Location.Index
+		return a.Location.Index
+	}
+
+	for i := range r.Results {
+		res := &r.Results[i]
+		sr := sarif.NewRuleResult(res.ControlID).WithRuleIndex(0).WithMessage(sarif.NewTextMessage(message(res)))
+		sr.Rank = -1
+		switch status := res.Status; {
+		case status == finding.StatusPass:
+			sr.WithKind("pass").WithLevel("none")
+		case status == finding.StatusError:
+			sr.WithKind("fail").WithLevel("error")
+		case status == finding.StatusReview || res.UnmutedStatus == finding.StatusReview:
+			sr.WithKind("review").WithLevel("warning")
+		default:
+			sr.WithKind("fail").WithLevel("error")
+		}
+		if res.Status == finding.StatusMuted && res.Mute != nil {
+			kind := "external"
+			if res.Mute.Source == "inline" {
+				kind = "inSource"
+			}
+			sr.WithSuppressions([]*sarif.Suppression{sarif.NewSuppression().
+				WithKind(kind).WithStatus("accepted").WithJustification(res.Mute.Reason)})
+		}
+		loc := sarif.NewLocation()
+		if res.Resource.File != "" {
+			uri := uriOf(res.Resource.File)
+			al := sarif.NewSimpleArtifactLocation(uri)
+			al.Index = artifactIndex(uri)
+			pl := sarif.NewPhysicalLocation().WithArtifactLocation(al)
+			if res.Resource.Line > 0 {
+				pl.WithRegion(sarif.NewRegion().WithStartLine(res.Resource.Line))
+			}
+			loc.WithPhysicalLocation(pl)
+		}
+		if name := logicalName(res); name != "" {
+			ll := sarif.NewLogicalLocation().WithName(name).WithFullyQualifiedName(qualifiedName(res)).WithKind("resource")
+			ll.Index = len(run.LogicalLocations)
+			run.LogicalLocations = append(run.LogicalLocations, sarif.NewLogicalLocation().
+				WithName(name).WithFullyQualifiedName(qualifiedName(res)).WithKind("resource"))
+			loc.AddLogicalLocation(ll)
+		}
+		sr.AddLocation(loc)
+		sr.PartialFingerprints = map[string]string{"sagefence/v1": fingerprint(res)}
+		props := sarif.NewPropertyBag().
+			Add("status", string(res.Status)).
+			Add("severity", string(res.Severity)).
+			Add("internet_path", string(res.InternetPath))
+		if res.Resource.SourceKind != "" {
+			props.Add("source_kind", res.Resource.SourceKind)
+		}
+		if res.Remediation != "" {
+			props.Add("remediation", res.Remediation)
+		}
+		sr.WithProperties(props)
+		run.AddResult(sr)
+	}
+
+	inv := sarif.NewInvocation()
+	inv.ExecutionSuccessful = &r.Complete
+	if !r.StartedAt.IsZero() {
+		s := r.StartedAt.UTC().Format(time.RFC3339)
+		inv.StartTimeUtc = &s
+	}
+	if !r.FinishedAt.IsZero() {
+		s := r.FinishedAt.UTC().Format(time.RFC3339)
+		inv.EndTimeUtc = &s
+	}
+	for _, e := range r.Errors {
+		n := sarif.NewNotification().WithLevel("error").WithMessage(sarif.NewTextMessage(errorText(e)))
+		if file, line, ok := errLocation(e); ok {
+			uri := uriOf(file)
+			al := sarif.NewSimpleArtifactLocation(uri)
+			al.Index = artifactIndex(uri)
+			pl := sarif.NewPhysicalLocation().WithArtifactLocation(al)
+			if line > 0 {
+				pl.WithRegion(sarif.NewRegion().WithStartLine(line))
+			}
+			n.AddLocation(sarif.NewLocation().WithPhysicalLocation(pl))
+		}
+		inv.AddToolExecutionNotification(n)
+	}
+	run.AddInvocation(inv)
+	log.AddRun(run)
+	if err := log.PrettyWrite(w); err != nil {
+		return fmt.Errorf("encode SARIF report: %w", err)
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func rule(r *finding.Report) *sarif.ReportingDescriptor {
+	rd := sarif.NewRule(finding.ControlID).
+		WithName(ruleName).
+		WithShortDescription(sarif.NewMultiformatMessageString().WithText(shortDesc)).
+		WithFullDescription(sarif.NewMultiformatMessageString().WithText(fullDesc)).
+		WithHelp(sarif.NewMultiformatMessageString().WithText(helpText)).
+		WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel("error"))
+	props := sarif.NewPropertyBag()
+	// GitHub code scanning ranks security results by this score (high).
+	props.Add("security-severity", "8.0")
+	props.AddTag("security")
+	props.AddTag("sagemaker")
+	for i := range r.Results {
+		if c := r.Results[i].Compliance; len(c) > 0 {
+			keys := make([]string, 0, len(c))
+			for k := range c {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			for _, k := range keys {
+				for _, id := range c[k] {
+					props.AddTag(k + ":" + id)
+				}
+			}
+			break
+		}
+	}
+	return rd.WithProperties(props)
+}
+
+func message(res *finding.Result) string {
+	where := res.Resource.Address
+	if where == "" {
+		where = res.Resource.Name
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", where, res.Status)
+	if res.Mute != nil {
+		fmt.Fprintf(&b, " (muted: %s)", res.Mute.Reason)
+	}
+	for _, c := range res.Checks {
+		if c.Status != finding.StatusNotApplicable && !c.Informational {
+			fmt.Fprintf(&b, ". %s: %s", c.ID, c.Message)
+		}
+	}
+	return b.String()
+}
+
+func logicalName(res *finding.Result) string {
+	switch {
+	case res.Resource.Address != "":
+		return res.Resource.Address
+	case res.Resource.ARN != "":
+		return res.Resource.ARN
+	}
+	return res.Resource.Name
+}
+
+func qualifiedName(res *finding.Result) string {
+	switch {
+	case res.Resource.ConstructPath != "":
+		return res.Resource.ConstructPath
+	case res.Resource.File != "" && res.Resource.Address != "":
+		return res.Resource.File + "#" + res.Resource.Address
+	}
+	return logicalName(res)
+}
+
+// fingerprint identifies a result across runs for deduplication: the
+// control, where it is declared and what it is, not its line.
+func fingerprint(res *finding.Result) string {
+	h := sha256.Sum256([]byte(strings.Join([]string{res.ControlID, res.Resource.File, res.Resource.Address, res.Resource.ARN, res.Resource.Name}, "\x00")))
+	return hex.EncodeToString(h[:16])
+}
+
+// uriOf makes a relative URI reference from a slash-separated path.
+func uriOf(path string) string {
+	path = strings.TrimPrefix(path, "./")
+	var b strings.Builder
+	for _, c := range []byte(path) {
+		if c < 0x21 || c > 0x7e || strings.IndexByte(`%"<>\^`+"`"+`{|}#?[]`, c) >= 0 {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func errorText(e finding.Error) string {
+	parts := []string{}
+	for _, p := range []string{e.AccountID, e.Region, e.Operation} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		return e.Message
+	}
+	return strings.Join(parts, " ") + ": " + e.Message
+}
+
+// errLocation reads the source location of an IaC error, whose Resource
+// is "file:line" or "file".
+func errLocation(e finding.Error) (string, int, bool) {
+	s := e.Resource
+	if e.Operation != "iac" || s == "" {
+		return "", 0, false
+	}
+	if i := strings.LastIndexByte(s, ':'); i > 0 {
+		if line, err := strconv.Atoi(s[i+1:]); err == nil && line > 0 {
+			return s[:i], line, true
+		}
+	}
+	return s, 0, true
+}
