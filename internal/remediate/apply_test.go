@@ -376,3 +376,57 @@ func TestFailedStepStopsTheRunAndBackoutRestores(t *testing.T) {
 		t.Errorf("account after backout (-before +after):\n%s", diff)
 	}
 }
+
+// The plan's live interface lookup finds another user of the group in moto,
+// blocks the action, and apply skips it while doing the rest.
+func TestSharedGroupFoundLiveIsBlockedAndApplySkipsIt(t *testing.T) {
+	e := newEnv(t)
+	est := buildEstate(t, e)
+	ctx := context.Background()
+	eni, err := testenv.CreateNetworkInterface(ctx, e.direct.ec2, est.net.PrivateSubnetID, est.sgNB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := e.plan(t, PlanOptions{})
+	sg := actionOf(t, p, ActionRestrictSGEgress)
+	if !sg.BlastRadius.Shared || sg.BlastRadius.Source != "DescribeNetworkInterfaces" ||
+		!strings.Contains(sg.Blocked, "1 other network interface(s) ("+eni+")") {
+		t.Fatalf("blast radius %+v, blocked %q", sg.BlastRadius, sg.Blocked)
+	}
+	before := e.snapshot(t).SecurityGroups[est.sgNB]
+	res, err := Apply(ctx, p, e.clients(), openJournal(t), fast())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range res.Actions {
+		want := ActionDone
+		if a.Action == ActionRestrictSGEgress {
+			want = ActionBlocked
+		}
+		if a.Status != want {
+			t.Errorf("action %s: %s, want %s", a.ID, a.Status, want)
+		}
+	}
+	if diff := diffRulesPair(before, e.snapshot(t).SecurityGroups[est.sgNB]); diff != "" {
+		t.Errorf("the shared group was changed: %s", diff)
+	}
+	if res.ExitCode() != 3 {
+		t.Errorf("exit code %d, want 3", res.ExitCode())
+	}
+
+	// With --allow-shared the plan records the interface; an interface that
+	// appears after the plan is drift.
+	p = e.plan(t, PlanOptions{Fixes: []Fix{FixEgress}, AllowShared: true})
+	late, err := testenv.CreateNetworkInterface(ctx, e.direct.ec2, est.net.PrivateSubnetID, est.sgNB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = Apply(ctx, p, e.clients(), openJournal(t), fast())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := res.Actions[0]; a.Status != ActionSkipped || !strings.Contains(strings.Join(a.Details, " "), late) ||
+		strings.Contains(strings.Join(a.Details, " "), eni) {
+		t.Errorf("action after a new interface appeared: %+v", a)
+	}
+}

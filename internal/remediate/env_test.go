@@ -22,6 +22,7 @@ import (
 	"github.com/sagefence/sagefence/internal/finding"
 	"github.com/sagefence/sagefence/internal/inventory"
 	"github.com/sagefence/sagefence/internal/journal"
+	"github.com/sagefence/sagefence/internal/permissions"
 	"github.com/sagefence/sagefence/internal/testenv"
 )
 
@@ -33,9 +34,11 @@ func TestMain(m *testing.M) { testenv.Main(m, &moto) }
 // (what the code under test uses, counted and intercepted) and clients that
 // talk to moto directly (what the test uses to build and inspect).
 type env struct {
-	t      *testing.T
-	url    string // moto
-	proxy  *testenv.FaultProxy
+	t     *testing.T
+	url   string // moto
+	proxy *testenv.FaultProxy
+	// rec records, as IAM actions, every call the code under test makes.
+	rec    *permissions.Recorder
 	sm     *sagemaker.Client
 	ec2    *ec2.Client
 	s3     *s3.Client
@@ -56,6 +59,8 @@ func envFor(t *testing.T, url string) *env {
 	e := &env{t: t, url: url}
 	e.proxy = testenv.NewFaultProxy(t, url)
 	viaProxy := testenv.Config(e.proxy.URL())
+	e.rec = permissions.NewRecorder()
+	viaProxy.APIOptions = append(viaProxy.APIOptions, e.rec.APIOption)
 	e.sm, e.ec2 = sagemaker.NewFromConfig(viaProxy), ec2.NewFromConfig(viaProxy)
 	e.s3 = s3.NewFromConfig(viaProxy, func(o *s3.Options) { o.UsePathStyle = true })
 	direct := testenv.Config(url)

@@ -212,7 +212,7 @@ func ruleKeys(rs []Rule) map[string]bool {
 	return m
 }
 
-func permissions(rs []Rule) []ec2types.IpPermission {
+func ipPermissions(rs []Rule) []ec2types.IpPermission {
 	out := make([]ec2types.IpPermission, len(rs))
 	for i, r := range rs {
 		out[i] = permission(r)
@@ -225,7 +225,7 @@ func authorize(ctx context.Context, c EC2API, group string, rules []Rule) error 
 		return nil
 	}
 	_, err := c.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{
-		GroupId: aws.String(group), IpPermissions: permissions(rules),
+		GroupId: aws.String(group), IpPermissions: ipPermissions(rules),
 	})
 	if err != nil {
 		return fmt.Errorf("security group %s: authorizing egress %s: %w", group, rulesString(rules), err)
@@ -238,7 +238,7 @@ func revokeRules(ctx context.Context, c EC2API, group string, rules []Rule) erro
 		return nil
 	}
 	_, err := c.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{
-		GroupId: aws.String(group), IpPermissions: permissions(rules),
+		GroupId: aws.String(group), IpPermissions: ipPermissions(rules),
 	})
 	if err != nil {
 		return fmt.Errorf("security group %s: revoking egress %s: %w", group, rulesString(rules), err)
