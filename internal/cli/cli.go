@@ -117,5 +117,6 @@ Each verdict comes with its evidence and the AWS CLI commands that reproduce it.
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newScanCmd(ios, nil))
 	root.AddCommand(newPreflightCmd(ios), newIAMPolicyCmd(ios), newGuardrailCmd(ios))
+	root.AddCommand(newIACCmd(ios, nil))
 	return root
 }
