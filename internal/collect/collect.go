@@ -1,4 +1,6 @@
-// Package collect reads a live AWS account into an inventory.Inventory: the
+// Package collect reads live AWS accounts (the caller's, a list, or an
+// organization's, through an assumed role) into an inventory.Inventory, one
+// bounded pool of workers over the account-regions: the
 // SageMaker notebook instances of each region, described one by one with
 // bounded concurrency, and the network objects they reference (subnets,
 // VPCs, route tables, gateways, security groups, network ACLs, network
@@ -12,17 +14,15 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/sagefence/sagefence/internal/awsclient"
 	"github.com/sagefence/sagefence/internal/inventory"
+	"github.com/sagefence/sagefence/internal/shard"
 )
 
 // SageMakerAPI is the part of the SageMaker client collection uses.
@@ -56,9 +56,9 @@ type EC2API interface {
 // once when Options.Concurrency is 0.
 const DefaultConcurrency = 8
 
-// DefaultRegionConcurrency is how many regions are collected at once when
-// CollectOptions.RegionConcurrency is 0.
-const DefaultRegionConcurrency = 4
+// DefaultRegionConcurrency is how many account-regions are collected at
+// once when CollectOptions.RegionConcurrency is 0.
+const DefaultRegionConcurrency = 8
 
 // Options tune the collection of one region.
 type Options struct {
@@ -81,8 +81,10 @@ type CollectOptions struct {
 	Regions []string
 	// Concurrency is Options.Concurrency for every region.
 	Concurrency int
-	// RegionConcurrency bounds the regions read at once; 0 means
-	// DefaultRegionConcurrency.
+	// RegionConcurrency bounds the account-regions read at once (the
+	// workers of the one pool over accounts × regions); 0 means
+	// DefaultRegionConcurrency. At most RegionConcurrency × Concurrency
+	// notebooks are described at once.
 	RegionConcurrency int
 	// Now stamps Inventory.CollectedAt; nil means time.Now.
 	Now func() time.Time
@@ -90,22 +92,42 @@ type CollectOptions struct {
 	// with the number of notebooks found there. Regions are read
 	// concurrently: it must be safe for concurrent use.
 	Progress func(region string, notebooks int)
+
+	// Org reads every ACTIVE account of the caller's organization
+	// (organizations:ListAccounts, from the management account or a
+	// delegated administrator). Org and Accounts are exclusive; without
+	// either, the caller's account alone is read.
+	Org bool
+	// Accounts are the IDs of the accounts to read.
+	Accounts []string
+	// ExcludeAccounts are never read.
+	ExcludeAccounts []string
+	// Shard keeps the accounts of one shard only (shard.Shard.Owns).
+	Shard shard.Shard
+	// Role is assumed in every account to read except the caller's own,
+	// which is read with the caller's credentials. Required with Org or
+	// Accounts.
+	Role awsclient.RoleOptions
+	// RegionRead, if set, is called as each account-region has been read,
+	// with the time it took and the notebooks found. It must be safe for
+	// concurrent use.
+	RegionRead func(account, region string, took time.Duration, notebooks int)
 }
 
 // ErrNoRegion is returned when neither the configuration nor the request
 // names a region to start from.
 var ErrNoRegion = errors.New("no AWS region configured: pass --region or set AWS_REGION or a profile region")
 
-// Collect reads the caller's account: identity (STS), the regions to read,
-// then every region with a SageMaker and an EC2 client built from cfg for
-// it. A Go error means nothing could be evaluated because of configuration
-// (ErrUnknownRegion, ErrNoRegion); every AWS failure, including a failed
-// identity lookup, is recorded in the returned inventory instead.
+// Collect reads the caller's account, or the accounts opts names (a list
+// or the organization's): identity (STS), the accounts, a session in each
+// other account through opts.Role, the regions to read in each, then every
+// account-region with a SageMaker and an EC2 client built for it. A Go
+// error means nothing could be evaluated because of the options or the
+// configuration (ErrUnknownRegion, ErrNoRegion, ErrAccountOptions); every
+// AWS failure, including a failed identity lookup, a failed account listing
+// or a role that could not be assumed, is recorded in the returned
+// inventory instead, against the account it concerns.
 func Collect(ctx context.Context, cfg aws.Config, opts CollectOptions) (*inventory.Inventory, error) {
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
 	requested, err := checkRegionNames(opts.Regions)
 	if err != nil {
 		return nil, err
@@ -117,67 +139,7 @@ func Collect(ctx context.Context, cfg aws.Config, opts CollectOptions) (*invento
 		}
 		home = requested[0]
 	}
-	inv := &inventory.Inventory{
-		SchemaVersion: inventory.SchemaVersion,
-		CollectedAt:   now().UTC(),
-		Partition:     awsclient.PartitionOf(home),
-		Regions:       []inventory.Region{},
-	}
-
-	account, partition, _, err := awsclient.Identity(ctx, sts.NewFromConfig(cfg, func(o *sts.Options) { o.Region = home }))
-	if err != nil {
-		// Without an identity nothing can be attributed to an account;
-		// stop here and let the report say why.
-		inv.Errors = append(inv.Errors, collectError("", home, "sts:GetCallerIdentity", "", err))
-		return inv, nil
-	}
-	inv.Partition = partition
-
-	list, err := Regions(ctx, ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = home }), partition, requested)
-	switch {
-	case errors.Is(err, ErrUnknownRegion):
-		return nil, err
-	case err != nil:
-		// The region list could not be read and none was requested: read
-		// the configured region only, and say the rest was not covered.
-		inv.Errors = append(inv.Errors, collectError(account, "", "ec2:DescribeRegions", "", err))
-		list = RegionList{Enabled: []string{home}}
-	}
-
-	for _, r := range list.NotEnabled {
-		inv.Regions = append(inv.Regions, inventory.Region{
-			AccountID: account,
-			Region:    r,
-			Notebooks: []inventory.Notebook{},
-			Errors: []inventory.CollectError{{
-				AccountID: account, Region: r, Operation: "ec2:DescribeRegions", Code: "RegionNotEnabled",
-				Message: "region " + r + " is not enabled in account " + account + " (an opt-in region); it was not read",
-			}},
-		})
-	}
-
-	results := make([]inventory.Region, len(list.Enabled))
-	limit := opts.RegionConcurrency
-	if limit <= 0 {
-		limit = DefaultRegionConcurrency
-	}
-	var g errgroup.Group
-	g.SetLimit(limit)
-	for i, r := range list.Enabled {
-		g.Go(func() error {
-			sm := sagemaker.NewFromConfig(cfg, func(o *sagemaker.Options) { o.Region = r })
-			ec := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = r })
-			results[i] = Region(ctx, sm, ec, account, r, Options{Concurrency: opts.Concurrency})
-			if opts.Progress != nil {
-				opts.Progress(r, len(results[i].Notebooks))
-			}
-			return nil
-		})
-	}
-	_ = g.Wait() // the goroutines record failures; they return none
-	inv.Regions = append(inv.Regions, results...)
-	slices.SortFunc(inv.Regions, func(a, b inventory.Region) int { return strings.Compare(a.Region, b.Region) })
-	return inv, nil
+	return collectFrom(ctx, sdkSource{cfg: cfg, home: home, role: opts.Role}, home, opts)
 }
 
 // Region reads one account-region: every notebook instance (listed,
