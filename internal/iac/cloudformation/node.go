@@ -72,9 +72,10 @@ func (e *SyntaxError) Error() string {
 	return e.File + ": " + e.Msg
 }
 
-// maxNodes bounds a document's size after YAML alias expansion, so that a
-// "billion laughs" document costs an error, not the machine.
-const maxNodes = 2_000_000
+// nodeBudget bounds a document's nodes after YAML alias expansion, so that
+// a "billion laughs" document costs an error, not the machine: without
+// aliases a document has fewer nodes than bytes.
+func nodeBudget(data []byte) int { return len(data) + 10_000 }
 
 // Decode parses a JSON or YAML document (JSON when it starts with '{').
 func Decode(name string, data []byte) (*Node, error) {
@@ -96,7 +97,7 @@ func decodeYAML(name string, data []byte) (n *Node, err error) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return &Node{Kind: Null}, nil
 	}
-	c := &yconv{name: name, budget: maxNodes}
+	c := &yconv{name: name, budget: nodeBudget(data)}
 	out := c.conv(doc.Content[0], 0)
 	if c.err != nil {
 		return nil, c.err
@@ -198,6 +199,7 @@ func decodeJSON(name string, data []byte) (*Node, error) {
 		}
 	}
 	p.size = len(data)
+	p.budget = nodeBudget(data)
 	n, err := p.value(0)
 	if err != nil {
 		return nil, err
@@ -209,11 +211,12 @@ func decodeJSON(name string, data []byte) (*Node, error) {
 }
 
 type jparser struct {
-	name  string
-	dec   *json.Decoder
-	lines []int
-	size  int
-	nodes int
+	name   string
+	dec    *json.Decoder
+	lines  []int
+	size   int
+	nodes  int
+	budget int
 }
 
 // line is the line of the last token read.
@@ -251,7 +254,7 @@ func (p *jparser) value(depth int) (*Node, error) {
 func (p *jparser) valueFrom(tok json.Token, depth int) (*Node, error) {
 	p.nodes++
 	line := p.line()
-	if depth > 10000 || p.nodes > maxNodes {
+	if depth > 10000 || p.nodes > p.budget {
 		return nil, &SyntaxError{File: p.name, Line: line, Msg: "document too large or too deeply nested"}
 	}
 	switch t := tok.(type) {

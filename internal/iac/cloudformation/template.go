@@ -37,6 +37,8 @@ const (
 	maxDepth = 64
 	// maxSteps bounds the work spent on one resource's properties.
 	maxSteps = 100_000
+	// maxValueLen bounds a string built by Fn::Sub or Fn::Join.
+	maxValueLen = 64 << 10
 )
 
 type tri uint8
@@ -466,6 +468,9 @@ func product(a, b []model.Alt, sep string) []model.Alt {
 					why = x.Why
 				}
 				return unknown(joinWhy("part of the value is known only at deployment", why), x.Set || y.Set || !x.Absent && !y.Absent)
+			}
+			if len(x.Value)+len(sep)+len(y.Value) > maxValueLen {
+				return unknown("the value is longer than any property allows", false)
 			}
 			out = append(out, model.Alt{Value: x.Value + sep + y.Value, Why: joinWhy(x.Why, y.Why)})
 			if len(out) > maxAlts {
