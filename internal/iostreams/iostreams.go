@@ -18,6 +18,9 @@ type IOStreams struct {
 	ErrOut io.Writer
 
 	outTTY, errTTY, noColor bool
+	// errWidth, when set (tests), overrides the width of the terminal on
+	// ErrOut.
+	errWidth func() int
 }
 
 // System returns the process's streams with TTY detection.
