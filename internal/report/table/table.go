@@ -1,5 +1,6 @@
 // Package table writes a report for people: aligned columns with colour and
-// a summary on a terminal, plain tab-separated lines when piped.
+// a summary on a terminal, plain tab-separated lines when piped. Failed
+// calls and expired exceptions follow the results in both.
 package table
 
 import (
@@ -73,6 +74,15 @@ func Write(w io.Writer, r *finding.Report, opts Options) error {
 			fmt.Fprintf(w, "  %s %s%s: %s\n", where, e.Operation, res, clean(e.Message))
 		}
 	}
+	if len(r.ExpiredExceptions) > 0 {
+		fmt.Fprintf(w, "\n%d exception(s) expired and mute nothing any more; renew or remove them:\n", len(r.ExpiredExceptions))
+		for _, x := range r.ExpiredExceptions {
+			fmt.Fprintf(w, "  %s %s (owner %s, expired %s): %s\n", clean(x.Source), clean(x.Match), clean(x.Owner), clean(x.Expires), clean(x.Reason))
+			if len(x.Resources) > 0 {
+				fmt.Fprintf(w, "    would mute: %s\n", clean(strings.Join(x.Resources, ", ")))
+			}
+		}
+	}
 	var parts []string
 	for _, s := range []finding.Status{finding.StatusFail, finding.StatusReview, finding.StatusError, finding.StatusMuted, finding.StatusPass} {
 		n := r.Summary[s]
@@ -102,6 +112,10 @@ func writePlain(w io.Writer, r *finding.Report) error {
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(&b, "ERROR-CALL\t%s\t%s\t%s\t%s\t%s\n", e.AccountID, e.Region, e.Operation, clean(e.Resource), clean(e.Message))
+	}
+	for _, x := range r.ExpiredExceptions {
+		fmt.Fprintf(&b, "EXPIRED-EXCEPTION\t%s\t%s\t%s\t%s\t%s\t%s\n", clean(x.Source), clean(x.Expires), clean(x.Owner),
+			clean(x.Match), clean(x.Reason), clean(strings.Join(x.Resources, ",")))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
