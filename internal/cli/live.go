@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/sagefence/sagefence/internal/awsclient"
 	"github.com/sagefence/sagefence/internal/collect"
@@ -33,16 +35,48 @@ func loadAWS(ctx context.Context, o liveOptions, stats *awsclient.Stats) (aws.Co
 	return cfg, nil
 }
 
-// collectLive reads the account through the AWS SDK.
+// collectLive reads the account through the AWS SDK, counting calls in
+// o.Stats (a new Stats when nil) and telling o.Progress and o.Identity how
+// it goes.
 func collectLive(ctx context.Context, o liveOptions) (*inventory.Inventory, statsPrinter, error) {
-	stats := awsclient.NewStats()
+	stats := o.Stats
+	if stats == nil {
+		stats = awsclient.NewStats()
+	}
 	cfg, err := loadAWS(ctx, o, stats)
 	if err != nil {
 		return nil, nil, err
 	}
-	inv, err := collect.Collect(ctx, cfg, collect.CollectOptions{Regions: o.Regions, Concurrency: o.Concurrency})
+	if o.Identity != nil {
+		cfg.APIOptions = append(cfg.APIOptions, identityRecorder(o.Identity))
+	}
+	copts := collect.CollectOptions{Regions: o.Regions, Concurrency: o.Concurrency, Progress: o.Progress, RegionRead: stats.RecordRegion}
+	o.Org.apply(&copts)
+	inv, err := collect.Collect(ctx, cfg, copts)
 	if err != nil {
 		return nil, nil, err
 	}
 	return inv, stats, nil
+}
+
+// identityRecorder hands fn the caller's identity as collect's own
+// sts:GetCallerIdentity returns it: the inventory keeps the account but not
+// the ARN, and the evidence manifest needs both without a second call.
+func identityRecorder(fn func(account, arn string)) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("sagefence.cli.Identity",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
+				middleware.InitializeOutput, middleware.Metadata, error,
+			) {
+				out, md, err := next.HandleInitialize(ctx, in)
+				if id, ok := out.Result.(*sts.GetCallerIdentityOutput); ok && err == nil {
+					fn(aws.ToString(id.Account), aws.ToString(id.Arn))
+				}
+				return out, md, err
+			}), middleware.After)
+		if err != nil {
+			return fmt.Errorf("add identity recorder: %w", err)
+		}
+		return nil
+	}
 }

@@ -1,31 +1,52 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
-	"github.com/sagefence/sagefence/internal/atomicfile"
+	"github.com/sagefence/sagefence/internal/awsclient"
 	"github.com/sagefence/sagefence/internal/control"
+	"github.com/sagefence/sagefence/internal/evidence"
+	"github.com/sagefence/sagefence/internal/exceptions"
 	"github.com/sagefence/sagefence/internal/finding"
 	"github.com/sagefence/sagefence/internal/inventory"
 	"github.com/sagefence/sagefence/internal/iostreams"
 	"github.com/sagefence/sagefence/internal/report"
+	"github.com/sagefence/sagefence/internal/securityhub"
 )
 
-// liveOptions select what a live collection reads.
+// liveOptions select what a live collection reads and whom it tells how
+// it goes.
 type liveOptions struct {
 	Profile     string
 	EndpointURL string
 	Regions     []string
 	Concurrency int
 	CallTimeout time.Duration
+	// Org selects the accounts and how they are read (org.go).
+	Org orgOptions
+
+	// Stats, if set, counts every AWS call made with these options: the
+	// scan shares one between the collection, the Security Hub push, the
+	// progress line and --stats.
+	Stats *awsclient.Stats
+	// Progress, if set, is called as each region has been read (from
+	// several goroutines at once).
+	Progress func(region string, notebooks int)
+	// Identity, if set, is given the caller's account and ARN once the
+	// collection has resolved them.
+	Identity func(account, arn string)
 }
 
 // statsPrinter prints call statistics (--stats).
@@ -37,24 +58,36 @@ type statsPrinter interface {
 // could be evaluated (configuration); AWS failures are inside the inventory.
 type collectFunc func(ctx context.Context, o liveOptions) (*inventory.Inventory, statsPrinter, error)
 
+// securityHubFunc builds the Security Hub client of one region.
+type securityHubFunc func(cfg aws.Config, region string) securityhub.BatchImportFindingsAPI
+
 type scanOptions struct {
 	IO *iostreams.IOStreams
 
-	Live           liveOptions
-	ControlProfile string
-	Format         string
-	Output         string
-	Input          string
-	SaveInventory  string
-	Stats          bool
-	Strict         bool
+	Live            liveOptions
+	ControlProfile  string
+	Formats         []string
+	Output          string
+	OutputDir       string
+	Input           string
+	SaveInventory   string
+	Exceptions      string
+	EvidenceDir     string
+	Force           bool
+	PushSecurityHub bool
+	Stats           bool
+	Strict          bool
 
-	Now     func() time.Time
-	Collect collectFunc
+	Now         func() time.Time
+	Collect     collectFunc
+	SecurityHub securityHubFunc
+	// ProgressInterval is how often the progress line is redrawn on a
+	// terminal; the first line appears after one interval.
+	ProgressInterval time.Duration
 }
 
 func newScanCmd(ios *iostreams.IOStreams, runF func(context.Context, *scanOptions) error) *cobra.Command {
-	opts := &scanOptions{IO: ios, Now: time.Now, Collect: collectLive}
+	opts := &scanOptions{IO: ios, Now: time.Now, Collect: collectLive, SecurityHub: newSecurityHub, ProgressInterval: 200 * time.Millisecond}
 	var regions string
 	cmd := &cobra.Command{
 		Use:   "scan",
@@ -69,11 +102,24 @@ reports one result per notebook:
   REVIEW  public traffic leaves through a transit gateway, peering or appliance
           the scanner cannot see past
   ERROR   could not be evaluated (never reported as PASS)
+  MUTED   a FAIL or REVIEW covered by an exception (--exceptions); it stays in
+          every output with the exception's reason, owner and expiry
 
 Credentials come from the AWS SDK's default chain (environment, shared config,
 SSO, instance role) or --profile. The scan is read-only; "sagefence iam-policy
 --for audit" prints the permissions it needs. --input evaluates a saved
 inventory without AWS.
+
+Outputs: one --format goes to stdout or --output; several (repeat --format or
+separate them with commas) need --output-dir, which gets report.<ext> for each.
+--evidence-dir writes an evidence bundle: the raw inventory, the report in
+every format and a manifest with the SHA-256 of each file, the tool version,
+the time and the caller. --push-securityhub imports one finding per notebook
+into Security Hub, in the notebook's account and region; IDs are stable, so a
+re-run updates findings instead of duplicating them. It needs credentials (and
+securityhub:BatchImportFindings) with --input too. A finding Security Hub
+rejects is reported on stderr and makes the exit code 3; the report is still
+written. On a terminal, a live scan shows its progress on stderr.
 
 ` + exitCodesHelp,
 		Example: `  # evaluate the bundled example estate, no AWS account needed
@@ -81,6 +127,26 @@ inventory without AWS.
 
   # scan two regions of the account behind a profile, as JSON
   sagefence scan --profile audit --regions eu-west-1,us-east-1 --format json --output report.json
+
+  # several formats at once, one file each (reports/report.json, reports/report.html, ...)
+  sagefence scan --format json,html,junit --output-dir reports
+
+  # mute accepted exposures (reason, owner, expiry); expired exceptions are reported
+  sagefence scan --input examples/inventory.json --exceptions examples/exceptions.yaml
+
+  # keep an evidence bundle for auditors (--force writes into a non-empty directory)
+  sagefence scan --evidence-dir evidence/2026-11-02
+
+  # import the findings into Security Hub, in each notebook's account and region
+  sagefence scan --push-securityhub
+  sagefence scan --input inv.json --push-securityhub --profile audit   # a saved scan, later
+
+  # every account of the organization, through a role deployed in each
+  sagefence scan --org --role-name SagefenceAudit --format json --output org.json
+
+  # one shard of four (one per machine or pod), then join the shards
+  sagefence scan --org --role-name SagefenceAudit --shard 0/4 --format json --output shard-0.json
+  sagefence merge shard-*.json --format json --output org.json
 
   # keep the raw facts as evidence and re-evaluate them later
   sagefence scan --save-inventory inv.json && sagefence scan --input inv.json`,
@@ -112,18 +178,29 @@ inventory without AWS.
 	f.IntVar(&opts.Live.Concurrency, "concurrency", 8, "notebooks described at once per region")
 	f.DurationVar(&opts.Live.CallTimeout, "call-timeout", 30*time.Second, "give up on one AWS call (with its retries) after this long")
 	f.StringVar(&opts.ControlProfile, "control-profile", control.ProfileSOP, "control profile: sop (every sub-check decides) or fsbp (DirectInternetAccess alone, Security Hub SageMaker.1 parity)")
-	f.StringVar(&opts.Format, "format", "table", "output format: "+strings.Join(report.Formats(), ", "))
+	f.StringSliceVar(&opts.Formats, "format", []string{"table"}, "output format, repeatable or comma-separated (several need --output-dir): "+strings.Join(report.Formats(), ", "))
 	f.StringVarP(&opts.Output, "output", "o", "", "write the report to this file (atomically) instead of stdout")
+	f.StringVar(&opts.OutputDir, "output-dir", "", "write each --format to `DIR`/report.<ext> (atomically), e.g. report.json, report.html")
 	f.StringVar(&opts.Input, "input", "", "evaluate a saved inventory file instead of calling AWS")
 	f.StringVar(&opts.SaveInventory, "save-inventory", "", "write the collected inventory (raw facts, versioned JSON) to this file")
+	f.StringVar(&opts.Exceptions, "exceptions", "", "YAML `FILE` of exceptions (match, reason, owner, expires) that mute FAIL and REVIEW results")
+	f.StringVar(&opts.EvidenceDir, "evidence-dir", "", "write an evidence bundle (inventory, every format, SHA-256 manifest) into `DIR`, which must be empty unless --force")
+	f.BoolVar(&opts.Force, "force", false, "with --evidence-dir: write into a directory that is not empty")
+	f.BoolVar(&opts.PushSecurityHub, "push-securityhub", false, "import the findings into AWS Security Hub (BatchImportFindings) in each notebook's account and region")
 	f.BoolVar(&opts.Stats, "stats", false, "print API call statistics to stderr")
 	f.BoolVar(&opts.Strict, "strict", false, "exit 1 on REVIEW results too")
+	addOrgFlags(f, &opts.Live.Org)
 	return cmd
 }
 
 func (o *scanOptions) validate(cmd *cobra.Command) error {
-	if !report.Valid(o.Format) {
-		return usageErrf("--format %q: want one of %s", o.Format, strings.Join(report.Formats(), ", "))
+	formats, err := checkFormats(o.Formats)
+	if err != nil {
+		return err
+	}
+	o.Formats = formats
+	if err := o.Live.Org.validate(cmd.Flags(), o.Input != ""); err != nil {
+		return err
 	}
 	if o.ControlProfile != control.ProfileSOP && o.ControlProfile != control.ProfileFSBP {
 		return usageErrf("--control-profile %q: want %s", o.ControlProfile, strings.Join(control.Profiles(), " or "))
@@ -135,16 +212,57 @@ func (o *scanOptions) validate(cmd *cobra.Command) error {
 		return usageErrf("--call-timeout must be positive")
 	}
 	if o.Input != "" {
-		for _, name := range []string{"profile", "regions", "endpoint-url", "save-inventory", "concurrency", "call-timeout", "stats"} {
+		for _, name := range []string{"regions", "save-inventory", "concurrency"} {
 			if cmd.Flags().Changed(name) {
 				return usageErrf("--%s reads AWS and cannot be combined with --input", name)
 			}
 		}
+		// These select the credentials and endpoint of the Security Hub
+		// push, the one AWS call an --input scan can make.
+		for _, name := range []string{"profile", "endpoint-url", "call-timeout", "stats"} {
+			if cmd.Flags().Changed(name) && !o.PushSecurityHub {
+				return usageErrf("--%s reads AWS and cannot be combined with --input (unless with --push-securityhub)", name)
+			}
+		}
 	}
-	if o.Output != "" && o.Output == o.SaveInventory {
-		return usageErrf("--output and --save-inventory name the same file")
+	if len(o.Formats) > 1 && o.OutputDir == "" {
+		return usageErrf("--format %s: several formats need --output-dir (one file each)", strings.Join(o.Formats, ","))
+	}
+	if o.Output != "" && o.OutputDir != "" {
+		return usageErrf("--output and --output-dir cannot be combined (--output-dir names its files report.<ext>)")
+	}
+	if o.Force && o.EvidenceDir == "" {
+		return usageErrf("--force only applies to --evidence-dir")
+	}
+	if o.EvidenceDir != "" && o.OutputDir != "" && filepath.Clean(o.EvidenceDir) == filepath.Clean(o.OutputDir) {
+		return usageErrf("--output-dir and --evidence-dir name the same directory (the bundle already holds every format)")
+	}
+	if o.SaveInventory != "" {
+		for _, p := range o.reportPaths() {
+			if filepath.Clean(p) == filepath.Clean(o.SaveInventory) {
+				return usageErrf("--save-inventory and the report name the same file %s", p)
+			}
+		}
 	}
 	return nil
+}
+
+// checkFormats validates --format values and drops repeats.
+func checkFormats(in []string) ([]string, error) {
+	var out []string
+	for _, f := range in {
+		f = strings.TrimSpace(f)
+		if !report.Valid(f) {
+			return nil, usageErrf("--format %q: want one of %s", f, strings.Join(report.Formats(), ", "))
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil, usageErrf("--format: no format given")
+	}
+	return out, nil
 }
 
 func runScan(ctx context.Context, opts *scanOptions) error {
@@ -152,17 +270,45 @@ func runScan(ctx context.Context, opts *scanOptions) error {
 	if err != nil {
 		return usageErr(err)
 	}
+	// Everything that can be refused is refused before AWS is read.
+	set, err := loadExceptions(opts.Exceptions)
+	if err != nil {
+		return err
+	}
+	if opts.EvidenceDir != "" && !opts.Force {
+		if err := checkEvidenceDir(opts.EvidenceDir); err != nil {
+			return err
+		}
+	}
+	if opts.Live.Stats == nil {
+		opts.Live.Stats = awsclient.NewStats()
+	}
+	var pushCfg aws.Config
+	if opts.PushSecurityHub {
+		if pushCfg, err = loadAWS(ctx, opts.Live, opts.Live.Stats); err != nil {
+			return usageErr(fmt.Errorf("--push-securityhub: %w", err))
+		}
+	}
 	started := opts.Now().UTC()
 
-	var inv *inventory.Inventory
-	var stats statsPrinter
+	var (
+		inv     *inventory.Inventory
+		invData []byte // the inventory as the evidence bundle stores it
+		stats   statsPrinter
+		caller  evidence.Caller
+	)
 	if opts.Input != "" {
-		inv, err = inventory.ReadFile(opts.Input)
-		if err != nil {
+		// One read serves the evaluation and the bundle, so both see the
+		// same bytes.
+		if invData, err = os.ReadFile(opts.Input); err != nil {
 			return usageErr(err)
 		}
+		if inv, err = inventory.Parse(invData, opts.Input); err != nil {
+			return usageErr(err)
+		}
+		caller = evidence.Caller{AccountID: accountsOf(inv), ARN: "unknown"}
 	} else {
-		inv, stats, err = opts.Collect(ctx, opts.Live)
+		inv, stats, caller, err = collectWithProgress(ctx, opts)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -173,6 +319,19 @@ func runScan(ctx context.Context, opts *scanOptions) error {
 			if err := inv.WriteFile(opts.SaveInventory); err != nil {
 				return &exitError{code: ExitIncomplete, err: fmt.Errorf("save inventory: %w", err)}
 			}
+		}
+		if opts.EvidenceDir != "" {
+			var buf bytes.Buffer
+			if err := inv.Encode(&buf); err != nil {
+				return &exitError{code: ExitIncomplete, err: fmt.Errorf("evidence: %w", err)}
+			}
+			invData = buf.Bytes()
+		}
+		if caller.AccountID == "" {
+			caller.AccountID = accountsOf(inv)
+		}
+		if caller.ARN == "" {
+			caller.ARN = "unknown"
 		}
 	}
 
@@ -188,39 +347,92 @@ func runScan(ctx context.Context, opts *scanOptions) error {
 		rep.Errors = append(rep.Errors, finding.Error{Operation: "scan", Message: "interrupted before the scan finished"})
 	}
 	rep.FinishedAt = opts.Now().UTC()
+	// Before any output, so that every format shows the same verdicts.
+	exceptions.Apply(rep, set, rep.FinishedAt)
 	rep.Summarize()
 
-	if err := writeReport(opts, rep); err != nil {
-		return err
+	// Each output is attempted even when another failed; any failure makes
+	// the scan incomplete (3) but the rest is still delivered.
+	failed := false
+	fail := func(errs ...error) {
+		for _, err := range errs {
+			if err != nil {
+				fmt.Fprintln(opts.IO.ErrOut, "sagefence: "+oneLine(err.Error()))
+				failed = true
+			}
+		}
 	}
-	if opts.Stats && stats != nil {
+	fail(writeReports(opts, rep)...)
+	if opts.EvidenceDir != "" {
+		fail(writeEvidence(opts, rep, invData, caller))
+	}
+	if opts.PushSecurityHub {
+		if interrupted {
+			fail(errors.New("interrupted: findings not pushed to Security Hub"))
+		} else {
+			fail(pushSecurityHub(ctx, opts, pushCfg, rep)...)
+		}
+	}
+	if opts.Stats {
+		if stats == nil {
+			stats = opts.Live.Stats
+		}
 		stats.Print(opts.IO.ErrOut, rep.FinishedAt.Sub(started))
 	}
 	if interrupted {
 		return codeOnly(ExitInterrupted)
 	}
-	if code := rep.ExitCode(opts.Strict); code != ExitOK {
+	code := rep.ExitCode(opts.Strict)
+	if failed {
+		code = ExitIncomplete
+	}
+	if code != ExitOK {
 		return codeOnly(code)
 	}
 	return nil
 }
 
-func writeReport(opts *scanOptions, rep *finding.Report) error {
-	if opts.Output == "" {
-		ro := report.Options{TTY: opts.IO.IsStdoutTTY(), Color: opts.IO.ColorEnabled(), Width: opts.IO.TerminalWidth()}
-		if err := report.Write(opts.IO.Out, opts.Format, rep, ro); err != nil && !errors.Is(err, os.ErrClosed) {
-			return &exitError{code: ExitIncomplete, err: err}
-		}
-		return nil
+// collectWithProgress runs the live collection with a progress line on a
+// terminal, and returns who ran it.
+func collectWithProgress(ctx context.Context, opts *scanOptions) (*inventory.Inventory, statsPrinter, evidence.Caller, error) {
+	p := newScanProgress(opts.Live.Stats)
+	live := opts.Live
+	live.Progress = p.regionDone
+	live.Identity = p.identity
+	stop := opts.IO.StartProgress(opts.ProgressInterval, p.line)
+	inv, stats, err := opts.Collect(ctx, live)
+	stop()
+	return inv, stats, p.caller(), err
+}
+
+// loadExceptions reads the --exceptions file; no file means no exceptions.
+func loadExceptions(path string) (*exceptions.Set, error) {
+	if path == "" {
+		return nil, nil
 	}
-	err := atomicfile.Write(opts.Output, 0o644, func(w io.Writer) error {
-		return report.Write(w, opts.Format, rep, report.Options{})
-	})
+	set, err := exceptions.Load(path)
 	if err != nil {
-		return &exitError{code: ExitIncomplete, err: fmt.Errorf("write report: %w", err)}
+		// The CLI reports in one line: the first problem, and how many
+		// more the file has.
+		var j interface{ Unwrap() []error }
+		if errors.As(err, &j) {
+			if errs := j.Unwrap(); len(errs) > 1 {
+				err = fmt.Errorf("%w (and %d more problem(s) in the file)", errs[0], len(errs)-1)
+			}
+		}
+		return nil, usageErr(err)
 	}
-	if opts.IO.IsStderrTTY() {
-		fmt.Fprintf(opts.IO.ErrOut, "wrote %s (%d notebooks)\n", opts.Output, len(rep.Results))
+	return set, nil
+}
+
+// accountsOf lists the inventory's account IDs, comma-separated.
+func accountsOf(inv *inventory.Inventory) string {
+	var ids []string
+	for _, r := range inv.Regions {
+		if r.AccountID != "" && !slices.Contains(ids, r.AccountID) {
+			ids = append(ids, r.AccountID)
+		}
 	}
-	return nil
+	slices.Sort(ids)
+	return strings.Join(ids, ",")
 }
