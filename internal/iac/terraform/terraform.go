@@ -141,7 +141,7 @@ func Functions() map[string]function.Function {
 		"format":          stdlib.FormatFunc,
 		"formatdate":      stdlib.FormatDateFunc,
 		"formatlist":      stdlib.FormatListFunc,
-		"indent":          stdlib.IndentFunc,
+		"indent":          boundedIndent(),
 		"join":            stdlib.JoinFunc,
 		"jsondecode":      stdlib.JSONDecodeFunc,
 		"jsonencode":      stdlib.JSONEncodeFunc,
@@ -288,4 +288,19 @@ func configFiles(dir string) ([]string, error) {
 // IsConfigFile reports whether a file name is Terraform configuration.
 func IsConfigFile(name string) bool {
 	return strings.HasSuffix(name, ".tf") || strings.HasSuffix(name, ".tf.json")
+}
+
+// boundedIndent is indent refusing more than 1024 spaces: unbounded, one
+// line of configuration could make gigabytes of text.
+func boundedIndent() function.Function {
+	return function.New(&function.Spec{
+		Params: stdlib.IndentFunc.Params(),
+		Type:   function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			if n, _ := args[0].AsBigFloat().Int64(); n > 1024 {
+				return cty.UnknownVal(cty.String), fmt.Errorf("indent: %d spaces is more than 1024", n)
+			}
+			return stdlib.IndentFunc.Call(args)
+		},
+	})
 }
