@@ -116,6 +116,7 @@ Each verdict comes with its evidence and the AWS CLI commands that reproduce it.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newScanCmd(ios, nil))
+	root.AddCommand(newMergeCmd(ios, nil))
 	root.AddCommand(newPreflightCmd(ios), newIAMPolicyCmd(ios), newGuardrailCmd(ios))
 	root.AddCommand(newIACCmd(ios, nil))
 	return root
