@@ -50,9 +50,7 @@ func collectLive(ctx context.Context, o liveOptions) (*inventory.Inventory, stat
 	if o.Identity != nil {
 		cfg.APIOptions = append(cfg.APIOptions, identityRecorder(o.Identity))
 	}
-	copts := collect.CollectOptions{Regions: o.Regions, Concurrency: o.Concurrency, Progress: o.Progress, RegionRead: stats.RecordRegion}
-	o.Org.apply(&copts)
-	inv, err := collect.Collect(ctx, cfg, copts)
+	inv, err := collect.Collect(ctx, cfg, collect.CollectOptions{Regions: o.Regions, Concurrency: o.Concurrency, Progress: o.Progress})
 	if err != nil {
 		return nil, nil, err
 	}
