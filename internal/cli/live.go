@@ -50,7 +50,9 @@ func collectLive(ctx context.Context, o liveOptions) (*inventory.Inventory, stat
 	if o.Identity != nil {
 		cfg.APIOptions = append(cfg.APIOptions, identityRecorder(o.Identity))
 	}
-	inv, err := collect.Collect(ctx, cfg, collect.CollectOptions{Regions: o.Regions, Concurrency: o.Concurrency, Progress: o.Progress})
+	copts := collect.CollectOptions{Regions: o.Regions, Concurrency: o.Concurrency, Progress: o.Progress, RegionRead: stats.RecordRegion}
+	o.Org.apply(&copts)
+	inv, err := collect.Collect(ctx, cfg, copts)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -34,6 +34,8 @@ type liveOptions struct {
 	Regions     []string
 	Concurrency int
 	CallTimeout time.Duration
+	// Org selects the accounts and how they are read (org.go).
+	Org orgOptions
 
 	// Stats, if set, counts every AWS call made with these options: the
 	// scan shares one between the collection, the Security Hub push, the
@@ -139,6 +141,13 @@ written. On a terminal, a live scan shows its progress on stderr.
   sagefence scan --push-securityhub
   sagefence scan --input inv.json --push-securityhub --profile audit   # a saved scan, later
 
+  # every account of the organization, through a role deployed in each
+  sagefence scan --org --role-name SagefenceAudit --format json --output org.json
+
+  # one shard of four (one per machine or pod), then join the shards
+  sagefence scan --org --role-name SagefenceAudit --shard 0/4 --format json --output shard-0.json
+  sagefence merge shard-*.json --format json --output org.json
+
   # keep the raw facts as evidence and re-evaluate them later
   sagefence scan --save-inventory inv.json && sagefence scan --input inv.json`,
 		Args: cobra.NoArgs,
@@ -180,6 +189,7 @@ written. On a terminal, a live scan shows its progress on stderr.
 	f.BoolVar(&opts.PushSecurityHub, "push-securityhub", false, "import the findings into AWS Security Hub (BatchImportFindings) in each notebook's account and region")
 	f.BoolVar(&opts.Stats, "stats", false, "print API call statistics to stderr")
 	f.BoolVar(&opts.Strict, "strict", false, "exit 1 on REVIEW results too")
+	addOrgFlags(f, &opts.Live.Org)
 	return cmd
 }
 
@@ -189,6 +199,9 @@ func (o *scanOptions) validate(cmd *cobra.Command) error {
 		return err
 	}
 	o.Formats = formats
+	if err := o.Live.Org.validate(cmd.Flags(), o.Input != ""); err != nil {
+		return err
+	}
 	if o.ControlProfile != control.ProfileSOP && o.ControlProfile != control.ProfileFSBP {
 		return usageErrf("--control-profile %q: want %s", o.ControlProfile, strings.Join(control.Profiles(), " or "))
 	}
