@@ -330,6 +330,29 @@ resource "awscc_sagemaker_notebook_instance" "nb" {
     "subnet_id": "subnet-1"
   }}}
 }`}, want: map[string]want{nbAddr: pass}},
+		{name: "unknown access without a subnet fails either way", files: map[string]string{"main.tf": `
+variable "access" { type = string }
+resource "aws_sagemaker_notebook_instance" "nb" {
+  direct_internet_access = var.access
+}`}, want: map[string]want{nbAddr: fail("Disabled needs a subnet")}},
+		{name: "object variable with optional defaults", files: map[string]string{"main.tf": `
+variable "nb" {
+  type = object({
+    access = optional(string, "Disabled")
+    subnet = optional(string, "subnet-1")
+  })
+  default = {}
+}
+resource "aws_sagemaker_notebook_instance" "nb" {
+  direct_internet_access = var.nb.access
+  subnet_id              = var.nb.subnet
+}`}, want: map[string]want{nbAddr: pass}},
+		{name: "--var for a list variable is an HCL expression", files: map[string]string{"main.tf": `
+variable "modes" { type = list(string) }
+resource "aws_sagemaker_notebook_instance" "nb" {
+  direct_internet_access = var.modes[1]
+  subnet_id              = "subnet-1"
+}`}, vars: []terraform.VarArg{{Name: "modes", Value: `["Disabled", "Enabled"]`}}, want: map[string]want{nbAddr: fail(`"Enabled"`)}},
 		{name: "other resources are ignored", files: map[string]string{"main.tf": `
 resource "aws_instance" "web" { ami = "ami-1" }
 `}, want: map[string]want{}},

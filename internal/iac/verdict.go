@@ -73,12 +73,19 @@ func decide(nb *model.Notebook) outcome {
 				rule:    "only the exact string \"Disabled\" passes"}
 		}
 	}
+	sub := nb.SubnetID.Normalized()
+	if unknownWhy != "" && noSubnet(sub) {
+		// Whatever the value turns out to be, a deployed notebook has direct
+		// access: Disabled without a subnet does not deploy.
+		return outcome{status: finding.StatusFail, path: finding.PathDirect,
+			message: fmt.Sprintf("%s cannot be decided before deployment (%s) and %s is omitted: a notebook without a subnet that deploys has direct internet access (Disabled needs a subnet)", diaName, unknownWhy, subnetName),
+			rule:    "no " + subnetName + ": only Enabled deploys"}
+	}
 	if unknownWhy != "" {
 		return outcome{path: finding.PathUnknown,
 			message: fmt.Sprintf("%s cannot be decided before deployment (%s): the notebook may have direct internet access", diaName, unknownWhy),
 			rule:    diaName + " is unresolved"}
 	}
-	sub := nb.SubnetID.Normalized()
 	for _, a := range sub.Alts {
 		switch {
 		case a.Absent || (!a.Unknown && strings.TrimSpace(a.Value) == ""):
@@ -98,6 +105,16 @@ func decide(nb *model.Notebook) outcome {
 	return outcome{status: finding.StatusPass, path: finding.PathNone,
 		message: fmt.Sprintf("%s is \"Disabled\" and the notebook is placed in a subnet (%s = %s): its traffic goes through the VPC; run sagefence scan after deployment to check the VPC's egress path", diaName, subnetName, subnet),
 		rule:    diaName + " = \"Disabled\" with " + subnetName}
+}
+
+// noSubnet reports whether a subnet is certainly not given.
+func noSubnet(sub model.Value) bool {
+	for _, a := range sub.Alts {
+		if !(a.Absent || (!a.Unknown && strings.TrimSpace(a.Value) == "")) {
+			return false
+		}
+	}
+	return len(sub.Alts) > 0
 }
 
 // Verdict turns a notebook into the control's result.

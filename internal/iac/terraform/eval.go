@@ -64,6 +64,17 @@ type variable struct {
 	name string
 	def  hcl.Expression
 	ty   cty.Type
+	// defaults are the optional(..., default) values of an object type.
+	defaults *typeexpr.Defaults
+}
+
+// convert converts a value to the variable's type, applying the defaults
+// of optional object attributes as Terraform does.
+func (v *variable) convert(val cty.Value) (cty.Value, error) {
+	if v.defaults != nil {
+		val = v.defaults.Apply(val)
+	}
+	return convert.Convert(val, v.ty)
 }
 
 // run is the evaluation of one root module and the local modules it calls.
@@ -180,8 +191,8 @@ func (r *run) variable(b *hcl.Block) *variable {
 		v.def = a.Expr
 	}
 	if a := content.Attributes["type"]; a != nil {
-		if ty, d := typeexpr.TypeConstraint(a.Expr); !d.HasErrors() {
-			v.ty = ty
+		if ty, defaults, d := typeexpr.TypeConstraintWithDefaults(a.Expr); !d.HasErrors() {
+			v.ty, v.defaults = ty, defaults
 		}
 	}
 	return v
@@ -210,7 +221,7 @@ func (r *run) rootInputs(m *module) (map[string]cty.Value, map[string]string) {
 	origins := map[string]string{}
 	for _, v := range m.vars {
 		if in, ok := assigned[v.name]; ok {
-			vals[v.name], origins[v.name] = inputValue(in, v.ty), in.source
+			vals[v.name], origins[v.name] = inputValue(in, v), in.source
 			continue
 		}
 		if v.def != nil {
@@ -249,7 +260,8 @@ func varFiles(dir string) []string {
 
 // inputValue converts an assignment to the variable's declared type; a
 // value that does not convert is unknown (Terraform would refuse it).
-func inputValue(in input, ty cty.Type) cty.Value {
+func inputValue(in input, decl *variable) cty.Value {
+	ty := decl.ty
 	v := in.val
 	if in.isRaw {
 		if ty == cty.DynamicPseudoType || ty.IsPrimitiveType() {
@@ -264,7 +276,7 @@ func inputValue(in input, ty cty.Type) cty.Value {
 			}
 		}
 	}
-	out, err := convert.Convert(v, ty)
+	out, err := decl.convert(v)
 	if err != nil {
 		return cty.UnknownVal(ty)
 	}
@@ -276,7 +288,7 @@ func defaultValue(v *variable) cty.Value {
 	if d.HasErrors() {
 		return cty.UnknownVal(v.ty)
 	}
-	out, err := convert.Convert(val, v.ty)
+	out, err := v.convert(val)
 	if err != nil {
 		return cty.UnknownVal(v.ty)
 	}
@@ -651,7 +663,7 @@ func (r *run) evalCall(s *scope, b *hcl.Block, prefix string, stack []string) {
 		origins := map[string]string{}
 		for _, v := range child.vars {
 			if g, ok := given[v.name]; ok {
-				out, err := convert.Convert(g, v.ty)
+				out, err := v.convert(g)
 				if err != nil {
 					out = cty.UnknownVal(v.ty)
 				}
