@@ -187,7 +187,11 @@ func (s *Scanner) Scan(ctx context.Context, paths []string) ([]finding.Result, [
 		if a.Resource.Line != b.Resource.Line {
 			return a.Resource.Line - b.Resource.Line
 		}
-		return strings.Compare(a.Resource.Address, b.Resource.Address)
+		if c := strings.Compare(a.Resource.Address, b.Resource.Address); c != 0 {
+			return c
+		}
+		// A module called from two roots declares the same address twice.
+		return slices.Compare(a.Evidence.Notes, b.Evidence.Notes)
 	})
 	slices.SortFunc(errs, func(a, b finding.Error) int {
 		if c := strings.Compare(a.Resource, b.Resource); c != 0 {

@@ -521,7 +521,8 @@ func (r *run) evalResource(s *scope, b *hcl.Block, prefix string) {
 			nb.Notes = append(nb.Notes, note)
 		}
 		if prefix != "" {
-			nb.Notes = append(nb.Notes, "declared in a local module evaluated with its caller's inputs ("+strings.TrimSuffix(prefix, ".")+")")
+			nb.Notes = append(nb.Notes, "declared in a local module evaluated with its caller's inputs ("+
+				strings.TrimSuffix(prefix, ".")+" of root module "+filepath.ToSlash(r.root)+")")
 		}
 		r.notebooks = append(r.notebooks, nb)
 	}
