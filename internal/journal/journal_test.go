@@ -330,3 +330,30 @@ func TestLockIsReleasedWhenHolderDies(t *testing.T) {
 	}
 	_ = l.Release()
 }
+
+func TestRunsAreListedInTimeOrder(t *testing.T) {
+	ctx := context.Background()
+	j := openTemp(t)
+	base := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	// A whole second and a time with a fraction: as RFC 3339 text with a
+	// variable fraction these would sort the wrong way round.
+	for _, r := range []struct {
+		id string
+		at time.Time
+	}{{"b", base.Add(500 * time.Millisecond)}, {"a", base}, {"c", base.Add(time.Second)}} {
+		if err := j.CreateRun(ctx, Run{ID: r.id, Kind: KindApply, Status: RunRunning, StartedAt: r.at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs, err := j.Runs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range runs {
+		ids = append(ids, r.ID)
+	}
+	if got := strings.Join(ids, ","); got != "a,b,c" {
+		t.Errorf("Runs order = %s, want a,b,c", got)
+	}
+}

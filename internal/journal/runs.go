@@ -108,7 +108,9 @@ func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("run %s is not in journal %s (see `sagefence journal list`)", e.RunID, e.Path)
 }
 
-const timeLayout = time.RFC3339Nano
+// timeLayout is RFC 3339 with a fixed nine-digit fraction, so that times
+// stored as text sort in time order.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
@@ -119,7 +121,7 @@ func nullTime(t *time.Time) any {
 	return fmtTime(*t)
 }
 
-func parseTime(s string) (time.Time, error) { return time.Parse(timeLayout, s) }
+func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
 
 func blob(m json.RawMessage) any {
 	if len(m) == 0 {

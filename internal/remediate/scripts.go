@@ -106,9 +106,11 @@ func restoreScript(runID string, d DataPlan, originalOnCreate string) (string, e
 		if _, err := base64.StdEncoding.DecodeString(originalOnCreate); err != nil {
 			return "", fmt.Errorf("original on-create script is not base64: %w", err)
 		}
+		// Its exit status is the script's: if it fails, the notebook fails
+		// to create, as it would have without sagefence.
 		s += fmt.Sprintf(`# The notebook's own on-create script, as it would have run:
 echo '%s' | base64 -d > "$SAGEFENCE_WORK_DIR/sagefence-original-on-create.sh"
-exec bash "$SAGEFENCE_WORK_DIR/sagefence-original-on-create.sh"
+bash "$SAGEFENCE_WORK_DIR/sagefence-original-on-create.sh"
 `, originalOnCreate)
 	}
 	return encodeScript(s)
