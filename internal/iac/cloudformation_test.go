@@ -144,7 +144,7 @@ Resources:
       DirectInternetAccess: !If [IsProd, Disabled, Enabled]
       SubnetId: subnet-1`,
 			json: `{"Parameters": {"Env": {"Type": "String"}}, "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]}}, "Resources": {"NB": {"Type": "AWS::SageMaker::NotebookInstance", "Properties": {"DirectInternetAccess": {"Fn::If": ["IsProd", "Disabled", "Enabled"]}, "SubnetId": "subnet-1"}}}}`,
-			want: map[string]want{"NB": fail("IsProd does not hold (undecided)")}},
+			want: map[string]want{"NB": fail("IsProd is false, which the parameters' defaults cannot decide")}},
 		{name: "Fn::If with AWS::NoValue branch is omitted, so Enabled",
 			yaml: `
 Parameters:

@@ -251,7 +251,7 @@ variable "private" { type = bool }
 resource "aws_sagemaker_notebook_instance" "nb" {
   direct_internet_access = var.private ? "Disabled" : "Enabled"
   subnet_id              = "subnet-1"
-}`}, want: map[string]want{nbAddr: fail("undecided")}},
+}`}, want: map[string]want{nbAddr: fail("is false, which is not known before apply")}},
 		{name: "undecided conditional with only Disabled branches passes", files: map[string]string{"main.tf": `
 variable "private" { type = bool }
 resource "aws_sagemaker_notebook_instance" "nb" {

@@ -267,11 +267,11 @@ func (r *Resolver) fnIf(arg *Node, depth int, inCond bool) []model.Alt {
 	}
 	var out []model.Alt
 	for _, a := range r.resolve(arg.Items[1], depth+1, inCond) {
-		a.Why = joinWhy("when condition "+name+" holds (undecided)", a.Why)
+		a.Why = joinWhy("when condition "+name+" is true, which the parameters' defaults cannot decide", a.Why)
 		out = append(out, a)
 	}
 	for _, a := range r.resolve(arg.Items[2], depth+1, inCond) {
-		a.Why = joinWhy("when condition "+name+" does not hold (undecided)", a.Why)
+		a.Why = joinWhy("when condition "+name+" is false, which the parameters' defaults cannot decide", a.Why)
 		out = append(out, a)
 	}
 	return capAlts(out)

@@ -553,11 +553,11 @@ func (s *scope) alts(expr hcl.Expression, in instance, depth int) []model.Alt {
 			cond := s.mod.text(e.Condition)
 			var out []model.Alt
 			for _, alt := range s.alts(e.TrueResult, in, depth+1) {
-				alt.Why = join("when "+cond+" (undecided)", alt.Why)
+				alt.Why = join("when "+cond+" is true, which is not known before apply", alt.Why)
 				out = append(out, alt)
 			}
 			for _, alt := range s.alts(e.FalseResult, in, depth+1) {
-				alt.Why = join("unless "+cond+" (undecided)", alt.Why)
+				alt.Why = join("when "+cond+" is false, which is not known before apply", alt.Why)
 				out = append(out, alt)
 			}
 			return out
