@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -50,7 +51,13 @@ func collectLive(ctx context.Context, o liveOptions) (*inventory.Inventory, stat
 	if o.Identity != nil {
 		cfg.APIOptions = append(cfg.APIOptions, identityRecorder(o.Identity))
 	}
-	copts := collect.CollectOptions{Regions: o.Regions, Concurrency: o.Concurrency, Progress: o.Progress, RegionRead: stats.RecordRegion}
+	copts := collect.CollectOptions{Regions: o.Regions, Concurrency: o.Concurrency,
+		RegionRead: func(account, region string, took time.Duration, notebooks int) {
+			stats.RecordRegion(account, region, took, notebooks)
+			if o.Progress != nil {
+				o.Progress(account, region, notebooks)
+			}
+		}}
 	o.Org.apply(&copts)
 	inv, err := collect.Collect(ctx, cfg, copts)
 	if err != nil {

@@ -444,7 +444,7 @@ func (s *syncBuffer) String() string {
 }
 
 func TestScanProgressOnlyOnATerminal(t *testing.T) {
-	const want = "scanning 111122223333: 2 region(s), 3 notebook(s) done"
+	const want = "2 accounts, 2 regions, 3 notebooks done"
 	for _, tty := range []bool{true, false} {
 		ios, _, out, _ := iostreams.Test()
 		stderr := &syncBuffer{}
@@ -452,8 +452,9 @@ func TestScanProgressOnlyOnATerminal(t *testing.T) {
 		ios.SetStderrTTY(tty)
 		collect := func(_ context.Context, o liveOptions) (*inventory.Inventory, statsPrinter, error) {
 			o.Identity("111122223333", "arn:aws:iam::111122223333:user/a")
-			o.Progress("eu-west-1", 1)
-			o.Progress("us-east-1", 2)
+			o.Progress("111122223333", "eu-west-1", 1)
+			o.Progress("111122223333", "us-east-1", 2)
+			o.Progress("444455556666", "us-east-1", 0)
 			// Wait for the line on a terminal; elsewhere, long enough for
 			// many redraws that must not happen.
 			deadline := time.Now().Add(5 * time.Second)
@@ -474,13 +475,13 @@ func TestScanProgressOnlyOnATerminal(t *testing.T) {
 		}
 		got := stderr.String()
 		if tty {
-			if !strings.Contains(got, "\r\x1b[K"+want+" · ") || !strings.Contains(got, "AWS calls, 0 retries") || !strings.HasSuffix(got, "\r\x1b[K") {
+			if !strings.Contains(got, "\r\x1b[K"+want+" · ") || !strings.Contains(got, "0 AWS calls, 0 retries") || !strings.HasSuffix(got, "\r\x1b[K") {
 				t.Errorf("TTY stderr = %q, want the progress line with calls and retries, erased at the end", got)
 			}
 		} else if got != "" {
 			t.Errorf("non-TTY stderr = %q, want nothing (no progress, no errors)", got)
 		}
-		if strings.Contains(out.String(), "scanning") {
+		if strings.Contains(out.String(), want) {
 			t.Error("progress leaked into stdout")
 		}
 	}
@@ -490,7 +491,7 @@ func TestScanInputShowsNoProgress(t *testing.T) {
 	ios, _, _, errOut := iostreams.Test()
 	ios.SetStderrTTY(true)
 	runScanWith(t, context.Background(), ios, func(o *scanOptions) { o.ProgressInterval = time.Nanosecond }, "scan", "--input", example)
-	if strings.Contains(errOut.String(), "scanning") {
+	if strings.Contains(errOut.String(), "notebooks done") {
 		t.Errorf("stderr = %q: an --input scan reads no AWS and shows no progress", errOut)
 	}
 }

@@ -41,9 +41,9 @@ type liveOptions struct {
 	// scan shares one between the collection, the Security Hub push, the
 	// progress line and --stats.
 	Stats *awsclient.Stats
-	// Progress, if set, is called as each region has been read (from
-	// several goroutines at once).
-	Progress func(region string, notebooks int)
+	// Progress, if set, is called as each account-region has been read
+	// (from several goroutines at once).
+	Progress func(account, region string, notebooks int)
 	// Identity, if set, is given the caller's account and ARN once the
 	// collection has resolved them.
 	Identity func(account, arn string)
