@@ -291,8 +291,8 @@ Resources:
 	for _, r := range res {
 		by[r.Resource.Address] = r
 	}
-	if len(by) != 4 {
-		t.Fatalf("results %d, want 4", len(res))
+	if len(by) != 5 {
+		t.Fatalf("results %d, want 5 (with the template that starts with a byte-order mark)", len(res))
 	}
 	cdk := by["NB"]
 	if cdk.Resource.SourceKind != "cdk" || cdk.Resource.ConstructPath != "App/Stack/Notebook/Resource" || cdk.Resource.Line != 1 {
