@@ -279,6 +279,7 @@ Resources:
     Properties:
       NotebookInstanceName: research
 `,
+		"bom.json":     "\uFEFF{\"Resources\": {\"Bom\": {\"Type\": \"AWS::SageMaker::NotebookInstance\"}}}",
 		"k8s.yaml":     "apiVersion: v1\nkind: Pod\n",
 		"workflow.yml": "on: [push]\njobs: {}\n",
 		"package.json": `{"name": "x"}`,

@@ -295,7 +295,7 @@ func (s *Scanner) evaluateFile(path string, explicit bool) (nbs []model.Notebook
 func (s *Scanner) EvaluateData(path string, data []byte, explicit bool) ([]model.Notebook, []model.Error) {
 	name := filepath.ToSlash(path)
 	// Editors on Windows write a byte-order mark that JSON decoders refuse.
-	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if tfplan.Detect(data) {
 		nbs, err := tfplan.Notebooks(name, data)
 		if err != nil {
