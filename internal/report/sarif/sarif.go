@@ -71,7 +71,9 @@ func Write(w io.Writer, r *finding.Report) error {
 		case status == finding.StatusError:
 			sr.WithKind("fail").WithLevel("error")
 		case status == finding.StatusReview || res.UnmutedStatus == finding.StatusReview:
-			sr.WithKind("review").WithLevel("warning")
+			// SARIF allows a level only on "fail" results; a REVIEW is a
+			// possible violation that code scanning must still show.
+			sr.WithKind("fail").WithLevel("warning")
 		default:
 			sr.WithKind("fail").WithLevel("error")
 		}

@@ -195,7 +195,7 @@ func TestWriteLocatesIaCResults(t *testing.T) {
 	if r1.Locations[0].LogicalLocations[0].FullyQualifiedName != "App/NB/Resource" {
 		t.Errorf("CDK construct path not reported: %+v", r1.Locations[0].LogicalLocations)
 	}
-	if run.Results[2].Level != "warning" || run.Results[3].Kind != "pass" {
+	if run.Results[2].Level != "warning" || run.Results[2].Kind != "fail" || run.Results[3].Kind != "pass" {
 		t.Errorf("review/pass: %+v / %+v", run.Results[2], run.Results[3])
 	}
 	if u := run.Results[3].Locations[0].PhysicalLocation.ArtifactLocation.URI; u != "dir%20with%20space/a.yaml" {
