@@ -77,6 +77,7 @@ type scanOptions struct {
 	PushSecurityHub bool
 	Stats           bool
 	Strict          bool
+	Journal         string
 
 	Now         func() time.Time
 	Collect     collectFunc
@@ -189,6 +190,7 @@ written. On a terminal, a live scan shows its progress on stderr.
 	f.BoolVar(&opts.PushSecurityHub, "push-securityhub", false, "import the findings into AWS Security Hub (BatchImportFindings) in each notebook's account and region")
 	f.BoolVar(&opts.Stats, "stats", false, "print API call statistics to stderr")
 	f.BoolVar(&opts.Strict, "strict", false, "exit 1 on REVIEW results too")
+	f.StringVar(&opts.Journal, "journal", "", "remediation journal whose replaced notebooks are MUTED until finalize (default: the state directory's, when it exists)")
 	addOrgFlags(f, &opts.Live.Org)
 	return cmd
 }
@@ -348,6 +350,13 @@ func runScan(ctx context.Context, opts *scanOptions) error {
 	}
 	rep.FinishedAt = opts.Now().UTC()
 	// Before any output, so that every format shows the same verdicts.
+	if opts.Input == "" || opts.Journal != "" {
+		// A stopped notebook a remediation run replaced is MUTED until
+		// finalize; a journal that cannot be read is said, not fatal.
+		if err := muteReplaced(ctx, opts.Journal, rep); err != nil {
+			fmt.Fprintln(opts.IO.ErrOut, "sagefence: warning: "+oneLine(err.Error()))
+		}
+	}
 	exceptions.Apply(rep, set, rep.FinishedAt)
 	rep.Summarize()
 

@@ -17,7 +17,7 @@ type IOStreams struct {
 	Out    io.Writer
 	ErrOut io.Writer
 
-	outTTY, errTTY, noColor bool
+	inTTY, outTTY, errTTY, noColor bool
 	// errWidth, when set (tests), overrides the width of the terminal on
 	// ErrOut.
 	errWidth func() int
@@ -28,6 +28,7 @@ func System() *IOStreams {
 	_, noColor := os.LookupEnv("NO_COLOR")
 	return &IOStreams{
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		inTTY:   term.IsTerminal(int(os.Stdin.Fd())),
 		outTTY:  term.IsTerminal(int(os.Stdout.Fd())),
 		errTTY:  term.IsTerminal(int(os.Stderr.Fd())),
 		noColor: noColor || os.Getenv("TERM") == "dumb",
@@ -45,6 +46,12 @@ func (s *IOStreams) SetStdoutTTY(v bool) { s.outTTY = v }
 
 // SetStderrTTY overrides detection of stderr (tests).
 func (s *IOStreams) SetStderrTTY(v bool) { s.errTTY = v }
+
+// SetStdinTTY overrides detection of stdin (tests).
+func (s *IOStreams) SetStdinTTY(v bool) { s.inTTY = v }
+
+// IsStdinTTY reports whether In is a terminal (a person can answer a prompt).
+func (s *IOStreams) IsStdinTTY() bool { return s.inTTY }
 
 // IsStdoutTTY reports whether Out is a terminal.
 func (s *IOStreams) IsStdoutTTY() bool { return s.outTTY }

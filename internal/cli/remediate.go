@@ -1,0 +1,684 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/sagefence/sagefence/internal/atomicfile"
+	"github.com/sagefence/sagefence/internal/awsclient"
+	"github.com/sagefence/sagefence/internal/control"
+	"github.com/sagefence/sagefence/internal/exceptions"
+	"github.com/sagefence/sagefence/internal/finding"
+	"github.com/sagefence/sagefence/internal/inventory"
+	"github.com/sagefence/sagefence/internal/iostreams"
+	"github.com/sagefence/sagefence/internal/journal"
+	"github.com/sagefence/sagefence/internal/remediate"
+)
+
+// The SOP's Implementation Steps and Backout Plan: plan (read-only), apply
+// (single use, journaled), backout, journal, finalize.
+
+const remediationExitCodes = `Exit codes: 0 done (or nothing to do), 1 a step failed or backout stopped on
+changed state, 2 usage or configuration error, 3 actions skipped, blocked or
+refused, 130 interrupted.`
+
+// accountFlags select how other accounts are reached (plans may span an
+// organisation's scan).
+type accountFlags struct {
+	RoleName, ExternalID, SessionName string
+}
+
+func (a *accountFlags) add(f *pflag.FlagSet) {
+	f.StringVar(&a.RoleName, "role-name", "", "role to assume in accounts other than the caller's (as for scan --accounts)")
+	f.StringVar(&a.ExternalID, "external-id", "", "external ID for AssumeRole")
+	f.StringVar(&a.SessionName, "role-session-name", awsclient.DefaultRoleSessionName, "role session name, as CloudTrail shows it")
+}
+
+// remediateClients builds the clients apply, backout and finalize call, one
+// set per account-region, assuming --role-name in other accounts.
+func remediateClients(ctx context.Context, live liveOptions, acct accountFlags) (remediate.ClientsFunc, error) {
+	cfg, err := loadAWS(ctx, live, live.Stats)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1" // only for the identity call; every client names its region
+	}
+	caller, partition, _, err := awsclient.Identity(ctx, sts.NewFromConfig(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("who am I (sts:GetCallerIdentity): %w", err)
+	}
+	var mu sync.Mutex
+	cache := map[[2]string]remediate.Clients{}
+	return func(_ context.Context, account, region string) (remediate.Clients, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		key := [2]string{account, region}
+		if c, ok := cache[key]; ok {
+			return c, nil
+		}
+		c := cfg.Copy()
+		c.Region = region
+		if account != "" && account != caller {
+			if acct.RoleName == "" {
+				return remediate.Clients{}, fmt.Errorf("account %s is not the caller's (%s): pass --role-name to reach it", account, caller)
+			}
+			c = awsclient.AssumeRole(c, region, awsclient.RoleARN(partition, account, acct.RoleName),
+				awsclient.RoleOptions{Name: acct.RoleName, ExternalID: acct.ExternalID, SessionName: acct.SessionName})
+		}
+		cl := remediate.Clients{
+			SageMaker: sagemaker.NewFromConfig(c),
+			EC2:       ec2.NewFromConfig(c),
+			S3:        s3.NewFromConfig(c, func(o *s3.Options) { o.UsePathStyle = c.BaseEndpoint != nil }),
+		}
+		cache[key] = cl
+		return cl, nil
+	}, nil
+}
+
+func openJournal(ctx context.Context, path string) (*journal.Journal, error) {
+	if path == "" {
+		p, err := journal.DefaultPath()
+		if err != nil {
+			return nil, usageErrf("journal: %v (pass --journal PATH)", err)
+		}
+		path = p
+	}
+	j, err := journal.Open(ctx, path)
+	if err != nil {
+		return nil, usageErrf("journal %s: %v", path, err)
+	}
+	return j, nil
+}
+
+// runErr maps a run's outcome to an exit: a held lock and changed state are
+// explained in one line.
+func runErr(res *remediate.RunResult, err error) error {
+	var locked *journal.LockedError
+	if errors.As(err, &locked) {
+		return &exitError{code: ExitIncomplete, err: err}
+	}
+	if err != nil && res == nil {
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		return usageErr(err)
+	}
+	if err != nil {
+		return &exitError{code: res.ExitCode(), err: err}
+	}
+	if code := res.ExitCode(); code != ExitOK {
+		return codeOnly(code)
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func checkFormat(f string) error {
+	if f != "table" && f != "json" {
+		return usageErrf("--format %q: want table or json", f)
+	}
+	return nil
+}
+
+// ---- plan ----
+
+type planOptions struct {
+	IO             *iostreams.IOStreams
+	Live           liveOptions
+	Input          string
+	ControlProfile string
+	Exceptions     string
+	Fix            string
+	TargetSubnet   string
+	TargetSGs      []string
+	AllowEgress    []string
+	AllowShared    bool
+	BackupBucket   string
+	Output         string
+	Format         string
+	Now            func() time.Time
+	Collect        collectFunc
+}
+
+func newPlanCmd(ios *iostreams.IOStreams) *cobra.Command {
+	o := &planOptions{IO: ios, Now: time.Now, Collect: collectLive}
+	var regions string
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Plan the fixes for failing notebooks (read-only)",
+		Long: `Plan scans (or reads --input), then writes a versioned, reviewable plan of the
+changes that would fix the FAIL results. It changes nothing.
+
+  recreate-notebook            DirectInternetAccess=Enabled cannot be changed in
+                               place: a new notebook <name>-private with it
+                               Disabled in a private subnet, every other setting
+                               copied; the old one is stopped and tagged, never
+                               deleted by apply (see finalize)
+  restrict-sg-egress           revoke egress to 0.0.0.0/0 and ::/0 on the
+                               notebook's groups, allow --allow-egress instead
+  disable-public-ip-on-launch  the subnet's MapPublicIpOnLaunch
+
+Each action shows its before and after state and its blast radius (what else
+uses the group or subnet). A group other interfaces use is refused unless
+--allow-shared. Without --backup-bucket the data on a replaced notebook's volume
+stays on the stopped old notebook; with it, it is copied through S3.
+
+` + remediationExitCodes,
+		Example: `  sagefence plan --output plan.json
+  sagefence plan --regions eu-west-1 --fix direct --target-subnet subnet-0abc --backup-bucket s3://nb-backups/sagefence --output plan.json
+  sagefence plan --input inventory.json --fix egress --allow-egress 10.0.0.0/8,pl-63a5400a --output plan.json
+  sagefence apply plan.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Live.Regions = splitList(regions)
+			if o.Input != "" {
+				for _, name := range []string{"profile", "regions", "endpoint-url"} {
+					if cmd.Flags().Changed(name) {
+						return usageErrf("--%s reads AWS and cannot be combined with --input", name)
+					}
+				}
+			}
+			return runPlan(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	addAWSFlags(f, &o.Live)
+	f.StringVar(&regions, "regions", "", "comma-separated regions to scan (default: every enabled region)")
+	f.IntVar(&o.Live.Concurrency, "concurrency", 8, "notebooks described at once per region")
+	f.StringVar(&o.Input, "input", "", "plan from a saved inventory instead of scanning (blast radius then comes from the inventory)")
+	f.StringVar(&o.ControlProfile, "control-profile", control.ProfileSOP, "control profile: sop or fsbp")
+	f.StringVar(&o.Exceptions, "exceptions", "", "exceptions file: muted results are not fixed")
+	f.StringVar(&o.Fix, "fix", "direct,egress,public-subnet", "fixes to plan: direct, egress, public-subnet")
+	f.StringVar(&o.TargetSubnet, "target-subnet", "", "subnet for replacement notebooks (default: a private subnet of the same VPC)")
+	f.StringSliceVar(&o.TargetSGs, "target-security-groups", nil, "security groups for replacement notebooks (default: the old ones)")
+	f.StringSliceVar(&o.AllowEgress, "allow-egress", nil, "CIDRs or pl- prefix lists egress is restricted to (default: the VPC's CIDRs)")
+	f.BoolVar(&o.AllowShared, "allow-shared", false, "allow changing security groups other network interfaces use too")
+	f.StringVar(&o.BackupBucket, "backup-bucket", "", "s3://BUCKET/PREFIX to copy replaced notebooks' data through")
+	f.StringVarP(&o.Output, "output", "o", "", "write the plan (JSON) to this file; apply reads it")
+	f.StringVar(&o.Format, "format", "table", "what to print: table (the review) or json (the plan)")
+	return cmd
+}
+
+func runPlan(ctx context.Context, o *planOptions) error {
+	if err := checkFormat(o.Format); err != nil {
+		return err
+	}
+	fixes, err := remediate.ParseFixes(o.Fix)
+	if err != nil {
+		return usageErr(err)
+	}
+	ev, err := control.New(control.Options{Profile: o.ControlProfile})
+	if err != nil {
+		return usageErr(err)
+	}
+	set, err := loadExceptions(o.Exceptions)
+	if err != nil {
+		return err
+	}
+	var inv *inventory.Inventory
+	var interfaces func(context.Context, string, string) (remediate.NetworkInterfacesAPI, error)
+	if o.Input != "" {
+		if inv, err = inventory.ReadFile(o.Input); err != nil {
+			return usageErr(err)
+		}
+	} else {
+		if inv, _, err = o.Collect(ctx, o.Live); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return usageErr(err)
+		}
+		clients, err := remediateClients(ctx, o.Live, accountFlags{})
+		if err != nil {
+			return usageErr(err)
+		}
+		interfaces = func(ctx context.Context, account, region string) (remediate.NetworkInterfacesAPI, error) {
+			c, err := clients(ctx, account, region)
+			if err != nil {
+				return nil, err
+			}
+			return c.EC2, nil
+		}
+	}
+	rep := &finding.Report{SchemaVersion: finding.SchemaVersion, Profile: ev.Profile()}
+	rep.Results, rep.Errors = ev.Evaluate(inv)
+	exceptions.Apply(rep, set, o.Now().UTC())
+	rep.Summarize()
+	plan, err := remediate.BuildPlan(ctx, inv, rep, remediate.PlanOptions{
+		Fixes: fixes, TargetSubnet: o.TargetSubnet, TargetSecurityGroups: o.TargetSGs,
+		AllowEgress: o.AllowEgress, AllowShared: o.AllowShared, BackupBucket: o.BackupBucket,
+		Interfaces: interfaces,
+	})
+	if err != nil {
+		return usageErr(err)
+	}
+	if o.Output != "" {
+		if err := atomicfile.Write(o.Output, 0o600, plan.Encode); err != nil {
+			return &exitError{code: ExitIncomplete, err: err}
+		}
+	}
+	if o.Format == "json" {
+		if err := plan.Encode(o.IO.Out); err != nil {
+			return &exitError{code: ExitIncomplete, err: err}
+		}
+	} else {
+		printPlan(o.IO.Out, plan, o.Output)
+	}
+	if !rep.Complete {
+		fmt.Fprintf(o.IO.ErrOut, "sagefence: the scan was incomplete (%d error(s)): notebooks that could not be evaluated are not in the plan\n", len(rep.Errors))
+		return codeOnly(ExitIncomplete)
+	}
+	if _, blocked := plan.Counts(); blocked > 0 {
+		return codeOnly(ExitIncomplete)
+	}
+	return nil
+}
+
+func compact(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "?"
+	}
+	return string(b)
+}
+
+func printPlan(w io.Writer, p *remediate.Plan, file string) {
+	ready, blocked := p.Counts()
+	if len(p.Actions) == 0 {
+		fmt.Fprintln(w, "Nothing to fix: no FAIL result has a planned fix.")
+	}
+	for i, a := range p.Actions {
+		state := "ready"
+		if a.Blocked != "" {
+			state = "BLOCKED"
+		}
+		fmt.Fprintf(w, "%d. [%s] %s %s (%s %s)\n", i+1, state, a.Kind, a.Resource, a.AccountID, a.Region)
+		fmt.Fprintf(w, "   %s\n", a.Summary)
+		if len(a.Notebooks) > 0 {
+			fmt.Fprintf(w, "   fixes: %s (%s)\n", strings.Join(a.Notebooks, ", "), strings.Join(a.Checks, ", "))
+		}
+		if a.Blocked != "" {
+			fmt.Fprintf(w, "   blocked: %s\n", a.Blocked)
+		}
+		fmt.Fprintf(w, "   before: %s\n", compact(a.Before))
+		fmt.Fprintf(w, "   after:  %s\n", compact(a.After))
+		if a.BlastRadius.Summary != "" {
+			fmt.Fprintf(w, "   blast radius: %s\n", a.BlastRadius.Summary)
+		}
+		if a.Data != nil {
+			fmt.Fprintf(w, "   data: %s\n", a.Data.Statement)
+		}
+		for _, warn := range a.Warnings {
+			fmt.Fprintf(w, "   warning: %s\n", warn)
+		}
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	where := ""
+	if file != "" {
+		where = "; apply it with: sagefence apply " + file
+	}
+	fmt.Fprintf(w, "\n%d action(s) ready, %d blocked%s\n", ready, blocked, where)
+}
+
+// ---- apply, backout, finalize ----
+
+type runOptions struct {
+	IO        *iostreams.IOStreams
+	Live      liveOptions
+	Accounts  accountFlags
+	Journal   string
+	Yes       bool
+	Force     bool
+	Format    string
+	Remediate remediate.Options
+	// Clients, when set, replaces the SDK clients (tests).
+	Clients remediate.ClientsFunc
+}
+
+func (o *runOptions) addFlags(f *pflag.FlagSet) {
+	addAWSFlags(f, &o.Live)
+	o.Accounts.add(f)
+	f.StringVar(&o.Journal, "journal", "", "journal database (default: $XDG_STATE_HOME/sagefence/journal.db or ~/.local/state/sagefence/journal.db)")
+	f.BoolVar(&o.Yes, "yes", false, "do not ask for confirmation (required when stdin is not a terminal)")
+	f.StringVar(&o.Format, "format", "table", "output: table or json")
+	f.DurationVar(&o.Remediate.PollInterval, "poll-interval", 15*time.Second, "how often to poll a notebook's status while it starts or stops")
+	f.DurationVar(&o.Remediate.NotebookTimeout, "notebook-timeout", 45*time.Minute, "give up waiting for a notebook to start, stop or be deleted after this long")
+}
+
+func (o *runOptions) clients(ctx context.Context) (remediate.ClientsFunc, error) {
+	if o.Clients != nil {
+		return o.Clients, nil
+	}
+	c, err := remediateClients(ctx, o.Live, o.Accounts)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	return c, nil
+}
+
+// confirm asks on a terminal; without one, --yes is required.
+func (o *runOptions) confirm(question string) error {
+	if o.Yes {
+		return nil
+	}
+	if !o.IO.IsStdinTTY() {
+		return usageErrf("refusing to change AWS without confirmation: stdin is not a terminal, pass --yes")
+	}
+	fmt.Fprintf(o.IO.ErrOut, "%s [y/N] ", question)
+	line, _ := bufio.NewReader(o.IO.In).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		return usageErrf("not confirmed; nothing was changed")
+	}
+	return nil
+}
+
+func (o *runOptions) progress() {
+	if o.Format == "json" {
+		return
+	}
+	o.Remediate.OnStep = func(s remediate.StepResult) {
+		line := fmt.Sprintf("step %d %s %s: %s", s.Seq, s.Action, s.Resource, s.Status)
+		if s.Error != "" {
+			line += ": " + s.Error
+		}
+		fmt.Fprintln(o.IO.ErrOut, line)
+	}
+}
+
+func (o *runOptions) print(res *remediate.RunResult) {
+	if res == nil {
+		return
+	}
+	if o.Format == "json" {
+		_ = writeJSON(o.IO.Out, res)
+		return
+	}
+	printRun(o.IO.Out, res)
+}
+
+func printRun(w io.Writer, r *remediate.RunResult) {
+	fmt.Fprintf(w, "run %s (%s): %s\n", r.RunID, r.Kind, r.Status)
+	if r.Message != "" {
+		fmt.Fprintf(w, "  %s\n", r.Message)
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "  error: %s\n", r.Error)
+	}
+	for _, a := range r.Actions {
+		line := fmt.Sprintf("  %-12s %s %s", a.Status, a.Action, a.Resource)
+		if a.Error != "" {
+			line += ": " + a.Error
+		}
+		fmt.Fprintln(w, line)
+		for _, d := range a.Details {
+			fmt.Fprintf(w, "      %s\n", d)
+		}
+	}
+}
+
+func newApplyCmd(ios *iostreams.IOStreams) *cobra.Command {
+	o := &runOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use:   "apply PLAN",
+		Short: "Execute a plan once, journaling every step before it acts",
+		Long: `Apply executes a plan written by "sagefence plan". Before each action it
+re-reads the live state and skips the action if it differs from the plan's
+(drift); every step's intent and before-state is committed to the journal
+before the AWS call. A plan is applied once: applying it again changes
+nothing. Replaced notebooks are stopped and tagged, never deleted.
+Undo with "sagefence backout RUN_ID".
+
+` + remediationExitCodes,
+		Example: `  sagefence apply plan.json
+  sagefence apply plan.json --yes --format json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runApply(cmd.Context(), o, args[0]) },
+	}
+	o.addFlags(cmd.Flags())
+	return cmd
+}
+
+func runApply(ctx context.Context, o *runOptions, path string) error {
+	if err := checkFormat(o.Format); err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return usageErr(err)
+	}
+	plan, err := remediate.ReadPlan(f)
+	f.Close()
+	if err != nil {
+		return usageErrf("%s: %v", path, err)
+	}
+	ready, blocked := plan.Counts()
+	if ready == 0 {
+		fmt.Fprintf(o.IO.ErrOut, "nothing to apply: %d action(s), %d blocked\n", len(plan.Actions), blocked)
+	}
+	if err := o.confirm(fmt.Sprintf("Apply %d action(s) from %s?", ready, path)); err != nil {
+		return err
+	}
+	clients, err := o.clients(ctx)
+	if err != nil {
+		return err
+	}
+	j, err := openJournal(ctx, o.Journal)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	o.progress()
+	res, err := remediate.Apply(ctx, plan, clients, j, o.Remediate)
+	o.print(res)
+	if res != nil && o.Format != "json" {
+		fmt.Fprintf(o.IO.ErrOut, "run ID %s; undo with: sagefence backout %s\n", res.RunID, res.RunID)
+	}
+	return runErr(res, err)
+}
+
+func newBackoutCmd(ios *iostreams.IOStreams) *cobra.Command {
+	o := &runOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use:   "backout RUN_ID",
+		Short: "Undo an apply run exactly, from its journal",
+		Long: `Backout runs the inverse of every step an apply run took, in reverse order:
+re-authorizes exactly the revoked rules, removes added ones, restores the
+subnet attribute, stops and deletes the replacement notebook and restarts the
+old one if it was running. Before each inverse it checks that the live state is
+what apply left; if someone changed it since, it stops and says what differs
+(--force proceeds). After a crash it decides from the live state whether an
+in-flight call happened.
+
+` + remediationExitCodes,
+		Example: `  sagefence journal list
+  sagefence backout 20261129T091500-1a2b3c
+  sagefence backout 20261129T091500-1a2b3c --force --yes`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runUndo(cmd.Context(), o, args[0], "Back out", remediate.Backout)
+		},
+	}
+	o.addFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.Force, "force", false, "proceed even where the live state changed since apply")
+	return cmd
+}
+
+func newFinalizeCmd(ios *iostreams.IOStreams) *cobra.Command {
+	o := &runOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use:   "finalize RUN_ID",
+		Short: "Delete the notebooks an apply run replaced (the only command that deletes them)",
+		Long: `Finalize deletes the old, stopped notebooks an apply run replaced, once you
+have checked the replacements. Deleting a notebook deletes its ML storage
+volume: this cannot be undone, and after it the run can no longer be backed out.
+
+` + remediationExitCodes,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runUndo(cmd.Context(), o, args[0], "Delete the notebooks replaced by", remediate.Finalize)
+		},
+	}
+	o.addFlags(cmd.Flags())
+	return cmd
+}
+
+type runFunc func(context.Context, string, remediate.ClientsFunc, *journal.Journal, remediate.Options) (*remediate.RunResult, error)
+
+func runUndo(ctx context.Context, o *runOptions, runID, verb string, fn runFunc) error {
+	if err := checkFormat(o.Format); err != nil {
+		return err
+	}
+	if err := o.confirm(fmt.Sprintf("%s run %s?", verb, runID)); err != nil {
+		return err
+	}
+	j, err := openJournal(ctx, o.Journal)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	clients, err := o.clients(ctx)
+	if err != nil {
+		return err
+	}
+	o.progress()
+	o.Remediate.Force = o.Force
+	res, err := fn(ctx, runID, clients, j, o.Remediate)
+	o.print(res)
+	return runErr(res, err)
+}
+
+func newJournalCmd(ios *iostreams.IOStreams) *cobra.Command {
+	var path, format string
+	cmd := &cobra.Command{
+		Use:   "journal",
+		Short: "List and show remediation runs",
+		Args:  cobra.NoArgs,
+	}
+	cmd.PersistentFlags().StringVar(&path, "journal", "", "journal database (default: the state directory's journal.db)")
+	cmd.PersistentFlags().StringVar(&format, "format", "table", "output: table or json")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List every run, oldest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			j, err := openJournal(cmd.Context(), path)
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			runs, err := remediate.ListRuns(cmd.Context(), j)
+			if err != nil {
+				return &exitError{code: ExitIncomplete, err: err}
+			}
+			if format == "json" {
+				if runs == nil {
+					runs = []remediate.RunSummary{}
+				}
+				return writeJSON(ios.Out, runs)
+			}
+			for _, r := range runs {
+				target := r.TargetRun
+				if target == "" {
+					target = "-"
+				}
+				fmt.Fprintf(ios.Out, "%s\t%s\t%s\t%s\t%s\t%d steps\n", r.ID, r.Kind, r.Status, r.StartedAt.UTC().Format(time.RFC3339), target, total(r.Steps))
+			}
+			return nil
+		},
+	}
+	show := &cobra.Command{
+		Use:   "show RUN_ID",
+		Short: "Show a run's actions and steps",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			j, err := openJournal(cmd.Context(), path)
+			if err != nil {
+				return err
+			}
+			defer j.Close()
+			res, err := remediate.ShowRun(cmd.Context(), j, args[0])
+			if err != nil {
+				return usageErr(err)
+			}
+			if format == "json" {
+				return writeJSON(ios.Out, res)
+			}
+			printRun(ios.Out, res)
+			for _, s := range res.Steps {
+				line := fmt.Sprintf("  step %d %s %s: %s", s.Seq, s.Action, s.Resource, s.Status)
+				if s.Error != "" {
+					line += ": " + s.Error
+				}
+				fmt.Fprintln(ios.Out, line)
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(list, show)
+	return cmd
+}
+
+func total(m map[journal.StepStatus]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// muteReplaced marks notebooks that a remediation run replaced (stopped,
+// pending finalize) as MUTED in a scan's report. A journal that does not
+// exist yet means nothing was replaced.
+func muteReplaced(ctx context.Context, path string, rep *finding.Report) error {
+	if path == "" {
+		p, err := journal.DefaultPath()
+		if err != nil {
+			return nil
+		}
+		path = p
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	j, err := journal.Open(ctx, path)
+	if err != nil {
+		return fmt.Errorf("journal %s: %w", path, err)
+	}
+	defer j.Close()
+	replaced, err := remediate.ReplacedNotebooks(ctx, j)
+	if err != nil {
+		return fmt.Errorf("journal %s: %w", path, err)
+	}
+	remediate.MuteReplaced(rep, replaced)
+	return nil
+}
+

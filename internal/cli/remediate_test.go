@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sagefence/sagefence/internal/iostreams"
+)
+
+func TestPlanFromInputIsReadOnlyAndReviewable(t *testing.T) {
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "plan.json")
+	ios, _, out, errOut := iostreams.Test()
+	code := Main(context.Background(), ios, []string{"plan", "--input", example, "--output", plan})
+	// The example holds notebooks that could not be read: the plan says so
+	// and exits 3, but still covers the rest.
+	if code != ExitIncomplete {
+		t.Fatalf("exit %d, want 3; stderr %s", code, errOut)
+	}
+	for _, want := range []string{"recreate-notebook", "restrict-sg-egress", "disable-public-ip-on-launch", "before:", "after:", "blast radius:", "data:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("plan review lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut.String(), "incomplete") {
+		t.Errorf("stderr does not say the scan was incomplete: %q", errOut)
+	}
+	b, err := os.ReadFile(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		SchemaVersion string            `json:"schema_version"`
+		Actions       []json.RawMessage `json:"actions"`
+		Hash          string            `json:"hash"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil || p.SchemaVersion == "" || len(p.Actions) == 0 || p.Hash == "" {
+		t.Fatalf("plan file: %v %+v", err, p)
+	}
+
+	// --fix selects actions.
+	ios, _, out, _ = iostreams.Test()
+	Main(context.Background(), ios, []string{"plan", "--input", example, "--fix", "public-subnet", "--format", "json"})
+	if strings.Contains(out.String(), "recreate-notebook") || !strings.Contains(out.String(), "disable-public-ip-on-launch") {
+		t.Errorf("--fix public-subnet planned other actions:\n%s", out)
+	}
+}
+
+func TestApplyRefusesWithoutConfirmation(t *testing.T) {
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "plan.json")
+	ios, _, _, _ := iostreams.Test()
+	Main(context.Background(), ios, []string{"plan", "--input", example, "--output", plan})
+	journalPath := filepath.Join(dir, "j.db")
+
+	// Not a terminal, no --yes.
+	ios, _, _, errOut := iostreams.Test()
+	if code := Main(context.Background(), ios, []string{"apply", plan, "--journal", journalPath}); code != ExitUsage || !strings.Contains(errOut.String(), "--yes") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	// A terminal that answers no.
+	ios, in, _, errOut := iostreams.Test()
+	ios.SetStdinTTY(true)
+	in.WriteString("n\n")
+	if code := Main(context.Background(), ios, []string{"apply", plan, "--journal", journalPath}); code != ExitUsage || !strings.Contains(errOut.String(), "not confirmed") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	if _, err := os.Stat(journalPath); err == nil {
+		t.Error("a refused apply created the journal")
+	}
+}
+
+func TestRemediationBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"schema_version":"1","actions":[],"hash":"x"}`), 0o644)
+	j := filepath.Join(dir, "j.db")
+	for _, args := range [][]string{
+		{"apply", filepath.Join(dir, "missing.json"), "--yes", "--journal", j},
+		{"apply", bad, "--yes", "--journal", j},
+		{"apply"},
+		{"plan", "--input", example, "--fix", "everything"},
+		{"plan", "--input", example, "--regions", "us-east-1"},
+		{"journal", "show", "no-such-run", "--journal", j},
+		{"journal", "list", "--format", "xml", "--journal", j},
+		{"backout", "x", "--format", "xml"},
+	} {
+		ios, _, _, errOut := iostreams.Test()
+		code := Main(context.Background(), ios, args)
+		if code != ExitUsage || strings.Count(errOut.String(), "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+	ios, _, out, _ := iostreams.Test()
+	if code := Main(context.Background(), ios, []string{"journal", "list", "--journal", j, "--format", "json"}); code != 0 || strings.TrimSpace(out.String()) != "[]" {
+		t.Errorf("empty journal list: exit %d, %q", code, out)
+	}
+}
