@@ -681,4 +681,3 @@ func muteReplaced(ctx context.Context, path string, rep *finding.Report) error {
 	remediate.MuteReplaced(rep, replaced)
 	return nil
 }
-
