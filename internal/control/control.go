@@ -151,6 +151,10 @@ type derived struct {
 	checks   []finding.Check
 	path     finding.InternetPath
 	evidence finding.Evidence
+	// status, severity and remediation follow from the checks.
+	status      finding.Status
+	severity    finding.Severity
+	remediation string
 	// reproduceVPC are the EC2 commands (subnet, routes, NAT, groups, ACL).
 	reproduceVPC []string
 }
@@ -224,7 +228,7 @@ func (e *Evaluator) evaluate(r *finding.Result, re *regionEval, nb *inventory.No
 		r.InternetPath = d.path
 	}
 	r.Checks = checks
-	r.Status, r.Severity = decide(checks)
+	r.Status, r.Severity = d.status, d.severity
 	r.Evidence = d.evidence
 	r.Evidence.DirectInternetAccess = nb.DirectInternetAccess
 	r.Evidence.NotebookStatus = nb.Status
@@ -232,7 +236,7 @@ func (e *Evaluator) evaluate(r *finding.Result, re *regionEval, nb *inventory.No
 	r.Evidence.SubnetID = nb.SubnetID
 	r.Evidence.SecurityGroupIDs = nb.SecurityGroupIDs
 	r.Evidence.NetworkInterfaceID = nb.NetworkInterfaceID
-	r.Remediation = remediation(r.Status, checks, a)
+	r.Remediation = d.remediation
 
 	repro := make([]string, 0, 2+len(d.reproduceVPC))
 	repro = append(repro, describeCmd(nb.Name, reg.Region))
@@ -263,6 +267,8 @@ func (e *Evaluator) derive(nb *inventory.Notebook, direct finding.Check, a *netp
 		}
 	}
 	fillEvidence(&d.evidence, a)
+	d.status, d.severity = decide(d.checks)
+	d.remediation = remediation(d.status, d.checks, a)
 	d.reproduceVPC = reproduceVPC(nb, region, a)
 	return d
 }
