@@ -71,8 +71,13 @@ func BenchmarkScanSavedInventory100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	st, _ := os.Stat(in)
-	out := filepath.Join(dir, "report.json")
-	args := []string{"scan", "--input", in, "--format", "json", "--output", out}
+	for _, format := range []string{"json", "table"} {
+		b.Run(format, func(b *testing.B) { scanSaved(b, in, st.Size(), filepath.Join(dir, "report."+format), format) })
+	}
+}
+
+func scanSaved(b *testing.B, in string, inSize int64, out, format string) {
+	args := []string{"scan", "--input", in, "--format", format, "--output", out}
 	var peak uint64
 	b.ResetTimer()
 	for range b.N {
@@ -93,7 +98,7 @@ func BenchmarkScanSavedInventory100k(b *testing.B) {
 	b.StopTimer()
 	rep, _ := os.Stat(out)
 	b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
-	b.ReportMetric(float64(st.Size())/(1<<20), "inventory-MB")
+	b.ReportMetric(float64(inSize)/(1<<20), "inventory-MB")
 	b.ReportMetric(float64(rep.Size())/(1<<20), "report-MB")
 }
 

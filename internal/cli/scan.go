@@ -308,6 +308,9 @@ func runScan(ctx context.Context, opts *scanOptions) error {
 		if inv, err = inventory.Parse(invData, opts.Input); err != nil {
 			return usageErr(err)
 		}
+		if opts.EvidenceDir == "" {
+			invData = nil // a large inventory's bytes need not outlive the parse
+		}
 		caller = evidence.Caller{AccountID: accountsOf(inv), ARN: "unknown"}
 	} else {
 		inv, stats, caller, err = collectWithProgress(ctx, opts)
@@ -344,6 +347,7 @@ func runScan(ctx context.Context, opts *scanOptions) error {
 		StartedAt:     started,
 	}
 	rep.Results, rep.Errors = ev.Evaluate(inv)
+	inv = nil // results keep what they need; the rest of the snapshot can go
 	interrupted := ctx.Err() != nil
 	if interrupted {
 		rep.Errors = append(rep.Errors, finding.Error{Operation: "scan", Message: "interrupted before the scan finished"})

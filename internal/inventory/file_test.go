@@ -1,6 +1,8 @@
 package inventory
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -106,4 +108,24 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted version %q", inv.SchemaVersion)
 		}
 	})
+}
+
+// TestEncodeMatchesEncodingJSON: the faster encoder writes exactly what
+// encoding/json would, so saved inventories do not depend on the codec.
+func TestEncodeMatchesEncodingJSON(t *testing.T) {
+	inv, err := ReadFile("../../examples/inventory.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := inv.Encode(&got); err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.MarshalIndent(inv, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), append(want, '\n')) {
+		t.Errorf("Encode differs from encoding/json:\n%s\n---\n%s", got.Bytes()[:200], want[:200])
+	}
 }

@@ -1,20 +1,137 @@
 // Package json writes a report as the stable JSON contract of CONTROL.md.
+//
+// The report is streamed: the envelope is encoded once with an empty result
+// list, and the results are encoded in chunks on every core and written in
+// order between its brackets. A report of 100,000 notebooks is hundreds of
+// megabytes; it is never held in memory whole. The bytes are exactly what
+// json.Encoder with two-space indentation gives for the whole report.
 package json
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"runtime"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"github.com/sagefence/sagefence/internal/finding"
 )
 
+// chunk is how many results one encoding job holds.
+const chunk = 512
+
 // Write encodes the report as indented JSON.
 func Write(w io.Writer, r *finding.Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
+	shell := *r
+	shell.Results = []finding.Result{}
+	head, err := json.MarshalIndent(&shell, "", "  ")
+	if err != nil {
 		return fmt.Errorf("encode JSON report: %w", err)
 	}
+	// The top-level "results" member is the only one indented by exactly
+	// two spaces at the start of a line with that name: nested objects are
+	// indented deeper and string values cannot hold a raw newline.
+	marker := []byte("\n  \"results\": []")
+	at := bytes.Index(head, marker)
+	if at < 0 {
+		return errors.New("encode JSON report: results member not found")
+	}
+	split := at + len(marker) - 1 // just before the closing bracket
+	if _, err := w.Write(head[:split]); err != nil {
+		return fmt.Errorf("write JSON report: %w", err)
+	}
+	if len(r.Results) > 0 {
+		if err := writeResults(w, r.Results); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(w, "\n  "); err != nil {
+			return fmt.Errorf("write JSON report: %w", err)
+		}
+	}
+	if _, err := w.Write(head[split:]); err != nil {
+		return fmt.Errorf("write JSON report: %w", err)
+	}
+	if _, err := io.WriteString(w, "\n"); err != nil {
+		return fmt.Errorf("write JSON report: %w", err)
+	}
 	return nil
+}
+
+type job struct {
+	from int
+	out  chan []byte
+	err  error
+}
+
+// writeResults encodes results in chunks on every core, at most two chunks
+// per core in flight, and writes them in order.
+func writeResults(w io.Writer, results []finding.Result) error {
+	workers := runtime.GOMAXPROCS(0)
+	// Every chunk goes to a worker and, in order, to the writer, which
+	// waits for each in turn; the queues bound what is in flight.
+	pending := make(chan *job, 2*workers)
+	work := make(chan *job, 2*workers)
+	go func() {
+		defer close(pending)
+		defer close(work)
+		for from := 0; from < len(results); from += chunk {
+			j := &job{from: from, out: make(chan []byte, 1)}
+			pending <- j
+			work <- j
+		}
+	}()
+	for range workers {
+		go func() {
+			for j := range work {
+				j.out <- encodeChunk(results[j.from:min(j.from+chunk, len(results))], j.from == 0, &j.err)
+			}
+		}()
+	}
+	var werr error
+	for j := range pending {
+		b := <-j.out
+		if werr != nil {
+			continue // drain so that the workers finish
+		}
+		if j.err != nil {
+			werr = fmt.Errorf("encode JSON report: %w", j.err)
+			continue
+		}
+		if _, err := w.Write(b); err != nil {
+			werr = fmt.Errorf("write JSON report: %w", err)
+		}
+	}
+	return werr
+}
+
+// resultOptions encode a chunk of results with encoding/json's semantics
+// (omitempty, HTML escaping, sorted map keys) as the report's "results"
+// array, with the faster encoder of the JSON v2 reference implementation;
+// the test holds the output to encoding/json's byte for byte.
+var resultOptions = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsonv2.Deterministic(true),
+	jsontext.WithIndentPrefix("  "), jsontext.WithIndent("  "))
+
+// encodeChunk encodes results as they stand inside the report's array:
+// "\n    {...},\n    {...}", with a leading comma unless first.
+func encodeChunk(results []finding.Result, first bool, errp *error) []byte {
+	var buf bytes.Buffer
+	if !first {
+		buf.WriteByte(',')
+	}
+	if err := jsonv2.MarshalWrite(&buf, results, resultOptions); err != nil {
+		*errp = err
+		return nil
+	}
+	// Drop the array's own brackets: "[" ... "\n  ]" and the final newline.
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	b = bytes.TrimSuffix(b, []byte("\n  ]"))
+	if first {
+		return b[1:]
+	}
+	return append(b[:1], b[2:]...)
 }
