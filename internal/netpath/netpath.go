@@ -845,6 +845,18 @@ func describeProto(p string, from, to int32) string {
 // aclAllowed evaluates the ACL's entries of one direction in rule-number
 // order, first match wins, and returns the addresses allowed for the class.
 func aclAllowed(acl sortedACL, c class, v6, egress bool) ipSet {
+	q := aclQuery{c, v6, egress}
+	if set, ok := acl.memo[q]; ok {
+		return set
+	}
+	set := evalACL(acl, c, v6, egress)
+	if acl.memo != nil {
+		acl.memo[q] = set
+	}
+	return set
+}
+
+func evalACL(acl sortedACL, c class, v6, egress bool) ipSet {
 	remaining := universe(v6)
 	var allowed ipSet
 	entries := acl.ingress
@@ -909,10 +921,18 @@ func aclReturnAllowed(acl sortedACL, proto int, v6 bool) ipSet {
 // order in which they are evaluated.
 type sortedACL struct {
 	egress, ingress []inventory.ACLEntry
+	// memo holds what aclAllowed computed for this ACL: many security
+	// group sets share one ACL and ask about the same traffic classes.
+	memo map[aclQuery]ipSet
+}
+
+type aclQuery struct {
+	c          class
+	v6, egress bool
 }
 
 func sortACL(acl *inventory.NetworkACL) sortedACL {
-	var s sortedACL
+	s := sortedACL{memo: map[aclQuery]ipSet{}}
 	for _, e := range acl.Entries {
 		if e.Egress {
 			s.egress = append(s.egress, e)
