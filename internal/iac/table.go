@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/sagefence/sagefence/internal/finding"
+	"github.com/sagefence/sagefence/internal/report/table"
 )
 
 // WriteTable renders an IaC report for people: where each notebook is
@@ -28,18 +28,15 @@ func WriteTable(w io.Writer, r *finding.Report, tty, color bool) error {
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATUS\tLOCATION\tRESOURCE\tPATH\tWHY")
+	rows := make([]string, len(r.Results))
+	statuses := make([]finding.Status, len(r.Results))
 	for i := range r.Results {
 		res := &r.Results[i]
-		status := string(res.Status)
-		if color {
-			status = colour(res.Status) + status + "\x1b[0m"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", status, location(res), clean(res.Resource.Address), res.InternetPath, clean(why(res)))
+		statuses[i] = res.Status
+		rows[i] = fmt.Sprintf("%s\t%s\t%s\t%s\t%s", res.Status, location(res), clean(res.Resource.Address), res.InternetPath, clean(why(res)))
 	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("write table: %w", err)
+	if err := table.WriteAligned(w, "STATUS\tLOCATION\tRESOURCE\tPATH\tWHY", rows, statuses, table.Options{TTY: true, Color: color}); err != nil {
+		return err
 	}
 	if len(r.Errors) > 0 {
 		fmt.Fprintf(w, "\n%d source(s) could not be evaluated:\n", len(r.Errors))
@@ -76,25 +73,6 @@ func why(res *finding.Result) string {
 	return ""
 }
 
-func colour(s finding.Status) string {
-	switch s {
-	case finding.StatusFail, finding.StatusError:
-		return "\x1b[31m"
-	case finding.StatusReview:
-		return "\x1b[33m"
-	case finding.StatusPass:
-		return "\x1b[32m"
-	}
-	return "\x1b[90m"
-}
-
 // clean keeps file content (names, reasons) from injecting terminal
 // escapes or breaking the line format.
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, s)
-}
+func clean(s string) string { return table.Clean(s) }

@@ -38,30 +38,16 @@ func Write(w io.Writer, r *finding.Report, opts Options) error {
 	if !opts.TTY {
 		return writePlain(w, r)
 	}
-	// Align plain text first: colour codes would count as width.
-	var buf strings.Builder
-	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATUS\tACCOUNT\tREGION\tNOTEBOOK\tPATH\tSEVERITY\tWHY")
+	rows := make([]string, len(r.Results))
+	statuses := make([]finding.Status, len(r.Results))
 	for i := range r.Results {
 		res := &r.Results[i]
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", res.Status, res.AccountID, res.Region,
-			clean(res.Resource.Name), res.InternetPath, res.Severity, clean(reason(res)))
+		statuses[i] = res.Status
+		rows[i] = fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", res.Status, res.AccountID, res.Region,
+			Clean(res.Resource.Name), res.InternetPath, res.Severity, Clean(reason(res)))
 	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("write table: %w", err)
-	}
-	lines := strings.SplitAfter(buf.String(), "\n")
-	for i, line := range lines {
-		if opts.Width > 0 && utf8.RuneCountInString(line) > opts.Width+1 {
-			line = string([]rune(line)[:opts.Width-1]) + "…\n"
-		}
-		if opts.Color && i > 0 && i <= len(r.Results) {
-			st := string(r.Results[i-1].Status)
-			line = colour(r.Results[i-1].Status) + st + reset + line[len(st):]
-		}
-		if _, err := io.WriteString(w, line); err != nil {
-			return fmt.Errorf("write table: %w", err)
-		}
+	if err := WriteAligned(w, "STATUS\tACCOUNT\tREGION\tNOTEBOOK\tPATH\tSEVERITY\tWHY", rows, statuses, opts); err != nil {
+		return err
 	}
 	if len(r.Errors) > 0 {
 		fmt.Fprintf(w, "\n%d call(s) failed; the affected notebooks are ERROR:\n", len(r.Errors))
@@ -69,17 +55,17 @@ func Write(w io.Writer, r *finding.Report, opts Options) error {
 			where := strings.TrimSpace(e.AccountID + " " + e.Region)
 			res := ""
 			if e.Resource != "" {
-				res = " " + clean(e.Resource)
+				res = " " + Clean(e.Resource)
 			}
-			fmt.Fprintf(w, "  %s %s%s: %s\n", where, e.Operation, res, clean(e.Message))
+			fmt.Fprintf(w, "  %s %s%s: %s\n", where, e.Operation, res, Clean(e.Message))
 		}
 	}
 	if len(r.ExpiredExceptions) > 0 {
 		fmt.Fprintf(w, "\n%d exception(s) expired and mute nothing any more; renew or remove them:\n", len(r.ExpiredExceptions))
 		for _, x := range r.ExpiredExceptions {
-			fmt.Fprintf(w, "  %s %s (owner %s, expired %s): %s\n", clean(x.Source), clean(x.Match), clean(x.Owner), clean(x.Expires), clean(x.Reason))
+			fmt.Fprintf(w, "  %s %s (owner %s, expired %s): %s\n", Clean(x.Source), Clean(x.Match), Clean(x.Owner), Clean(x.Expires), Clean(x.Reason))
 			if len(x.Resources) > 0 {
-				fmt.Fprintf(w, "    would mute: %s\n", clean(strings.Join(x.Resources, ", ")))
+				fmt.Fprintf(w, "    would mute: %s\n", Clean(strings.Join(x.Resources, ", ")))
 			}
 		}
 	}
@@ -88,7 +74,7 @@ func Write(w io.Writer, r *finding.Report, opts Options) error {
 		n := r.Summary[s]
 		p := fmt.Sprintf("%d %s", n, s)
 		if opts.Color && n > 0 {
-			p = colour(s) + p + reset
+			p = Colour(s) + p + reset
 		}
 		parts = append(parts, p)
 	}
@@ -103,25 +89,58 @@ func Write(w io.Writer, r *finding.Report, opts Options) error {
 	return err
 }
 
+// WriteAligned writes a header and tab-separated rows as aligned columns,
+// each row starting with its status, which is coloured with opts.Color.
+// Alignment happens before colouring (escape codes would count as width),
+// and lines are cut to opts.Width.
+func WriteAligned(w io.Writer, header string, rows []string, statuses []finding.Status, opts Options) error {
+	var buf strings.Builder
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, row := range rows {
+		fmt.Fprintln(tw, row)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write table: %w", err)
+	}
+	lines := strings.SplitAfter(buf.String(), "\n")
+	for i, line := range lines {
+		if opts.Width > 0 && utf8.RuneCountInString(line) > opts.Width+1 {
+			line = string([]rune(line)[:opts.Width-1]) + "…\n"
+		}
+		if opts.Color && i > 0 && i <= len(statuses) {
+			st := string(statuses[i-1])
+			if strings.HasPrefix(line, st) {
+				line = Colour(statuses[i-1]) + st + reset + line[len(st):]
+			}
+		}
+		if _, err := io.WriteString(w, line); err != nil {
+			return fmt.Errorf("write table: %w", err)
+		}
+	}
+	return nil
+}
+
 func writePlain(w io.Writer, r *finding.Report) error {
 	var b strings.Builder
 	for i := range r.Results {
 		res := &r.Results[i]
 		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", res.Status, res.AccountID, res.Region,
-			clean(res.Resource.Name), res.InternetPath, res.Severity, clean(reason(res)))
+			Clean(res.Resource.Name), res.InternetPath, res.Severity, Clean(reason(res)))
 	}
 	for _, e := range r.Errors {
-		fmt.Fprintf(&b, "ERROR-CALL\t%s\t%s\t%s\t%s\t%s\n", e.AccountID, e.Region, e.Operation, clean(e.Resource), clean(e.Message))
+		fmt.Fprintf(&b, "ERROR-CALL\t%s\t%s\t%s\t%s\t%s\n", e.AccountID, e.Region, e.Operation, Clean(e.Resource), Clean(e.Message))
 	}
 	for _, x := range r.ExpiredExceptions {
-		fmt.Fprintf(&b, "EXPIRED-EXCEPTION\t%s\t%s\t%s\t%s\t%s\t%s\n", clean(x.Source), clean(x.Expires), clean(x.Owner),
-			clean(x.Match), clean(x.Reason), clean(strings.Join(x.Resources, ",")))
+		fmt.Fprintf(&b, "EXPIRED-EXCEPTION\t%s\t%s\t%s\t%s\t%s\t%s\n", Clean(x.Source), Clean(x.Expires), Clean(x.Owner),
+			Clean(x.Match), Clean(x.Reason), Clean(strings.Join(x.Resources, ",")))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func colour(s finding.Status) string {
+// Colour is the ANSI colour of a status on a terminal.
+func Colour(s finding.Status) string {
 	switch s {
 	case finding.StatusFail, finding.StatusError:
 		return red
@@ -158,9 +177,9 @@ func reason(res *finding.Result) string {
 	return ""
 }
 
-// clean removes control characters so an AWS-supplied value cannot move the
-// cursor, recolour the terminal or break the columns.
-func clean(s string) string {
+// Clean removes control characters so a value from AWS or a scanned file
+// cannot move the cursor, recolour the terminal or break the columns.
+func Clean(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
 			return ' '
