@@ -24,14 +24,7 @@ import (
 	"time"
 
 	"github.com/sagefence/sagefence/internal/finding"
-	"github.com/sagefence/sagefence/internal/report/asff"
-	"github.com/sagefence/sagefence/internal/report/csv"
-	"github.com/sagefence/sagefence/internal/report/html"
-	jsonw "github.com/sagefence/sagefence/internal/report/json"
-	"github.com/sagefence/sagefence/internal/report/junit"
-	"github.com/sagefence/sagefence/internal/report/markdown"
-	"github.com/sagefence/sagefence/internal/report/ocsf"
-	"github.com/sagefence/sagefence/internal/report/table"
+	"github.com/sagefence/sagefence/internal/report"
 )
 
 // ManifestVersion is the version of manifest.json's shape.
@@ -95,20 +88,17 @@ type Format struct {
 	Write func(io.Writer, *finding.Report) error
 }
 
-// Formats are the report formats a bundle holds.
+// Formats are the report formats a bundle holds: every format of the
+// report package, each in report.<extension> (the table as a terminal
+// shows it).
 func Formats() []Format {
-	return []Format{
-		{Name: "json", File: "report.json", Write: jsonw.Write},
-		{Name: "table", File: "report.txt", Write: func(w io.Writer, r *finding.Report) error {
-			return table.Write(w, r, table.Options{TTY: true})
-		}},
-		{Name: "csv", File: "report.csv", Write: csv.Write},
-		{Name: "ocsf", File: "report.ocsf.json", Write: ocsf.Write},
-		{Name: "asff", File: "report.asff.json", Write: asff.Write},
-		{Name: "junit", File: "report.junit.xml", Write: junit.Write},
-		{Name: "markdown", File: "report.md", Write: markdown.Write},
-		{Name: "html", File: "report.html", Write: html.Write},
+	var out []Format
+	for _, name := range report.Formats() {
+		out = append(out, Format{Name: name, File: "report." + report.Extension(name), Write: func(w io.Writer, r *finding.Report) error {
+			return report.Write(w, name, r, report.Options{TTY: name == "table"})
+		}})
 	}
+	return out
 }
 
 // NotEmptyError is returned when the bundle directory already holds files
