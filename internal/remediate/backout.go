@@ -25,6 +25,32 @@ func (e *StateChangedError) Error() string {
 		e.Resource, e.Seq, joinLines(e.Diff))
 }
 
+// lockApplyRun takes the journal's lock for what (backout, finalize),
+// finishes the records of runs whose process died, and returns the apply
+// run runID; any other kind of run is refused.
+func lockApplyRun(ctx context.Context, j *journal.Journal, runID, what, done string, opts Options) (*journal.Lock, journal.Run, error) {
+	lock, err := j.Lock(what + " of run " + runID)
+	if err != nil {
+		return nil, journal.Run{}, err
+	}
+	jctx := context.WithoutCancel(ctx)
+	fail := func(err error) (*journal.Lock, journal.Run, error) {
+		_ = lock.Release()
+		return nil, journal.Run{}, err
+	}
+	if err := reap(jctx, j, opts.Now()); err != nil {
+		return fail(err)
+	}
+	target, err := j.Run(jctx, runID)
+	if err != nil {
+		return fail(err)
+	}
+	if target.Kind != journal.KindApply {
+		return fail(fmt.Errorf("run %s is a %s run; only apply runs are %s", runID, target.Kind, done))
+	}
+	return lock, target, nil
+}
+
 // Backout reverses an apply run from its journal: every step that was done
 // (or was in flight when the process ended) is undone in reverse order.
 //
@@ -40,22 +66,12 @@ func (e *StateChangedError) Error() string {
 // backout is finished by running it again.
 func Backout(ctx context.Context, runID string, clients ClientsFunc, j *journal.Journal, opts Options) (*RunResult, error) {
 	opts = opts.withDefaults()
-	lock, err := j.Lock("backout of run " + runID)
+	lock, target, err := lockApplyRun(ctx, j, runID, "backout", "backed out", opts)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = lock.Release() }() // the OS drops it with the process anyway
 	jctx := context.WithoutCancel(ctx)
-	if err := reap(jctx, j, opts.Now()); err != nil {
-		return nil, err
-	}
-	target, err := j.Run(jctx, runID)
-	if err != nil {
-		return nil, err
-	}
-	if target.Kind != journal.KindApply {
-		return nil, fmt.Errorf("run %s is a %s run; only apply runs are backed out", runID, target.Kind)
-	}
 	switch target.Status {
 	case journal.RunFinalized:
 		return nil, fmt.Errorf("run %s was finalized: the notebooks it replaced are deleted, so it can no longer be backed out", runID)

@@ -21,22 +21,12 @@ import (
 // finalized and can no longer be backed out.
 func Finalize(ctx context.Context, runID string, clients ClientsFunc, j *journal.Journal, opts Options) (*RunResult, error) {
 	opts = opts.withDefaults()
-	lock, err := j.Lock("finalize of run " + runID)
+	lock, target, err := lockApplyRun(ctx, j, runID, "finalize", "finalized", opts)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = lock.Release() }() // the OS drops it with the process anyway
 	jctx := context.WithoutCancel(ctx)
-	if err := reap(jctx, j, opts.Now()); err != nil {
-		return nil, err
-	}
-	target, err := j.Run(jctx, runID)
-	if err != nil {
-		return nil, err
-	}
-	if target.Kind != journal.KindApply {
-		return nil, fmt.Errorf("run %s is a %s run; only apply runs are finalized", runID, target.Kind)
-	}
 	switch target.Status {
 	case journal.RunBackedOut:
 		return nil, fmt.Errorf("run %s was backed out: there is nothing to finalize", runID)
