@@ -135,6 +135,7 @@ type regionEval struct {
 	reg     *inventory.Region
 	ix      *netpath.Index
 	derived map[derivedKey]*derived
+	arena   arena
 }
 
 type derivedKey struct {
@@ -202,7 +203,7 @@ func (e *Evaluator) evaluate(r *finding.Result, re *regionEval, nb *inventory.No
 		r.Checks = []finding.Check{{ID: CheckDirect, Status: finding.StatusError, Severity: finding.SeverityHigh,
 			Message: "could not be evaluated: " + nb.Error.Operation + " failed: " + nb.Error.Message}}
 		r.Remediation = remediationError
-		r.Reproduce = []string{describeCmd(nb.Name, reg.Region)}
+		r.Reproduce = []string{describeCmd(&re.arena, nb.Name, reg.Region)}
 		return
 	}
 
@@ -238,11 +239,15 @@ func (e *Evaluator) evaluate(r *finding.Result, re *regionEval, nb *inventory.No
 	r.Evidence.NetworkInterfaceID = nb.NetworkInterfaceID
 	r.Remediation = d.remediation
 
-	repro := make([]string, 0, 2+len(d.reproduceVPC))
-	repro = append(repro, describeCmd(nb.Name, reg.Region))
+	n := 1 + len(d.reproduceVPC)
+	if nb.NetworkInterfaceID != "" {
+		n++
+	}
+	repro := re.arena.slice(n)
+	repro = append(repro, describeCmd(&re.arena, nb.Name, reg.Region))
 	repro = append(repro, d.reproduceVPC...)
 	if nb.NetworkInterfaceID != "" {
-		repro = append(repro, eniCmd(nb.NetworkInterfaceID, reg.Region))
+		repro = append(repro, eniCmd(&re.arena, nb.NetworkInterfaceID, reg.Region))
 	}
 	r.Reproduce = repro
 }

@@ -52,15 +52,15 @@ func reproduceVPC(nb *inventory.Notebook, region string, a *netpath.Analysis) []
 	return cmds
 }
 
-func eniCmd(id, region string) string {
-	return "aws ec2 describe-network-interfaces --network-interface-ids " + shellQuote(id) + " --region " + shellQuote(region) +
-		" --query 'NetworkInterfaces[].{PublicIp:Association.PublicIp,Ipv6Addresses:Ipv6Addresses}'"
+func eniCmd(a *arena, id, region string) string {
+	return a.concat("aws ec2 describe-network-interfaces --network-interface-ids ", shellQuote(id), " --region ", shellQuote(region),
+		" --query 'NetworkInterfaces[].{PublicIp:Association.PublicIp,Ipv6Addresses:Ipv6Addresses}'")
 }
 
-func describeCmd(name, region string) string {
-	return "aws sagemaker describe-notebook-instance --notebook-instance-name " + shellQuote(name) +
-		" --region " + shellQuote(region) +
-		" --query '{DirectInternetAccess:DirectInternetAccess,SubnetId:SubnetId,SecurityGroups:SecurityGroups,NetworkInterfaceId:NetworkInterfaceId,RootAccess:RootAccess}'"
+func describeCmd(a *arena, name, region string) string {
+	return a.concat("aws sagemaker describe-notebook-instance --notebook-instance-name ", shellQuote(name),
+		" --region ", shellQuote(region),
+		" --query '{DirectInternetAccess:DirectInternetAccess,SubnetId:SubnetId,SecurityGroups:SecurityGroups,NetworkInterfaceId:NetworkInterfaceId,RootAccess:RootAccess}'")
 }
 
 // shellQuote quotes a value for a POSIX shell when it holds anything but
