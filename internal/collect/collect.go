@@ -88,10 +88,6 @@ type CollectOptions struct {
 	RegionConcurrency int
 	// Now stamps Inventory.CollectedAt; nil means time.Now.
 	Now func() time.Time
-	// Progress, if set, is called as each enabled region has been read,
-	// with the number of notebooks found there. Regions are read
-	// concurrently: it must be safe for concurrent use.
-	Progress func(region string, notebooks int)
 
 	// Org reads every ACTIVE account of the caller's organization
 	// (organizations:ListAccounts, from the management account or a

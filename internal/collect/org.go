@@ -302,9 +302,6 @@ func (r *run) pool(ctx context.Context, accounts []string) {
 				if r.opts.RegionRead != nil {
 					r.opts.RegionRead(w.account, w.region, took, len(reg.Notebooks))
 				}
-				if r.opts.Progress != nil {
-					r.opts.Progress(w.region, len(reg.Notebooks))
-				}
 			}
 		})
 	}
