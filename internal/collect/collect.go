@@ -112,7 +112,7 @@ type CollectOptions struct {
 
 // ErrNoRegion is returned when neither the configuration nor the request
 // names a region to start from.
-var ErrNoRegion = errors.New("no AWS region configured: pass --region or set AWS_REGION or a profile region")
+var ErrNoRegion = errors.New("no AWS region configured: pass --regions, set AWS_REGION, or use a profile with a region")
 
 // Collect reads the caller's account, or the accounts opts names (a list
 // or the organization's): identity (STS), the accounts, a session in each
