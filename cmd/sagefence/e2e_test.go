@@ -534,3 +534,36 @@ func noFalsePass(t *testing.T, got, base scanResult) {
 		}
 	}
 }
+
+// TestE2EMissingConfiguration: no region or no credentials is a
+// configuration error (exit 2, one line), found before anything is read.
+func TestE2EMissingConfiguration(t *testing.T) {
+	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "AWS_CONFIG_FILE=" + os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull, "AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL=http://127.0.0.1:1"}
+	for _, c := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"no region", []string{"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing"}, "no AWS region"},
+		{"no credentials", []string{"AWS_REGION=us-east-1"}, "credentials"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(binary, "scan")
+			cmd.Env = append(append([]string{}, base...), c.env...)
+			var out, errOut bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errOut
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+				t.Fatalf("err = %v, want exit 2; stderr %q", err, errOut.String())
+			}
+			if msg := errOut.String(); strings.Count(msg, "\n") != 1 || !strings.Contains(msg, c.want) {
+				t.Errorf("stderr = %q, want one line about %q", msg, c.want)
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout = %q", out.String())
+			}
+		})
+	}
+}
