@@ -64,7 +64,7 @@ func Write(w io.Writer, r *finding.Report) error {
 
 type job struct {
 	from int
-	out  chan []byte
+	out  chan *bytes.Buffer
 	err  error
 }
 
@@ -80,30 +80,45 @@ func writeResults(w io.Writer, results []finding.Result) error {
 		defer close(pending)
 		defer close(work)
 		for from := 0; from < len(results); from += chunk {
-			j := &job{from: from, out: make(chan []byte, 1)}
+			j := &job{from: from, out: make(chan *bytes.Buffer, 1)}
 			pending <- j
 			work <- j
 		}
 	}()
+	// Buffers go back to the workers once written: a large report is then
+	// encoded in a few megabytes that are reused, not hundreds discarded.
+	free := make(chan *bytes.Buffer, 4*workers)
 	for range workers {
 		go func() {
 			for j := range work {
-				j.out <- encodeChunk(results[j.from:min(j.from+chunk, len(results))], j.from == 0, &j.err)
+				var buf *bytes.Buffer
+				select {
+				case buf = <-free:
+					buf.Reset()
+				default:
+					buf = new(bytes.Buffer)
+				}
+				j.err = encodeChunk(buf, results[j.from:min(j.from+chunk, len(results))], j.from == 0)
+				j.out <- buf
 			}
 		}()
 	}
 	var werr error
 	for j := range pending {
-		b := <-j.out
-		if werr != nil {
-			continue // drain so that the workers finish
-		}
-		if j.err != nil {
+		buf := <-j.out
+		switch {
+		case werr != nil:
+			// drain so that the workers finish
+		case j.err != nil:
 			werr = fmt.Errorf("encode JSON report: %w", j.err)
-			continue
+		default:
+			if _, err := w.Write(buf.Bytes()); err != nil {
+				werr = fmt.Errorf("write JSON report: %w", err)
+			}
 		}
-		if _, err := w.Write(b); err != nil {
-			werr = fmt.Errorf("write JSON report: %w", err)
+		select {
+		case free <- buf:
+		default:
 		}
 	}
 	return werr
@@ -116,22 +131,22 @@ func writeResults(w io.Writer, results []finding.Result) error {
 var resultOptions = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsonv2.Deterministic(true),
 	jsontext.WithIndentPrefix("  "), jsontext.WithIndent("  "))
 
-// encodeChunk encodes results as they stand inside the report's array:
-// "\n    {...},\n    {...}", with a leading comma unless first.
-func encodeChunk(results []finding.Result, first bool, errp *error) []byte {
-	var buf bytes.Buffer
+// encodeChunk encodes results into buf as they stand inside the report's
+// array: "\n    {...},\n    {...}", with a leading comma unless first.
+func encodeChunk(buf *bytes.Buffer, results []finding.Result, first bool) error {
 	if !first {
 		buf.WriteByte(',')
 	}
-	if err := jsonv2.MarshalWrite(&buf, results, resultOptions); err != nil {
-		*errp = err
-		return nil
+	start := buf.Len()
+	if err := jsonv2.MarshalWrite(buf, results, resultOptions); err != nil {
+		return err
 	}
-	// Drop the array's own brackets: "[" ... "\n  ]" and the final newline.
-	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	b = bytes.TrimSuffix(b, []byte("\n  ]"))
-	if first {
-		return b[1:]
-	}
-	return append(b[:1], b[2:]...)
+	// Drop the array's own brackets, "[" ... "\n  ]", and the final newline.
+	b := buf.Bytes()
+	end := len(b)
+	end -= len(b[:end]) - len(bytes.TrimSuffix(b[:end], []byte("\n")))
+	end -= len(b[:end]) - len(bytes.TrimSuffix(b[:end], []byte("\n  ]")))
+	copy(b[start:], b[start+1:end])
+	buf.Truncate(end - 1)
+	return nil
 }
