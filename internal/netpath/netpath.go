@@ -683,7 +683,7 @@ func computePolicy(acl sortedACL, groups []*inventory.SecurityGroup) policyInfo 
 			reach := sg.intersect(out).intersect(ret)
 			fp.reach = fp.reach.union(reach)
 			if !fp.open && reach.covers(pub) {
-				fp.open, fp.openRule = true, rule
+				fp.open, fp.openRule = true, rule.String()
 			}
 		}
 		// Inbound from the internet, for open-ingress reachability.
@@ -697,7 +697,7 @@ func computePolicy(acl sortedACL, groups []*inventory.SecurityGroup) policyInfo 
 			for _, c := range classes {
 				in, rule := sgAllowed(groups, c, v6, false)
 				if in.covers(pub) {
-					ingressRule = rule
+					ingressRule = rule.String()
 					break
 				}
 			}
@@ -797,16 +797,36 @@ func ruleMatches(ruleProto string, from, to int32, ports bool, c class) bool {
 
 // sgAllowed is the union of destinations (egress) or sources (ingress) the
 // groups allow for a class, with one rule that allows the most.
-func sgAllowed(groups []*inventory.SecurityGroup, c class, v6, egress bool) (ipSet, string) {
-	var set ipSet
-	var best string
+// ruleRef points at the security-group rule that decided something; it is
+// formatted only when it is reported.
+type ruleRef struct {
+	group *inventory.SecurityGroup
+	rule  *inventory.SGRule
+	cidr  string
+	dir   string
+}
+
+func (r ruleRef) String() string {
+	if r.group == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s %s %s %s", r.group.ID, r.dir, describeProto(r.rule.Protocol, r.rule.FromPort, r.rule.ToPort), r.cidr)
+}
+
+// sgAllowed is the union of destinations (egress) or sources (ingress) the
+// groups allow for a class, with the rule that allows the most.
+func sgAllowed(groups []*inventory.SecurityGroup, c class, v6, egress bool) (ipSet, ruleRef) {
+	var spans []span
+	var best ruleRef
+	bestBits := 129
 	for _, g := range groups {
 		rules := g.Ingress
 		dir := "ingress"
 		if egress {
 			rules, dir = g.Egress, "egress"
 		}
-		for _, r := range rules {
+		for i := range rules {
+			r := &rules[i]
 			if !ruleMatches(r.Protocol, r.FromPort, r.ToPort, true, c) {
 				continue
 			}
@@ -819,14 +839,14 @@ func sgAllowed(groups []*inventory.SecurityGroup, c class, v6, egress bool) (ipS
 				if !ok || pfx.Addr().Is4() == v6 {
 					continue
 				}
-				set = set.union(setOf(prefixSpan(pfx)))
-				if best == "" || pfx.Bits() == 0 {
-					best = fmt.Sprintf("%s %s %s %s", g.ID, dir, describeProto(r.Protocol, r.FromPort, r.ToPort), cidr)
+				spans = append(spans, prefixSpan(pfx))
+				if pfx.Bits() < bestBits {
+					best, bestBits = ruleRef{group: g, rule: r, cidr: cidr, dir: dir}, pfx.Bits()
 				}
 			}
 		}
 	}
-	return set, best
+	return setOf(spans...), best
 }
 
 func describeProto(p string, from, to int32) string {
