@@ -239,14 +239,16 @@ func (e *Evaluator) evaluate(r *finding.Result, re *regionEval, nb *inventory.No
 	r.Evidence.NetworkInterfaceID = nb.NetworkInterfaceID
 	r.Remediation = d.remediation
 
+	// The interface's addresses are shown only where they decide something.
+	withENI := nb.NetworkInterfaceID != "" && a != nil && a.AddressesMatter()
 	n := 1 + len(d.reproduceVPC)
-	if nb.NetworkInterfaceID != "" {
+	if withENI {
 		n++
 	}
 	repro := re.arena.slice(n)
 	repro = append(repro, describeCmd(&re.arena, nb.Name, reg.Region))
 	repro = append(repro, d.reproduceVPC...)
-	if nb.NetworkInterfaceID != "" {
+	if withENI {
 		repro = append(repro, eniCmd(&re.arena, nb.NetworkInterfaceID, reg.Region))
 	}
 	r.Reproduce = repro

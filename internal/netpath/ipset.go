@@ -125,10 +125,30 @@ func (s ipSet) union(t ipSet) ipSet {
 	if len(s) == 0 {
 		return t
 	}
-	all := make([]span, 0, len(s)+len(t))
-	all = append(all, s...)
-	all = append(all, t...)
-	return setOf(all...)
+	// Both are sorted: merge them in one pass, joining overlapping and
+	// adjacent spans.
+	out := make(ipSet, 0, len(s)+len(t))
+	add := func(sp span) {
+		if n := len(out); n > 0 {
+			last := &out[n-1]
+			if last.hi == maxV6 || !last.hi.inc().less(sp.lo) {
+				last.hi = maxU(last.hi, sp.hi)
+				return
+			}
+		}
+		out = append(out, sp)
+	}
+	i, j := 0, 0
+	for i < len(s) || j < len(t) {
+		if j == len(t) || (i < len(s) && !t[j].lo.less(s[i].lo)) {
+			add(s[i])
+			i++
+		} else {
+			add(t[j])
+			j++
+		}
+	}
+	return out
 }
 
 func (s ipSet) intersect(t ipSet) ipSet {

@@ -129,6 +129,22 @@ type Analysis struct {
 	Notes   []string
 }
 
+// AddressesMatter reports whether the verdict depends on the network
+// interface's own addresses: a public IPv4 address or IPv6 addresses count
+// only behind a route to an internet or egress-only gateway, and an
+// interface that could not be found is itself a missing fact.
+func (a *Analysis) AddressesMatter() bool {
+	if len(a.Missing) > 0 {
+		return true
+	}
+	for _, r := range a.PublicRoutes {
+		if r.Kind == KindIGW || r.Kind == KindEIGW {
+			return true
+		}
+	}
+	return false
+}
+
 // Best returns the most exposed reachable egress, or nil.
 func (a *Analysis) Best() *Egress {
 	if len(a.Egress) == 0 {
