@@ -51,6 +51,18 @@ func lockApplyRun(ctx context.Context, j *journal.Journal, runID, what, done str
 	return lock, target, nil
 }
 
+// alreadyDone is the result of backing out or finalizing a run a second
+// time: the run as it stands, and nothing changed.
+func alreadyDone(ctx context.Context, j *journal.Journal, runID, done string) (*RunResult, error) {
+	res, err := ShowRun(ctx, j, runID)
+	if err != nil {
+		return nil, err
+	}
+	res.NothingToDo = true
+	res.Message = fmt.Sprintf("run %s is already %s; nothing changed", runID, done)
+	return res, nil
+}
+
 // Backout reverses an apply run from its journal: every step that was done
 // (or was in flight when the process ended) is undone in reverse order.
 //
@@ -76,13 +88,7 @@ func Backout(ctx context.Context, runID string, clients ClientsFunc, j *journal.
 	case journal.RunFinalized:
 		return nil, fmt.Errorf("run %s was finalized: the notebooks it replaced are deleted, so it can no longer be backed out", runID)
 	case journal.RunBackedOut:
-		res, err := ShowRun(jctx, j, runID)
-		if err != nil {
-			return nil, err
-		}
-		res.NothingToDo = true
-		res.Message = fmt.Sprintf("run %s is already backed out; nothing changed", runID)
-		return res, nil
+		return alreadyDone(jctx, j, runID, "backed out")
 	}
 	plan, err := storedPlan(jctx, j, runID)
 	if err != nil {

@@ -31,13 +31,7 @@ func Finalize(ctx context.Context, runID string, clients ClientsFunc, j *journal
 	case journal.RunBackedOut:
 		return nil, fmt.Errorf("run %s was backed out: there is nothing to finalize", runID)
 	case journal.RunFinalized:
-		res, err := ShowRun(jctx, j, runID)
-		if err != nil {
-			return nil, err
-		}
-		res.NothingToDo = true
-		res.Message = fmt.Sprintf("run %s is already finalized; nothing changed", runID)
-		return res, nil
+		return alreadyDone(jctx, j, runID, "finalized")
 	}
 	plan, err := storedPlan(jctx, j, runID)
 	if err != nil {
