@@ -346,3 +346,28 @@ func renderForSearch(r finding.Result) string {
 	b.WriteString(strings.Join(append(append(append([]string{e.RouteTableID, e.DecidingRoute, e.DecidingRule}, e.Routes...), e.Notes...), r.Reproduce...), "\n"))
 	return b.String()
 }
+
+// TestReproduceShowsTheInterfaceWhereItDecides: the network interface
+// command is part of the reproduction only behind an internet gateway
+// route, where its public address decides the path.
+func TestReproduceShowsTheInterfaceWhereItDecides(t *testing.T) {
+	hasENI := func(r finding.Result) bool {
+		for _, c := range r.Reproduce {
+			if strings.Contains(c, "describe-network-interfaces") {
+				return true
+			}
+		}
+		return false
+	}
+	isolated := estate()
+	withENI(inventory.NetworkInterface{})(isolated)
+	if r := evalOne(t, "", isolated); hasENI(r) {
+		t.Errorf("isolated subnet: interface command shown though no route depends on it: %v", r.Reproduce)
+	}
+	public := estate()
+	withENI(inventory.NetworkInterface{PublicIP: "54.1.2.3"})(public)
+	addRoutes(route("0.0.0.0/0", toGW("igw-1")))(public)
+	if r := evalOne(t, "", public); !hasENI(r) {
+		t.Errorf("IGW route: interface command missing: %v", r.Reproduce)
+	}
+}
