@@ -6,6 +6,7 @@ package control
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -116,7 +117,11 @@ func (e *Evaluator) Evaluate(inv *inventory.Inventory) ([]finding.Result, []find
 			order = append(order, ref{ri, ni})
 		}
 		part := order[start:]
-		sort.SliceStable(part, func(i, j int) bool { return nbs[part[i].n].Name < nbs[part[j].n].Name })
+		byName := func(a, b ref) int { return strings.Compare(nbs[a.n].Name, nbs[b.n].Name) }
+		// A region's notebooks are often listed by name already.
+		if !slices.IsSortedFunc(part, byName) {
+			slices.SortStableFunc(part, byName)
+		}
 	}
 	regions := make([]*regionEval, len(inv.Regions))
 	results := make([]finding.Result, len(order))
@@ -135,13 +140,11 @@ type regionEval struct {
 	reg     *inventory.Region
 	ix      *netpath.Index
 	derived map[derivedKey]*derived
-	arena   arena
 }
 
 type derivedKey struct {
-	a      *netpath.Analysis
-	direct bool
-	dia    string
+	a   *netpath.Analysis
+	dia string
 }
 
 // derived is what a verdict takes from an Analysis: the same for every
@@ -156,8 +159,8 @@ type derived struct {
 	status      finding.Status
 	severity    finding.Severity
 	remediation string
-	// reproduceVPC are the EC2 commands (subnet, routes, NAT, groups, ACL).
-	reproduceVPC []string
+	// reproduce renders each notebook's commands.
+	reproduce placementCommands
 }
 
 // recorded reports whether a notebook's error is already among the region's.
@@ -203,31 +206,24 @@ func (e *Evaluator) evaluate(r *finding.Result, re *regionEval, nb *inventory.No
 		r.Checks = []finding.Check{{ID: CheckDirect, Status: finding.StatusError, Severity: finding.SeverityHigh,
 			Message: "could not be evaluated: " + nb.Error.Operation + " failed: " + nb.Error.Message}}
 		r.Remediation = remediationError
-		r.Reproduce = []string{describeCmd(&re.arena, nb.Name, reg.Region)}
+		r.Reproduce = finding.TemplateCommands(describeOnly{}, finding.CommandArgs{Name: nb.Name, Region: reg.Region})
 		return
 	}
 
-	direct := directCheck(nb)
-	isDirect := direct.Status == finding.StatusFail
 	var a *netpath.Analysis
 	if nb.SubnetID != "" {
 		a = re.ix.Analyze(nb)
 	}
-	key := derivedKey{a: a, direct: isDirect, dia: nb.DirectInternetAccess}
+	// The direct check depends only on DirectInternetAccess and whether
+	// there is a subnet, which the analysis (nil without one) tells.
+	key := derivedKey{a: a, dia: nb.DirectInternetAccess}
 	d, ok := re.derived[key]
 	if !ok {
-		d = e.derive(nb, direct, a, isDirect, reg.Region)
+		d = e.derive(nb, reg.Region, a)
 		re.derived[key] = d
 	}
 	checks := d.checks
-	switch {
-	case direct.Status == finding.StatusError:
-		r.InternetPath = finding.PathUnknown
-	case isDirect:
-		r.InternetPath = finding.PathDirect
-	default:
-		r.InternetPath = d.path
-	}
+	r.InternetPath = d.path
 	r.Checks = checks
 	r.Status, r.Severity = d.status, d.severity
 	r.Evidence = d.evidence
@@ -238,27 +234,20 @@ func (e *Evaluator) evaluate(r *finding.Result, re *regionEval, nb *inventory.No
 	r.Evidence.SecurityGroupIDs = nb.SecurityGroupIDs
 	r.Evidence.NetworkInterfaceID = nb.NetworkInterfaceID
 	r.Remediation = d.remediation
-
-	// The interface's addresses are shown only where they decide something.
-	withENI := nb.NetworkInterfaceID != "" && a != nil && a.AddressesMatter()
-	n := 1 + len(d.reproduceVPC)
-	if withENI {
-		n++
-	}
-	repro := re.arena.slice(n)
-	repro = append(repro, describeCmd(&re.arena, nb.Name, reg.Region))
-	repro = append(repro, d.reproduceVPC...)
-	if withENI {
-		repro = append(repro, eniCmd(&re.arena, nb.NetworkInterfaceID, reg.Region))
-	}
-	r.Reproduce = repro
+	r.Reproduce = finding.TemplateCommands(&d.reproduce, finding.CommandArgs{Name: nb.Name, Region: reg.Region, NetworkInterfaceID: nb.NetworkInterfaceID})
 }
 
 // derive computes the verdict parts that depend only on the placement.
-func (e *Evaluator) derive(nb *inventory.Notebook, direct finding.Check, a *netpath.Analysis, isDirect bool, region string) *derived {
+func (e *Evaluator) derive(nb *inventory.Notebook, region string, a *netpath.Analysis) *derived {
 	d := &derived{}
+	direct := directCheck(nb)
+	isDirect := direct.Status == finding.StatusFail
 	d.checks = []finding.Check{direct, egressCheck(nb, a, isDirect), publicSubnetCheck(nb, a), openIngressCheck(nb, a)}
 	switch {
+	case direct.Status == finding.StatusError:
+		d.path = finding.PathUnknown
+	case isDirect:
+		d.path = finding.PathDirect
 	case a == nil:
 		d.path = finding.PathDirect // no subnet: only reachable with a FAIL direct check
 	case len(a.Missing) > 0:
@@ -276,7 +265,7 @@ func (e *Evaluator) derive(nb *inventory.Notebook, direct finding.Check, a *netp
 	fillEvidence(&d.evidence, a)
 	d.status, d.severity = decide(d.checks)
 	d.remediation = remediation(d.status, d.checks, a)
-	d.reproduceVPC = reproduceVPC(nb, region, a)
+	d.reproduce = newPlacementCommands(nb, region, a)
 	return d
 }
 

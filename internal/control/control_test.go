@@ -1,7 +1,9 @@
 package control
 
 import (
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sagefence/sagefence/internal/finding"
@@ -343,7 +345,7 @@ func renderForSearch(r finding.Result) string {
 		b.WriteString(c.Message + "\n")
 	}
 	e := r.Evidence
-	b.WriteString(strings.Join(append(append(append([]string{e.RouteTableID, e.DecidingRoute, e.DecidingRule}, e.Routes...), e.Notes...), r.Reproduce...), "\n"))
+	b.WriteString(strings.Join(append(append(append([]string{e.RouteTableID, e.DecidingRoute, e.DecidingRule}, e.Routes...), e.Notes...), r.Reproduce.Strings()...), "\n"))
 	return b.String()
 }
 
@@ -352,7 +354,7 @@ func renderForSearch(r finding.Result) string {
 // route, where its public address decides the path.
 func TestReproduceShowsTheInterfaceWhereItDecides(t *testing.T) {
 	hasENI := func(r finding.Result) bool {
-		for _, c := range r.Reproduce {
+		for _, c := range r.Reproduce.Strings() {
 			if strings.Contains(c, "describe-network-interfaces") {
 				return true
 			}
@@ -369,5 +371,36 @@ func TestReproduceShowsTheInterfaceWhereItDecides(t *testing.T) {
 	addRoutes(route("0.0.0.0/0", toGW("igw-1")))(public)
 	if r := evalOne(t, "", public); !hasENI(r) {
 		t.Errorf("IGW route: interface command missing: %v", r.Reproduce)
+	}
+}
+
+// TestReproduceIsSafeToRenderConcurrently: the JSON writer renders results'
+// commands on every core, and the notebooks of one placement share the EC2
+// commands rendered on first use (run with -race). Every goroutine must see
+// the same commands, and each notebook's own describe command first.
+func TestReproduceIsSafeToRenderConcurrently(t *testing.T) {
+	ev, _ := New(Options{})
+	res, _ := ev.Evaluate(generateEstate(400, 400))
+	got := make([][][]string, 4)
+	var wg sync.WaitGroup
+	for w := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range res {
+				got[w] = append(got[w], res[i].Reproduce.Strings())
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range res {
+		for w := 1; w < len(got); w++ {
+			if !slices.Equal(got[w][i], got[0][i]) {
+				t.Fatalf("%s: goroutines rendered different commands:\n%q\n%q", res[i].Resource.Name, got[0][i], got[w][i])
+			}
+		}
+		if c := got[0][i]; len(c) < 2 || !strings.Contains(c[0], "--notebook-instance-name "+res[i].Resource.Name+" ") {
+			t.Fatalf("%s: commands %q do not start with its describe command", res[i].Resource.Name, c)
+		}
 	}
 }

@@ -1,66 +1,134 @@
 package control
 
 import (
+	"slices"
 	"strings"
+	"sync"
 
+	"github.com/sagefence/sagefence/internal/finding"
 	"github.com/sagefence/sagefence/internal/inventory"
 	"github.com/sagefence/sagefence/internal/netpath"
 )
 
-// reproduceVPC returns the EC2 commands an auditor runs to confirm a
-// verdict's network facts by hand; with describeCmd and eniCmd they are the
-// SOP's Test Plan, corrected (its first query returns only the ARN; the
-// verdict needs DirectInternetAccess, the subnet and the path).
-func reproduceVPC(nb *inventory.Notebook, region string, a *netpath.Analysis) []string {
-	if nb.SubnetID == "" {
+// placementCommands are what the commands of the notebooks of one placement
+// are rendered from when they are read: each notebook's describe command,
+// then the EC2 commands that an auditor runs to confirm the placement's
+// network facts by hand and, where the interface's addresses decide
+// something, the notebook's interface. Together they are the SOP's Test
+// Plan, corrected (its first query returns only the ARN; the verdict needs
+// DirectInternetAccess, the subnet and the path).
+type placementCommands struct {
+	// vpc renders the placement's EC2 commands once, on first use; they
+	// are the same for every notebook of the placement. Writers may read
+	// results from several goroutines.
+	vpc             func() []string
+	addressesMatter bool
+}
+
+// placementFacts are what the EC2 commands are rendered from.
+type placementFacts struct {
+	region string
+	// subnet is empty for a notebook outside a VPC: it has no EC2 commands.
+	subnet string
+	// mainVPC is the VPC whose main route table the subnet uses, if it has
+	// no table of its own.
+	mainVPC string
+	// nats are the NAT gateways that carry public traffic.
+	nats []string
+	// groups are the notebook's security groups (shared with the
+	// inventory; read-only).
+	groups []string
+}
+
+func newPlacementCommands(nb *inventory.Notebook, region string, a *netpath.Analysis) placementCommands {
+	f := placementFacts{region: region, subnet: nb.SubnetID, groups: nb.SecurityGroupIDs}
+	var p placementCommands
+	if a != nil {
+		p.addressesMatter = a.AddressesMatter()
+		if a.RouteTableSource == "main" {
+			f.mainVPC = a.VPCID
+		}
+		for _, pr := range a.PublicRoutes {
+			if pr.Kind == netpath.KindNAT {
+				f.nats = append(f.nats, pr.Target)
+			}
+		}
+	}
+	p.vpc = sync.OnceValue(f.commands)
+	return p
+}
+
+func (p *placementCommands) AppendCommands(dst []string, args finding.CommandArgs) []string {
+	vpc := p.vpc()
+	withENI := p.addressesMatter && args.NetworkInterfaceID != ""
+	n := 1 + len(vpc)
+	if withENI {
+		n++
+	}
+	dst = slices.Grow(dst, n)
+	dst = append(dst, describeCmd(args.Name, args.Region))
+	dst = append(dst, vpc...)
+	if withENI {
+		dst = append(dst, eniCmd(args.NetworkInterfaceID, args.Region))
+	}
+	return dst
+}
+
+// commands are the EC2 commands that confirm the placement's facts.
+func (f placementFacts) commands() []string {
+	if f.subnet == "" {
 		return nil
 	}
 	var cmds []string
-	r := " --region " + shellQuote(region)
-	sub := shellQuote(nb.SubnetID)
+	r := " --region " + shellQuote(f.region)
+	sub := shellQuote(f.subnet)
 	cmds = append(cmds, "aws ec2 describe-subnets --subnet-ids "+sub+r+
 		" --query 'Subnets[].{SubnetId:SubnetId,VpcId:VpcId,MapPublicIpOnLaunch:MapPublicIpOnLaunch}'")
-	if a != nil && a.RouteTableSource == "main" {
-		cmds = append(cmds, "aws ec2 describe-route-tables"+r+" --filters Name=vpc-id,Values="+shellQuote(a.VPCID)+
+	if f.mainVPC != "" {
+		cmds = append(cmds, "aws ec2 describe-route-tables"+r+" --filters Name=vpc-id,Values="+shellQuote(f.mainVPC)+
 			" Name=association.main,Values=true --query 'RouteTables[].{RouteTableId:RouteTableId,Routes:Routes}'")
 	} else {
 		cmds = append(cmds, "aws ec2 describe-route-tables"+r+" --filters Name=association.subnet-id,Values="+sub+
 			" --query 'RouteTables[].{RouteTableId:RouteTableId,Routes:Routes}'")
 	}
-	if a != nil {
-		var nats []string
-		for _, pr := range a.PublicRoutes {
-			if pr.Kind == netpath.KindNAT {
-				nats = append(nats, shellQuote(pr.Target))
-			}
-		}
-		if len(nats) > 0 {
-			cmds = append(cmds, "aws ec2 describe-nat-gateways --nat-gateway-ids "+strings.Join(nats, " ")+r+
-				" --query 'NatGateways[].{NatGatewayId:NatGatewayId,State:State,ConnectivityType:ConnectivityType}'")
-		}
+	if len(f.nats) > 0 {
+		cmds = append(cmds, "aws ec2 describe-nat-gateways --nat-gateway-ids "+quoteAll(f.nats)+r+
+			" --query 'NatGateways[].{NatGatewayId:NatGatewayId,State:State,ConnectivityType:ConnectivityType}'")
 	}
-	if len(nb.SecurityGroupIDs) > 0 {
-		ids := make([]string, len(nb.SecurityGroupIDs))
-		for i, id := range nb.SecurityGroupIDs {
-			ids[i] = shellQuote(id)
-		}
-		cmds = append(cmds, "aws ec2 describe-security-groups --group-ids "+strings.Join(ids, " ")+r+
+	if len(f.groups) > 0 {
+		cmds = append(cmds, "aws ec2 describe-security-groups --group-ids "+quoteAll(f.groups)+r+
 			" --query 'SecurityGroups[].{GroupId:GroupId,Egress:IpPermissionsEgress,Ingress:IpPermissions}'")
 	}
 	cmds = append(cmds, "aws ec2 describe-network-acls"+r+" --filters Name=association.subnet-id,Values="+sub+
 		" --query 'NetworkAcls[].{NetworkAclId:NetworkAclId,Entries:Entries}'")
-	return cmds
+	return slices.Clip(cmds)
 }
 
-func eniCmd(a *arena, id, region string) string {
-	return a.concat("aws ec2 describe-network-interfaces --network-interface-ids ", shellQuote(id), " --region ", shellQuote(region),
-		" --query 'NetworkInterfaces[].{PublicIp:Association.PublicIp,Ipv6Addresses:Ipv6Addresses}'")
+func quoteAll(ids []string) string {
+	q := make([]string, len(ids))
+	for i, id := range ids {
+		q[i] = shellQuote(id)
+	}
+	return strings.Join(q, " ")
 }
 
-func describeCmd(a *arena, name, region string) string {
-	return a.concat("aws sagemaker describe-notebook-instance --notebook-instance-name ", shellQuote(name),
-		" --region ", shellQuote(region),
-		" --query '{DirectInternetAccess:DirectInternetAccess,SubnetId:SubnetId,SecurityGroups:SecurityGroups,NetworkInterfaceId:NetworkInterfaceId,RootAccess:RootAccess}'")
+// describeOnly are the commands of a notebook that could not be described:
+// the describe call that failed.
+type describeOnly struct{}
+
+func (describeOnly) AppendCommands(dst []string, args finding.CommandArgs) []string {
+	return append(dst, describeCmd(args.Name, args.Region))
+}
+
+func eniCmd(id, region string) string {
+	return "aws ec2 describe-network-interfaces --network-interface-ids " + shellQuote(id) + " --region " + shellQuote(region) +
+		" --query 'NetworkInterfaces[].{PublicIp:Association.PublicIp,Ipv6Addresses:Ipv6Addresses}'"
+}
+
+func describeCmd(name, region string) string {
+	return "aws sagemaker describe-notebook-instance --notebook-instance-name " + shellQuote(name) +
+		" --region " + shellQuote(region) +
+		" --query '{DirectInternetAccess:DirectInternetAccess,SubnetId:SubnetId,SecurityGroups:SecurityGroups,NetworkInterfaceId:NetworkInterfaceId,RootAccess:RootAccess}'"
 }
 
 // shellQuote quotes a value for a POSIX shell when it holds anything but

@@ -188,7 +188,7 @@ type Result struct {
 	Checks       []Check             `json:"checks"`
 	Evidence     Evidence            `json:"evidence"`
 	Remediation  string              `json:"remediation"`
-	Reproduce    []string            `json:"reproduce"`
+	Reproduce    Commands            `json:"reproduce"`
 	Compliance   map[string][]string `json:"compliance"`
 	// Mute is set when an exception or a remediation run turned a FAIL or
 	// REVIEW into MUTED; UnmutedStatus keeps what it would have been.

@@ -197,7 +197,7 @@ func (s *Scanner) Verdict(nb *model.Notebook) finding.Result {
 	if r.Status != finding.StatusPass {
 		r.Remediation = remediation(nb)
 	}
-	r.Reproduce = reproduce(nb, file)
+	r.Reproduce = finding.CommandList(reproduce(nb, file)...)
 	return r
 }
 

@@ -113,6 +113,8 @@ type row struct {
 	Tags      []reportfmt.Field
 	Compl     []reportfmt.Field
 	Partition string
+	// Reproduce are the result's commands, rendered.
+	Reproduce []string
 }
 
 func newPage(r *finding.Report) page {
@@ -183,6 +185,7 @@ func newPage(r *finding.Report) page {
 			// Tags get their own chips below; leave them out of the evidence.
 			Evidence:  slices.DeleteFunc(reportfmt.Evidence(res), func(f reportfmt.Field) bool { return f.Name == "Tags" }),
 			Partition: reportfmt.Partition(res),
+			Reproduce: res.Reproduce.Strings(),
 		}
 		var failing []string
 		for _, c := range res.Checks {

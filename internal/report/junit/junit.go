@@ -224,7 +224,7 @@ func details(res *finding.Result) string {
 	if res.Remediation != "" {
 		fmt.Fprintf(&b, "remediation: %s\n", res.Remediation)
 	}
-	for _, cmd := range res.Reproduce {
+	for _, cmd := range res.Reproduce.Strings() {
 		fmt.Fprintf(&b, "reproduce: %s\n", cmd)
 	}
 	return b.String()

@@ -138,10 +138,11 @@ func details(b *strings.Builder, res *finding.Result) {
 	if res.Remediation != "" {
 		fmt.Fprintf(b, "**Remediation:** %s\n\n", text(res.Remediation))
 	}
-	if len(res.Reproduce) > 0 {
+	if cmds := res.Reproduce.Strings(); len(cmds) > 0 {
 		b.WriteString("**Reproduce**\n\n")
-		fence := fenceFor(strings.Join(res.Reproduce, "\n"))
-		fmt.Fprintf(b, "%ssh\n%s\n%s\n\n", fence, strings.Join(res.Reproduce, "\n"), fence)
+		all := strings.Join(cmds, "\n")
+		fence := fenceFor(all)
+		fmt.Fprintf(b, "%ssh\n%s\n%s\n\n", fence, all, fence)
 	}
 	if len(res.Compliance) > 0 {
 		var parts []string

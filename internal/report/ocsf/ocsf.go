@@ -185,6 +185,7 @@ func Findings(r *finding.Report) []Finding {
 	out := make([]Finding, 0, len(r.Results))
 	for i := range r.Results {
 		res := &r.Results[i]
+		reproduce := res.Reproduce.Strings()
 		uid := reportfmt.FindingID(res)
 		status := res.Status
 		if status == finding.StatusMuted && res.UnmutedStatus != "" {
@@ -226,7 +227,7 @@ func Findings(r *finding.Report) []Finding {
 				Region: res.Region, CloudPartition: reportfmt.Partition(res), Tags: tags(res.Resource.Tags),
 				Data: ResourceData{InternetPath: string(res.InternetPath), Evidence: res.Evidence},
 			}},
-			Unmapped: &Unmapped{Profile: r.Profile, Reproduce: res.Reproduce, UnmutedStatus: string(res.UnmutedStatus), Mute: res.Mute, Compliance: res.Compliance},
+			Unmapped: &Unmapped{Profile: r.Profile, Reproduce: reproduce, UnmutedStatus: string(res.UnmutedStatus), Mute: res.Mute, Compliance: res.Compliance},
 		}
 		f.SeverityID, f.Severity = severity(res)
 		f.Compliance.StatusID, f.Compliance.Status = complianceStatus(status)
@@ -240,7 +241,7 @@ func Findings(r *finding.Report) []Finding {
 			f.Resources[0].Group = &ResourceGroup{Name: vpc, Type: "AWS::EC2::VPC", UID: vpc}
 		}
 		if res.Remediation != "" {
-			f.Remediation = &Remediation{Desc: res.Remediation, References: res.Reproduce}
+			f.Remediation = &Remediation{Desc: res.Remediation, References: reproduce}
 		}
 		for _, c := range res.Checks {
 			oc := Check{UID: c.ID, Name: c.ID, Desc: c.Message}

@@ -65,7 +65,7 @@ func result(account, region, name string, status finding.Status, sev finding.Sev
 		Severity:     sev,
 		InternetPath: path,
 		Checks:       checks,
-		Reproduce:    reproduce(name, region),
+		Reproduce:    finding.CommandList(reproduce(name, region)...),
 		Compliance:   Compliance(),
 	}
 }
