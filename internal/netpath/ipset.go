@@ -199,8 +199,37 @@ func (s ipSet) subtract(t ipSet) ipSet {
 	return out
 }
 
-// covers reports whether s contains every address of t.
-func (s ipSet) covers(t ipSet) bool { return t.subtract(s).empty() }
+// overlaps reports whether s and t have an address in common; it is
+// intersect(...).empty() negated, without building the intersection.
+func (s ipSet) overlaps(t ipSet) bool {
+	i, j := 0, 0
+	for i < len(s) && j < len(t) {
+		if !minU(s[i].hi, t[j].hi).less(maxU(s[i].lo, t[j].lo)) {
+			return true
+		}
+		if s[i].hi.less(t[j].hi) {
+			i++
+		} else {
+			j++
+		}
+	}
+	return false
+}
+
+// covers reports whether s contains every address of t. The spans of s are
+// disjoint and never adjacent, so each span of t must lie inside one of them.
+func (s ipSet) covers(t ipSet) bool {
+	i := 0
+	for _, sp := range t {
+		for i < len(s) && s[i].hi.less(sp.lo) {
+			i++
+		}
+		if i == len(s) || sp.lo.less(s[i].lo) || s[i].hi.less(sp.hi) {
+			return false
+		}
+	}
+	return true
+}
 
 // parsePrefix parses a CIDR, reporting whether it is IPv6.
 func parsePrefix(cidr string) (netip.Prefix, bool) {

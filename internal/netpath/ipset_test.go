@@ -18,7 +18,8 @@ func contains(s ipSet, a u128) bool {
 }
 
 // TestSetOpsAgainstMembership checks union, intersect and subtract against
-// per-address membership on random IPv4 prefixes.
+// per-address membership on random IPv4 prefixes, and overlaps and covers
+// against the intersection and difference.
 func TestSetOpsAgainstMembership(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	randSet := func() ipSet {
@@ -32,6 +33,12 @@ func TestSetOpsAgainstMembership(t *testing.T) {
 	for i := 0; i < 500; i++ {
 		a, b := randSet(), randSet()
 		u, in, sub := a.union(b), a.intersect(b), a.subtract(b)
+		if a.overlaps(b) != !in.empty() {
+			t.Fatalf("overlaps(%v, %v) = %v, but the intersection is %v", a, b, a.overlaps(b), in)
+		}
+		if a.covers(b) != b.subtract(a).empty() || !u.covers(a) || !u.covers(b) {
+			t.Fatalf("covers disagrees with subtract for %v, %v", a, b)
+		}
 		for j := 0; j < 200; j++ {
 			x := u128{0, uint64(rng.Uint32())}
 			ina, inb := contains(a, x), contains(b, x)

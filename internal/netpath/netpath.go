@@ -386,8 +386,8 @@ func (ix *Index) analyze(nb *inventory.Notebook, key analysisKey) *Analysis {
 		if r.IPv6 {
 			fam = pol.v6
 		}
-		if !r.PrefixList && fam.reach.intersect(r.public).empty() {
-			if !fam.sgReach.intersect(r.public).empty() {
+		if !r.PrefixList && !fam.reach.overlaps(r.public) {
+			if fam.sgReach.overlaps(r.public) {
 				a.Notes = append(a.Notes, "route "+r.String()+" is blocked by network ACL "+acl.ID)
 			}
 			continue
@@ -678,11 +678,13 @@ const ephemeralLo, ephemeralHi = 1024, 65535
 func computePolicy(acl sortedACL, groups []*inventory.SecurityGroup) policyInfo {
 	var p policyInfo
 	var ingressRule string
+	classes := trafficClasses(acl, groups)
 	for _, v6 := range []bool{false, true} {
 		fp := famPolicy{}
 		pub := publicSpaces4or6(v6)
-		classes := trafficClasses(acl, groups, v6)
-		inRet := map[int]ipSet{}
+		// Return traffic depends on the protocol only; classes are sorted
+		// by protocol, so the last one computed is the one to reuse.
+		retProto, ret := 0, ipSet(nil)
 		for _, c := range classes {
 			sg, rule := sgAllowed(groups, c, v6, true)
 			sg = sg.intersect(pub)
@@ -691,10 +693,8 @@ func computePolicy(acl sortedACL, groups []*inventory.SecurityGroup) policyInfo 
 				continue
 			}
 			out := aclAllowed(acl, c, v6, true)
-			ret, ok := inRet[c.proto]
-			if !ok {
-				ret = aclReturnAllowed(acl, c.proto, v6)
-				inRet[c.proto] = ret
+			if ret == nil || retProto != c.proto {
+				retProto, ret = c.proto, aclReturnAllowed(acl, c.proto, v6)
 			}
 			reach := sg.intersect(out).intersect(ret)
 			fp.reach = fp.reach.union(reach)
@@ -704,7 +704,7 @@ func computePolicy(acl sortedACL, groups []*inventory.SecurityGroup) policyInfo 
 		}
 		// Inbound from the internet, for open-ingress reachability.
 		for _, c := range classes {
-			if !aclAllowed(acl, c, v6, false).intersect(pub).empty() {
+			if aclAllowed(acl, c, v6, false).overlaps(pub) {
 				fp.inboundFromPublic = true
 				break
 			}
@@ -738,48 +738,46 @@ func publicSpaces4or6(v6 bool) ipSet {
 
 // trafficClasses splits traffic into classes within which every security
 // group rule and ACL entry decides the same way: one per protocol mentioned,
-// and for TCP/UDP one per port segment between rule boundaries.
-func trafficClasses(acl sortedACL, groups []*inventory.SecurityGroup, v6 bool) []class {
-	bounds := map[int]map[int32]bool{protoTCP: {0: true}, protoUDP: {0: true}}
-	protos := map[int]bool{protoTCP: true, protoUDP: true, protoICMP: true, protoICMPv6: true}
-	addRange := func(proto int, from, to int32) {
-		if !hasPorts(proto) {
+// and for TCP/UDP one per port segment between rule boundaries. The same
+// classes serve both address families. They are sorted by protocol, then
+// port.
+func trafficClasses(acl sortedACL, groups []*inventory.SecurityGroup) []class {
+	// Port boundaries apply to TCP and UDP alike: a rule's range for one
+	// protocol only splits the other's classes more finely, which changes
+	// no verdict and keeps this one list.
+	bounds := []int32{0}
+	protos := []int{protoICMP, protoTCP, protoUDP, protoICMPv6}
+	note := func(proto int, from, to int32, ports bool) {
+		if proto >= 0 && !slices.Contains(protos, proto) {
+			protos = append(protos, proto)
+		}
+		if !ports || !hasPorts(proto) {
 			return
 		}
-		if from < 0 {
-			from = 0
-		}
-		bounds[proto][from] = true
+		bounds = append(bounds, max(from, 0))
 		if to < 65535 {
-			bounds[proto][to+1] = true
+			bounds = append(bounds, to+1)
 		}
 	}
 	for _, g := range groups {
 		for _, rules := range [][]inventory.SGRule{g.Egress, g.Ingress} {
-			for _, r := range rules {
-				n := protoNumber(r.Protocol)
-				if n >= 0 {
-					protos[n] = true
-				}
-				addRange(n, r.FromPort, r.ToPort)
+			for i := range rules {
+				note(protoNumber(rules[i].Protocol), rules[i].FromPort, rules[i].ToPort, true)
 			}
 		}
 	}
 	for _, dir := range [][]inventory.ACLEntry{acl.egress, acl.ingress} {
-		for _, e := range dir {
-			n := protoNumber(e.Protocol)
-			if n >= 0 {
-				protos[n] = true
-			}
-			if e.HasPorts {
-				addRange(n, e.FromPort, e.ToPort)
-			}
+		for i := range dir {
+			note(protoNumber(dir[i].Protocol), dir[i].FromPort, dir[i].ToPort, dir[i].HasPorts)
 		}
 	}
-	var out []class
-	for proto := range protos {
+	slices.Sort(protos)
+	slices.Sort(bounds)
+	bounds = slices.Compact(bounds)
+	out := make([]class, 0, len(protos)+2*len(bounds))
+	for _, proto := range protos {
 		if hasPorts(proto) {
-			for port := range bounds[proto] {
+			for _, port := range bounds {
 				out = append(out, class{proto, port})
 			}
 			continue
@@ -787,12 +785,14 @@ func trafficClasses(acl sortedACL, groups []*inventory.SecurityGroup, v6 bool) [
 		out = append(out, class{proto: proto})
 	}
 	// Any other protocol: matched only by "all traffic" rules.
-	out = append(out, class{proto: 253})
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].proto != out[j].proto {
-			return out[i].proto < out[j].proto
+	if !slices.Contains(protos, 253) {
+		out = append(out, class{proto: 253})
+	}
+	slices.SortFunc(out, func(a, b class) int {
+		if a.proto != b.proto {
+			return a.proto - b.proto
 		}
-		return out[i].port < out[j].port
+		return int(a.port) - int(b.port)
 	})
 	return out
 }
