@@ -91,10 +91,15 @@ func prefixSpan(p netip.Prefix) span {
 
 // setOf builds a set from spans in any order.
 func setOf(spans ...span) ipSet {
-	if len(spans) == 0 {
+	return mergeInPlace(slices.Clone(spans))
+}
+
+// mergeInPlace sorts spans and merges overlapping and adjacent ones, in the
+// spans' own memory; the set returned shares it.
+func mergeInPlace(s []span) ipSet {
+	if len(s) == 0 {
 		return nil
 	}
-	s := slices.Clone(spans)
 	slices.SortFunc(s, func(a, b span) int {
 		switch {
 		case a.lo.less(b.lo):
@@ -104,7 +109,7 @@ func setOf(spans ...span) ipSet {
 		}
 		return 0
 	})
-	out := ipSet{s[0]}
+	out := ipSet(s[:1])
 	for _, sp := range s[1:] {
 		last := &out[len(out)-1]
 		if last.hi == maxV6 || !last.hi.inc().less(sp.lo) {
@@ -125,9 +130,15 @@ func (s ipSet) union(t ipSet) ipSet {
 	if len(s) == 0 {
 		return t
 	}
+	return s.unionInto(make(ipSet, 0, len(s)+len(t)), t)
+}
+
+// unionInto is union with the result always written to dst[:0] (never
+// returning s or t themselves); dst must not share memory with s or t.
+func (s ipSet) unionInto(dst, t ipSet) ipSet {
 	// Both are sorted: merge them in one pass, joining overlapping and
 	// adjacent spans.
-	out := make(ipSet, 0, len(s)+len(t))
+	out := dst[:0]
 	add := func(sp span) {
 		if n := len(out); n > 0 {
 			last := &out[n-1]
@@ -151,8 +162,12 @@ func (s ipSet) union(t ipSet) ipSet {
 	return out
 }
 
-func (s ipSet) intersect(t ipSet) ipSet {
-	var out ipSet
+func (s ipSet) intersect(t ipSet) ipSet { return s.intersectInto(nil, t) }
+
+// intersectInto is intersect with the result appended to dst[:0]; dst must
+// not share memory with s or t.
+func (s ipSet) intersectInto(dst, t ipSet) ipSet {
+	out := dst[:0]
 	i, j := 0, 0
 	for i < len(s) && j < len(t) {
 		lo := maxU(s[i].lo, t[j].lo)

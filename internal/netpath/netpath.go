@@ -172,6 +172,9 @@ type Index struct {
 	tableCache    map[string]tableInfo
 	policyCache   map[string]policyInfo
 	analysisCache map[analysisKey]*Analysis
+	// scratch holds computePolicy's per-class sets between calls (an
+	// Index is used by one goroutine at a time, like its caches).
+	scratch policyScratch
 }
 
 // analysisKey is everything an Analysis depends on: notebooks that share a
@@ -630,7 +633,7 @@ func (ix *Index) policy(acl *inventory.NetworkACL, groups []*inventory.SecurityG
 	if p, ok := ix.policyCache[key]; ok {
 		return p
 	}
-	p := computePolicy(ix.aclSorted[acl.ID], groups)
+	p := computePolicy(&ix.scratch, ix.aclSorted[acl.ID], groups)
 	ix.policyCache[key] = p
 	return p
 }
@@ -675,33 +678,53 @@ type class struct {
 // ephemeral is the client port range return traffic comes back to.
 const ephemeralLo, ephemeralHi = 1024, 65535
 
-func computePolicy(acl sortedACL, groups []*inventory.SecurityGroup) policyInfo {
+// policyScratch are buffers computePolicy reuses from class to class and
+// from call to call; only the sets kept in a policy are allocated.
+type policyScratch struct {
+	spans                    []span
+	sgPub, tmp, reach        ipSet
+	sgReach, reachAll, spare ipSet
+}
+
+func computePolicy(sc *policyScratch, acl sortedACL, groups []*inventory.SecurityGroup) policyInfo {
 	var p policyInfo
 	var ingressRule string
 	classes := trafficClasses(acl, groups)
+	// accumulate sets *acc to its union with x, merging into the spare
+	// buffer and keeping the old one as the next spare.
+	accumulate := func(acc *ipSet, x ipSet) {
+		merged := acc.unionInto(sc.spare[:0], x)
+		sc.spare, *acc = *acc, merged
+	}
 	for _, v6 := range []bool{false, true} {
 		fp := famPolicy{}
 		pub := publicSpaces4or6(v6)
+		sc.sgReach, sc.reachAll = sc.sgReach[:0], sc.reachAll[:0]
 		// Return traffic depends on the protocol only; classes are sorted
 		// by protocol, so the last one computed is the one to reuse.
-		retProto, ret := 0, ipSet(nil)
+		var ret ipSet
+		retProto, haveRet := 0, false
 		for _, c := range classes {
-			sg, rule := sgAllowed(groups, c, v6, true)
-			sg = sg.intersect(pub)
-			fp.sgReach = fp.sgReach.union(sg)
-			if sg.empty() {
+			var sg ipSet
+			var rule ruleRef
+			sg, rule, sc.spans = sgAllowed(sc.spans, groups, c, v6, true)
+			sc.sgPub = sg.intersectInto(sc.sgPub, pub)
+			if sc.sgPub.empty() {
 				continue
 			}
+			accumulate(&sc.sgReach, sc.sgPub)
 			out := aclAllowed(acl, c, v6, true)
-			if ret == nil || retProto != c.proto {
-				retProto, ret = c.proto, aclReturnAllowed(acl, c.proto, v6)
+			if !haveRet || retProto != c.proto {
+				retProto, ret, haveRet = c.proto, aclReturnAllowed(acl, c.proto, v6), true
 			}
-			reach := sg.intersect(out).intersect(ret)
-			fp.reach = fp.reach.union(reach)
-			if !fp.open && reach.covers(pub) {
+			sc.tmp = sc.sgPub.intersectInto(sc.tmp, out)
+			sc.reach = sc.tmp.intersectInto(sc.reach, ret)
+			accumulate(&sc.reachAll, sc.reach)
+			if !fp.open && sc.reach.covers(pub) {
 				fp.open, fp.openRule = true, rule.String()
 			}
 		}
+		fp.sgReach, fp.reach = slices.Clone(sc.sgReach), slices.Clone(sc.reachAll)
 		// Inbound from the internet, for open-ingress reachability.
 		for _, c := range classes {
 			if aclAllowed(acl, c, v6, false).overlaps(pub) {
@@ -711,7 +734,9 @@ func computePolicy(acl sortedACL, groups []*inventory.SecurityGroup) policyInfo 
 		}
 		if ingressRule == "" {
 			for _, c := range classes {
-				in, rule := sgAllowed(groups, c, v6, false)
+				var in ipSet
+				var rule ruleRef
+				in, rule, sc.spans = sgAllowed(sc.spans, groups, c, v6, false)
 				if in.covers(pub) {
 					ingressRule = rule.String()
 					break
@@ -830,9 +855,11 @@ func (r ruleRef) String() string {
 }
 
 // sgAllowed is the union of destinations (egress) or sources (ingress) the
-// groups allow for a class, with the rule that allows the most.
-func sgAllowed(groups []*inventory.SecurityGroup, c class, v6, egress bool) (ipSet, ruleRef) {
-	var spans []span
+// groups allow for a class, with the rule that allows the most. The set is
+// built in buf, which is returned grown for reuse: the set is valid until
+// buf is used again.
+func sgAllowed(buf []span, groups []*inventory.SecurityGroup, c class, v6, egress bool) (ipSet, ruleRef, []span) {
+	spans := buf[:0]
 	var best ruleRef
 	bestBits := 129
 	for _, g := range groups {
@@ -862,7 +889,7 @@ func sgAllowed(groups []*inventory.SecurityGroup, c class, v6, egress bool) (ipS
 			}
 		}
 	}
-	return setOf(spans...), best
+	return mergeInPlace(spans), best, spans
 }
 
 func describeProto(p string, from, to int32) string {
