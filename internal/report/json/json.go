@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"runtime"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -131,6 +132,34 @@ func writeResults(w io.Writer, results []finding.Result) error {
 var resultOptions = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsonv2.Deterministic(true),
 	jsontext.WithIndentPrefix("  "), jsontext.WithIndent("  "))
 
+// sharedMaps encodes the compliance maps of a chunk's results: the results
+// of one evaluation share one map, so it is encoded once per chunk and its
+// bytes are then reformatted into place, which costs a fraction of
+// encoding a map through reflection and sorting its keys every time. A
+// different map (a report merged from several, say) is encoded afresh.
+func sharedMaps() jsonv2.Options {
+	var last reflect.Value
+	var raw jsontext.Value
+	return jsonv2.WithMarshalers(jsonv2.MarshalToFunc(func(enc *jsontext.Encoder, m map[string][]string) error {
+		if m == nil {
+			return jsonv2.SkipFunc
+		}
+		v := reflect.ValueOf(m)
+		if raw == nil || v.UnsafePointer() != last.UnsafePointer() {
+			b, err := jsonv2.Marshal(m, mapOptions)
+			if err != nil {
+				return err
+			}
+			last, raw = v, b
+		}
+		return enc.WriteValue(raw)
+	}))
+}
+
+// mapOptions encode a compliance map on its own, compact: the semantics of
+// resultOptions without the indentation, which the encoder adds.
+var mapOptions = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsonv2.Deterministic(true))
+
 // encodeChunk encodes results into buf as they stand inside the report's
 // array: "\n    {...},\n    {...}", with a leading comma unless first.
 func encodeChunk(buf *bytes.Buffer, results []finding.Result, first bool) error {
@@ -138,7 +167,7 @@ func encodeChunk(buf *bytes.Buffer, results []finding.Result, first bool) error 
 		buf.WriteByte(',')
 	}
 	start := buf.Len()
-	if err := jsonv2.MarshalWrite(buf, results, resultOptions); err != nil {
+	if err := jsonv2.MarshalWrite(buf, results, resultOptions, sharedMaps()); err != nil {
 		return err
 	}
 	// Drop the array's own brackets, "[" ... "\n  ]", and the final newline.

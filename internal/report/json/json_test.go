@@ -61,3 +61,39 @@ func TestWriteErrorIsReturned(t *testing.T) {
 		t.Fatal("a failing writer gave no error")
 	}
 }
+
+// TestSharedMapsEncodeLikeEachMap: compliance maps are encoded once per
+// chunk and reused while results share them; results with their own map,
+// an empty one or none must still come out as encoding/json writes them.
+func TestSharedMapsEncodeLikeEachMap(t *testing.T) {
+	base := reporttest.Report()
+	own := map[string][]string{"z<&>": {"b", "a&<"}, "a": {}, "m": nil}
+	r := *base
+	r.Results = nil
+	for i := 0; i < 2*chunk+3; i++ {
+		res := base.Results[i%len(base.Results)]
+		switch i % 7 {
+		case 1:
+			res.Compliance = own
+		case 2:
+			res.Compliance = nil
+		case 3:
+			res.Compliance = map[string][]string{}
+		case 4:
+			res.Compliance = map[string][]string{"only": {"x"}}
+		}
+		r.Results = append(r.Results, res)
+	}
+	r.Summarize()
+	var got bytes.Buffer
+	if err := Write(&got, &r); err != nil {
+		t.Fatal(err)
+	}
+	if want := whole(t, &r); !bytes.Equal(got.Bytes(), want) {
+		i := 0
+		for i < min(got.Len(), len(want)) && got.Bytes()[i] == want[i] {
+			i++
+		}
+		t.Fatalf("streamed output differs from encoding/json's at byte %d:\n got %q\nwant %q", i, got.Bytes()[max(0, i-80):min(got.Len(), i+80)], want[max(0, i-80):min(len(want), i+80)])
+	}
+}
