@@ -1,23 +1,35 @@
 // Package markdown writes a report as GitHub-flavoured Markdown for pull
 // request comments and CI step summaries: a summary table, a findings table,
-// and a collapsible details section per notebook that is not passing. Every
-// value that comes from AWS is escaped so that it renders as text.
+// and a collapsible details section per notebook that is not passing,
+// within GitHub's comment length limit. Every value that comes from AWS is
+// escaped so that it renders as text.
 package markdown
 
 import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sagefence/sagefence/internal/finding"
 	"github.com/sagefence/sagefence/internal/report/reportfmt"
 )
 
-// Write writes r to w as Markdown.
+// MaxChars is the most characters Write produces: GitHub's limit on the
+// body of a pull-request comment (a CI step summary may hold 1 MiB, so a
+// report that fits a comment fits both). A larger report keeps its summary,
+// the accounts and regions that could not be read, and as many findings
+// and details, most urgent first, as fit, and says what it left out.
+const MaxChars = 65536
+
+// Write writes r to w as Markdown of at most MaxChars characters.
 func Write(w io.Writer, r *finding.Report) error {
-	var b strings.Builder
-	build(&b, r)
-	if _, err := io.WriteString(w, b.String()); err != nil {
+	return WriteLimit(w, r, MaxChars)
+}
+
+// WriteLimit is Write with another limit; 0 means none.
+func WriteLimit(w io.Writer, r *finding.Report, maxChars int) error {
+	if _, err := io.WriteString(w, render(r, maxChars)); err != nil {
 		return fmt.Errorf("markdown: %w", err)
 	}
 	return nil
@@ -39,8 +51,62 @@ func icon(s finding.Status) string {
 	return "➖"
 }
 
-func build(b *strings.Builder, r *finding.Report) {
-	b.WriteString("## sagefence: SageMaker notebook internet exposure\n\n")
+// section is a heading and table header followed by items (rows or
+// details blocks) that may be left out from the end.
+type section struct {
+	head  string
+	items []string
+	tail  string
+	kept  int
+}
+
+func (s *section) String() string {
+	if s.kept == 0 {
+		return ""
+	}
+	return s.head + strings.Join(s.items[:s.kept], "") + s.tail
+}
+
+func (s *section) size(kept int) int {
+	if kept == 0 {
+		return 0
+	}
+	n := utf8.RuneCountInString(s.head) + utf8.RuneCountInString(s.tail)
+	for _, it := range s.items[:kept] {
+		n += utf8.RuneCountInString(it)
+	}
+	return n
+}
+
+// fill keeps as many more of the section's items as fit in budget
+// characters (the heading counts once) and returns what is left of it.
+func (s *section) fill(budget int) int {
+	left := budget
+	if s.kept == 0 {
+		left -= utf8.RuneCountInString(s.head) + utf8.RuneCountInString(s.tail)
+	}
+	kept := s.kept
+	for _, it := range s.items[kept:] {
+		n := utf8.RuneCountInString(it)
+		if n > left {
+			break
+		}
+		left -= n
+		kept++
+	}
+	if kept == 0 {
+		return budget
+	}
+	s.kept = kept
+	return left
+}
+
+// noticeReserve is room kept for the truncation notice.
+const noticeReserve = 400
+
+func render(r *finding.Report, maxChars int) string {
+	var head strings.Builder
+	head.WriteString("## sagefence: SageMaker notebook internet exposure\n\n")
 	verdict := "**No failing notebooks.**"
 	switch {
 	case !r.Complete:
@@ -48,63 +114,94 @@ func build(b *strings.Builder, r *finding.Report) {
 	case r.Summary[finding.StatusFail] > 0:
 		verdict = fmt.Sprintf("**%d notebook(s) fail** the control.", r.Summary[finding.StatusFail])
 	}
-	fmt.Fprintf(b, "%s\n\n", verdict)
-	fmt.Fprintf(b, "Control `%s` · profile `%s` · %s %s · scanned %s (%s)\n\n",
+	fmt.Fprintf(&head, "%s\n\n", verdict)
+	fmt.Fprintf(&head, "Control `%s` · profile `%s` · %s %s · scanned %s (%s)\n\n",
 		finding.ControlID, code(r.Profile), text(r.Tool.Name), text(r.Tool.Version),
 		r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"), r.FinishedAt.Sub(r.StartedAt).Round(1e9))
 
-	b.WriteString("| Status | Notebooks |\n|---|---:|\n")
+	head.WriteString("| Status | Notebooks |\n|---|---:|\n")
 	for _, s := range reportfmt.Statuses() {
-		fmt.Fprintf(b, "| %s %s | %d |\n", icon(s), s, r.Summary[s])
+		fmt.Fprintf(&head, "| %s %s | %d |\n", icon(s), s, r.Summary[s])
 	}
-	fmt.Fprintf(b, "| **Total** | **%d** |\n\n", len(r.Results))
+	fmt.Fprintf(&head, "| **Total** | **%d** |\n\n", len(r.Results))
 
-	if len(r.Results) > 0 {
-		b.WriteString("### Findings\n\n")
-		b.WriteString("| Status | Notebook | Account | Region | Internet path | Severity | Failing checks |\n")
-		b.WriteString("|---|---|---|---|---|---|---|\n")
-		for _, res := range reportfmt.Sorted(r.Results) {
-			fmt.Fprintf(b, "| %s %s | %s | %s | %s | %s | %s | %s |\n",
-				icon(res.Status), res.Status, ident(res.Resource.Name), ident(res.AccountID), ident(res.Region),
-				res.InternetPath, res.Severity, text(strings.Join(failing(res), ", ")))
-		}
-		b.WriteString("\n")
+	sorted := reportfmt.Sorted(r.Results)
+	findings := &section{
+		head: "### Findings\n\n| Status | Notebook | Account | Region | Internet path | Severity | Failing checks |\n|---|---|---|---|---|---|---|\n",
+		tail: "\n",
 	}
-
-	var detailed []*finding.Result
-	for _, res := range reportfmt.Sorted(r.Results) {
+	details := &section{head: "### Details\n\n"}
+	for _, res := range sorted {
+		findings.items = append(findings.items, fmt.Sprintf("| %s %s | %s | %s | %s | %s | %s | %s |\n",
+			icon(res.Status), res.Status, ident(res.Resource.Name), ident(res.AccountID), ident(res.Region),
+			res.InternetPath, res.Severity, text(strings.Join(failing(res), ", "))))
 		if res.Status != finding.StatusPass {
-			detailed = append(detailed, res)
+			var b strings.Builder
+			writeDetails(&b, res)
+			details.items = append(details.items, b.String())
 		}
 	}
-	if len(detailed) > 0 {
-		b.WriteString("### Details\n\n")
-		for _, res := range detailed {
-			details(b, res)
+	errs := &section{head: "### Could not be read\n\n| Account | Region | Operation | Resource | Error |\n|---|---|---|---|---|\n", tail: "\n"}
+	for _, e := range r.Errors {
+		msg := e.Message
+		if e.Code != "" {
+			msg = e.Code + ": " + msg
 		}
+		errs.items = append(errs.items, fmt.Sprintf("| %s | %s | %s | %s | %s |\n", ident(e.AccountID), ident(e.Region), ident(e.Operation), ident(e.Resource), text(msg)))
+	}
+	expired := &section{head: "### Expired exceptions (no longer muting)\n\n| Source | Match | Owner | Expired | Reason |\n|---|---|---|---|---|\n", tail: "\n"}
+	for _, x := range r.ExpiredExceptions {
+		expired.items = append(expired.items, fmt.Sprintf("| %s | %s | %s | %s | %s |\n", text(x.Source), text(x.Match), text(x.Owner), text(x.Expires), text(x.Reason)))
+	}
+	sections := []*section{findings, details, errs, expired}
+
+	total := utf8.RuneCountInString(head.String())
+	for _, s := range sections {
+		total += s.size(len(s.items))
+	}
+	var notice string
+	if maxChars <= 0 || total <= maxChars {
+		for _, s := range sections {
+			s.kept = len(s.items)
+		}
+	} else {
+		// What could not be read decides whether the report is complete:
+		// it goes first (expired exceptions, which are few, then errors),
+		// in at most half of the room.
+		// Then the findings table in at most 60 % of what is left, details
+		// in the rest, and the table again if details leave room.
+		budget := maxChars - utf8.RuneCountInString(head.String()) - noticeReserve
+		half := budget / 2
+		left := expired.fill(half)
+		left = errs.fill(left)
+		budget -= half - left
+		tableRoom := budget * 6 / 10
+		budget -= tableRoom - findings.fill(tableRoom)
+		budget = details.fill(budget)
+		findings.fill(budget)
+		var shown []string
+		for _, s := range []struct {
+			what string
+			sec  *section
+		}{{"findings", findings}, {"details", details}, {"unreadable resources", errs}, {"expired exceptions", expired}} {
+			if s.sec.kept < len(s.sec.items) {
+				shown = append(shown, fmt.Sprintf("%d of %d %s", s.sec.kept, len(s.sec.items), s.what))
+			}
+		}
+		notice = fmt.Sprintf("> **Shortened** to GitHub's limit of %d characters: %s shown, most urgent first. "+
+			"The whole report: `--format json` or `--format html`.\n\n", maxChars, strings.Join(shown, ", "))
 	}
 
-	if len(r.Errors) > 0 {
-		b.WriteString("### Could not be read\n\n| Account | Region | Operation | Resource | Error |\n|---|---|---|---|---|\n")
-		for _, e := range r.Errors {
-			msg := e.Message
-			if e.Code != "" {
-				msg = e.Code + ": " + msg
-			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", ident(e.AccountID), ident(e.Region), ident(e.Operation), ident(e.Resource), text(msg))
-		}
-		b.WriteString("\n")
+	var b strings.Builder
+	b.WriteString(head.String())
+	b.WriteString(notice)
+	for _, s := range sections {
+		b.WriteString(s.String())
 	}
-	if len(r.ExpiredExceptions) > 0 {
-		b.WriteString("### Expired exceptions (no longer muting)\n\n| Source | Match | Owner | Expired | Reason |\n|---|---|---|---|---|\n")
-		for _, x := range r.ExpiredExceptions {
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", text(x.Source), text(x.Match), text(x.Owner), text(x.Expires), text(x.Reason))
-		}
-		b.WriteString("\n")
-	}
+	return b.String()
 }
 
-func details(b *strings.Builder, res *finding.Result) {
+func writeDetails(b *strings.Builder, res *finding.Result) {
 	// Inside <summary> Markdown is not rendered, so HTML-escape there.
 	fmt.Fprintf(b, "<details>\n<summary>%s %s <code>%s</code> (%s, %s): internet path %s</summary>\n\n",
 		icon(res.Status), res.Status, html(res.Resource.Name), html(res.AccountID), html(res.Region), res.InternetPath)

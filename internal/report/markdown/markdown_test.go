@@ -3,9 +3,12 @@ package markdown_test
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/sagefence/sagefence/internal/finding"
 	"github.com/sagefence/sagefence/internal/report/markdown"
@@ -144,5 +147,78 @@ func TestPassingNotebooksHaveNoDetails(t *testing.T) {
 	}
 	if got := strings.Count(out, "<details>"); got != 6 {
 		t.Errorf("got %d details sections, want 6 (every result but the PASS)", got)
+	}
+}
+
+// big is the fixture report grown to n results and n/10 collection errors,
+// each with a unique name.
+func big(n int) *finding.Report {
+	r := reporttest.Report()
+	base, errs := r.Results, r.Errors
+	r.Results, r.Errors = nil, nil
+	for i := range n {
+		res := base[i%len(base)]
+		res.Resource.Name = fmt.Sprintf("nb-%06d", i)
+		r.Results = append(r.Results, res)
+		if i%10 == 0 {
+			e := errs[0]
+			e.Resource = fmt.Sprintf("res-%06d", i)
+			r.Errors = append(r.Errors, e)
+		}
+	}
+	r.Summarize()
+	return r
+}
+
+// TestLargeReportsFitAComment: a report too large for a pull-request
+// comment is cut to the limit, keeps its summary, what could not be read
+// and the most urgent findings, keeps its tables whole, and says what it
+// left out.
+func TestLargeReportsFitAComment(t *testing.T) {
+	r := big(3000)
+	out := write(t, r)
+	if n := utf8.RuneCountInString(out); n > markdown.MaxChars {
+		t.Fatalf("%d characters, limit %d", n, markdown.MaxChars)
+	}
+	for _, want := range []string{"| **Total** | **3000** |", "### Findings", "### Details", "### Could not be read", "### Expired exceptions", "> **Shortened** to GitHub's limit of 65536 characters: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("shortened report lacks %q", want)
+		}
+	}
+	if m := regexp.MustCompile(`(\d+) of 3000 findings`).FindStringSubmatch(out); m == nil || m[1] == "0" {
+		t.Errorf("notice does not say how many findings are shown: %v", m)
+	}
+	// Most urgent first: the first finding row is the worst status present.
+	first := out[strings.Index(out, "|---|---|---|---|---|---|---|\n")+len("|---|---|---|---|---|---|---|\n"):]
+	if !strings.HasPrefix(first, "| ⛔ ERROR |") {
+		t.Errorf("first finding row is not an ERROR: %q", first[:min(len(first), 40)])
+	}
+	// Whole rows only: every table line has its table's cell count.
+	var width int
+	inTable := false
+	for i, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			inTable = false
+			continue
+		}
+		if n := cells(line); !inTable {
+			inTable, width = true, n
+		} else if n != width {
+			t.Fatalf("line %d has %d cells, its table has %d: %q", i+1, n, width, line)
+		}
+	}
+	if strings.Count(out, "<details>") != strings.Count(out, "</details>") {
+		t.Error("a details block is cut in half")
+	}
+
+	var all bytes.Buffer
+	if err := markdown.WriteLimit(&all, r, 0); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(all.String(), "Shortened") || !strings.Contains(all.String(), "nb-002999") {
+		t.Error("WriteLimit 0 should write everything")
+	}
+	if small := write(t, big(20)); strings.Contains(small, "Shortened") {
+		t.Error("a report under the limit was shortened")
 	}
 }
