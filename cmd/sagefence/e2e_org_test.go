@@ -193,6 +193,9 @@ func TestE2EShardMergeRoundTrip(t *testing.T) {
 		if got.code != 0 && got.code != 1 {
 			t.Fatalf("shard %d/%d: exit %d; %s", k, n, got.code, got.stderr)
 		}
+		if sh := got.report.Shard; sh == nil || sh.Index != k || sh.Count != n {
+			t.Errorf("shard %d/%d: report records shard %+v", k, n, sh)
+		}
 		seen += len(got.report.Results)
 		if len(got.report.Results) > most {
 			biggest, most = k, len(got.report.Results)
@@ -222,6 +225,18 @@ func TestE2EShardMergeRoundTrip(t *testing.T) {
 	gotJSON, _ := json.Marshal(got)
 	if !bytes.Equal(wantJSON, gotJSON) {
 		t.Errorf("merged shards differ from the unsharded scan:\nwant %s\ngot  %s", wantJSON, gotJSON)
+	}
+	if got.Shard != nil {
+		t.Errorf("the merged report still records shard %+v", got.Shard)
+	}
+	// A missing shard makes the merge incomplete and is named.
+	partial := run(t, "merge", "--format", "json", files[0], files[1])
+	var part finding.Report
+	if err := json.Unmarshal([]byte(partial.stdout), &part); err != nil {
+		t.Fatalf("merge without shard 2/3: %v; stderr %s", err, partial.stderr)
+	}
+	if partial.code != 3 || part.Complete || !slices.ContainsFunc(part.Errors, func(e finding.Error) bool { return e.Resource == "shard 2/3" }) {
+		t.Errorf("merge without shard 2/3: exit %d, complete %v, errors %+v", partial.code, part.Complete, part.Errors)
 	}
 	// Merging a shard twice is refused.
 	twice := run(t, "merge", files[biggest], files[biggest])

@@ -41,9 +41,12 @@ report starts when the first input started and finishes when the last finished.
 
 Merging fails (exit 2, nothing written) when the reports overlap (two of them
 cover the same account-region: the shards were not split the same way, or a
-file is given twice), or when their schema_version or control profile differ.
-An input that is incomplete (an account that could not be read, an interrupted
-shard) makes the merged report incomplete too.
+file is given twice), when two are the same shard or shards of different
+splits, or when their schema_version or control profile differ. An input
+that is incomplete (an account that could not be read, an interrupted shard)
+makes the merged report incomplete too, and so does a missing shard: every
+shard's report records K/N, so a shard with no accounts is told apart from a
+shard that was never given (exit 3, the missing shard named under errors).
 
 ` + exitCodesHelp,
 		Example: `  # four shards from a Kubernetes Indexed Job, joined into one JSON report
@@ -208,6 +211,9 @@ func mergeReports(names []string, reports []*finding.Report) (*finding.Report, e
 		}
 		return nil, fmt.Errorf("the reports overlap: %s%s; merge the reports of one sharded scan, each once", strings.Join(overlaps, "; "), more)
 	}
+	if err := checkShards(names, reports, out); err != nil {
+		return nil, err
+	}
 	// The order a single scan writes: account, region, notebook.
 	slices.SortStableFunc(out.Results, func(a, b finding.Result) int {
 		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.Region, b.Region), cmp.Compare(a.Resource.Name, b.Resource.Name))
@@ -225,6 +231,44 @@ func mergeReports(names []string, reports []*finding.Report) (*finding.Report, e
 	}
 	out.Summarize()
 	return out, nil
+}
+
+// checkShards looks at the inputs that are shards of a sharded scan: they
+// must come from one split (the same N), each shard at most once. A shard
+// that is not among them is recorded as an error in out, which makes the
+// merged report incomplete: an empty shard still has a report, so a
+// missing one means accounts that were not read.
+func checkShards(names []string, reports []*finding.Report, out *finding.Report) error {
+	count, countFrom := 0, ""
+	given := map[int]string{}
+	for i, r := range reports {
+		sh := r.Shard
+		if sh == nil {
+			continue
+		}
+		switch {
+		case sh.Count < 1 || sh.Index < 0 || sh.Index >= sh.Count:
+			return fmt.Errorf("%s: shard %d/%d is not a valid shard", names[i], sh.Index, sh.Count)
+		case count == 0:
+			count, countFrom = sh.Count, names[i]
+		case sh.Count != count:
+			return fmt.Errorf("%s is shard %d/%d but %s is of a split into %d: merge the shards of one sharded scan", names[i], sh.Index, sh.Count, countFrom, count)
+		}
+		if other, dup := given[sh.Index]; dup {
+			return fmt.Errorf("%s and %s are both shard %d/%d: merge each shard once", other, names[i], sh.Index, count)
+		}
+		given[sh.Index] = names[i]
+	}
+	for k := range count {
+		if _, ok := given[k]; !ok {
+			out.Errors = append(out.Errors, finding.Error{
+				Operation: "sagefence:merge",
+				Resource:  fmt.Sprintf("shard %d/%d", k, count),
+				Message:   fmt.Sprintf("the report of shard %d/%d was not given: the accounts of that shard are not in this report", k, count),
+			})
+		}
+	}
+	return nil
 }
 
 func writeMerged(opts *mergeOptions, rep *finding.Report) error {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -292,4 +293,54 @@ func writeReportFile(t *testing.T, dir, name string, r finding.Report) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestMergeTellsAMissingShardFromAnEmptyOne: shard reports record K/N, so
+// an empty shard merges as complete, a shard never given makes the merge
+// incomplete (exit 3) and is named, and shards of two splits or a shard
+// given twice are refused (exit 2, nothing written).
+func TestMergeTellsAMissingShardFromAnEmptyOne(t *testing.T) {
+	dir := t.TempDir()
+	shardReport := func(k, n int, account string) string {
+		r := finding.Report{SchemaVersion: "1", Profile: "sop", Complete: true, Shard: &finding.Shard{Index: k, Count: n}}
+		if account != "" {
+			r.Results = []finding.Result{{AccountID: account, Region: "us-east-1", Resource: finding.Resource{Name: "nb"}, Status: finding.StatusPass}}
+		}
+		return writeReportFile(t, dir, fmt.Sprintf("s%d-%d-%s.json", k, n, account), r)
+	}
+	s0, s1, empty2 := shardReport(0, 3, "111111111111"), shardReport(1, 3, "222222222222"), shardReport(2, 3, "")
+
+	code, out, stderr := merge(t, s0, s1, empty2, "--format", "json")
+	var got finding.Report
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("all shards, one empty: %v; stderr %s", err, stderr)
+	}
+	if code != ExitOK || !got.Complete || len(got.Errors) != 0 || got.Shard != nil {
+		t.Errorf("all shards, one empty: exit %d, complete %v, errors %+v, shard %+v", code, got.Complete, got.Errors, got.Shard)
+	}
+
+	code, out, stderr = merge(t, s0, empty2, "--format", "json")
+	got = finding.Report{}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("shard 1/3 missing: %v; stderr %s", err, stderr)
+	}
+	if code != ExitIncomplete || got.Complete || len(got.Errors) != 1 || got.Errors[0].Resource != "shard 1/3" ||
+		!strings.Contains(got.Errors[0].Message, "was not given") {
+		t.Errorf("shard 1/3 missing: exit %d, complete %v, errors %+v", code, got.Complete, got.Errors)
+	}
+
+	for name, files := range map[string][]string{
+		"two splits":  {s0, shardReport(1, 2, "333333333333")},
+		"empty twice": {s0, s1, empty2, shardReport(2, 3, "")},
+		"bad shard":   {s0, shardReport(3, 3, "444444444444")},
+	} {
+		out := filepath.Join(dir, "merged-"+strings.ReplaceAll(name, " ", "-")+".json")
+		code, _, stderr := merge(t, append(files, "--format", "json", "--output", out)...)
+		if code != ExitUsage || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "shard") {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 and one line about shards", name, code, stderr)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%s: a merged report was written", name)
+		}
+	}
 }

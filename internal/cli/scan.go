@@ -346,6 +346,9 @@ func runScan(ctx context.Context, opts *scanOptions) error {
 		Profile:       ev.Profile(),
 		StartedAt:     started,
 	}
+	if sh := opts.Live.Org.Shard; sh.Count > 1 && opts.Input == "" {
+		rep.Shard = &finding.Shard{Index: sh.Index, Count: sh.Count}
+	}
 	rep.Results, rep.Errors = ev.Evaluate(inv)
 	inv = nil // results keep what they need; the rest of the snapshot can go
 	interrupted := ctx.Err() != nil

@@ -127,6 +127,15 @@ type Report struct {
 	// mute nothing any more and are listed so that their owners renew or
 	// remove them.
 	ExpiredExceptions []ExpiredException `json:"expired_exceptions,omitempty"`
+	// Shard is set on the report of one shard of a sharded scan (scan
+	// --shard K/N), so that merge can tell a missing shard from an empty one.
+	Shard *Shard `json:"shard,omitempty"`
+}
+
+// Shard names one of Count shards (Index from 0).
+type Shard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
 }
 
 // ExpiredException is an exception that no longer mutes because it expired.
