@@ -8,6 +8,7 @@ package markdown
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -51,13 +52,22 @@ func icon(s finding.Status) string {
 	return "➖"
 }
 
-// section is a heading and table header followed by items (rows or
-// details blocks) that may be left out from the end.
+// section is a heading and table header followed by n items (rows or
+// details blocks), rendered only when needed and kept from the first: a
+// report of 100,000 notebooks renders what fits, not everything.
 type section struct {
-	head  string
-	items []string
-	tail  string
-	kept  int
+	head, tail string
+	n          int
+	render     func(i int) string
+	items      []string // items[i] rendered so far, in order
+	kept       int
+}
+
+func (s *section) item(i int) string {
+	for len(s.items) <= i {
+		s.items = append(s.items, s.render(len(s.items)))
+	}
+	return s.items[i]
 }
 
 func (s *section) String() string {
@@ -67,15 +77,17 @@ func (s *section) String() string {
 	return s.head + strings.Join(s.items[:s.kept], "") + s.tail
 }
 
-func (s *section) size(kept int) int {
-	if kept == 0 {
-		return 0
+// exceeds reports whether the whole section is longer than budget
+// characters, rendering items only until it is.
+func (s *section) exceeds(budget int) (bool, int) {
+	if s.n == 0 {
+		return false, budget
 	}
-	n := utf8.RuneCountInString(s.head) + utf8.RuneCountInString(s.tail)
-	for _, it := range s.items[:kept] {
-		n += utf8.RuneCountInString(it)
+	budget -= utf8.RuneCountInString(s.head) + utf8.RuneCountInString(s.tail)
+	for i := 0; i < s.n && budget >= 0; i++ {
+		budget -= utf8.RuneCountInString(s.item(i))
 	}
-	return n
+	return budget < 0, budget
 }
 
 // fill keeps as many more of the section's items as fit in budget
@@ -86,13 +98,12 @@ func (s *section) fill(budget int) int {
 		left -= utf8.RuneCountInString(s.head) + utf8.RuneCountInString(s.tail)
 	}
 	kept := s.kept
-	for _, it := range s.items[kept:] {
-		n := utf8.RuneCountInString(it)
+	for ; kept < s.n; kept++ {
+		n := utf8.RuneCountInString(s.item(kept))
 		if n > left {
 			break
 		}
 		left -= n
-		kept++
 	}
 	if kept == 0 {
 		return budget
@@ -129,47 +140,69 @@ func render(r *finding.Report, maxChars int) string {
 	findings := &section{
 		head: "### Findings\n\n| Status | Notebook | Account | Region | Internet path | Severity | Failing checks |\n|---|---|---|---|---|---|---|\n",
 		tail: "\n",
+		n:    len(sorted),
+		render: func(i int) string {
+			res := sorted[i]
+			return fmt.Sprintf("| %s %s | %s | %s | %s | %s | %s | %s |\n",
+				icon(res.Status), res.Status, ident(res.Resource.Name), ident(res.AccountID), ident(res.Region),
+				res.InternetPath, res.Severity, text(strings.Join(failing(res), ", ")))
+		},
 	}
-	details := &section{head: "### Details\n\n"}
+	var failed []*finding.Result
 	for _, res := range sorted {
-		findings.items = append(findings.items, fmt.Sprintf("| %s %s | %s | %s | %s | %s | %s | %s |\n",
-			icon(res.Status), res.Status, ident(res.Resource.Name), ident(res.AccountID), ident(res.Region),
-			res.InternetPath, res.Severity, text(strings.Join(failing(res), ", "))))
 		if res.Status != finding.StatusPass {
-			var b strings.Builder
-			writeDetails(&b, res)
-			details.items = append(details.items, b.String())
+			failed = append(failed, res)
 		}
 	}
-	errs := &section{head: "### Could not be read\n\n| Account | Region | Operation | Resource | Error |\n|---|---|---|---|---|\n", tail: "\n"}
-	for _, e := range r.Errors {
-		msg := e.Message
-		if e.Code != "" {
-			msg = e.Code + ": " + msg
-		}
-		errs.items = append(errs.items, fmt.Sprintf("| %s | %s | %s | %s | %s |\n", ident(e.AccountID), ident(e.Region), ident(e.Operation), ident(e.Resource), text(msg)))
+	details := &section{head: "### Details\n\n", n: len(failed), render: func(i int) string {
+		var b strings.Builder
+		writeDetails(&b, failed[i])
+		return b.String()
+	}}
+	errs := &section{
+		head: "### Could not be read\n\n| Account | Region | Operation | Resource | Error |\n|---|---|---|---|---|\n",
+		tail: "\n",
+		n:    len(r.Errors),
+		render: func(i int) string {
+			e := r.Errors[i]
+			msg := e.Message
+			if e.Code != "" {
+				msg = e.Code + ": " + msg
+			}
+			return fmt.Sprintf("| %s | %s | %s | %s | %s |\n", ident(e.AccountID), ident(e.Region), ident(e.Operation), ident(e.Resource), text(msg))
+		},
 	}
-	expired := &section{head: "### Expired exceptions (no longer muting)\n\n| Source | Match | Owner | Expired | Reason |\n|---|---|---|---|---|\n", tail: "\n"}
-	for _, x := range r.ExpiredExceptions {
-		expired.items = append(expired.items, fmt.Sprintf("| %s | %s | %s | %s | %s |\n", text(x.Source), text(x.Match), text(x.Owner), text(x.Expires), text(x.Reason)))
+	expired := &section{
+		head: "### Expired exceptions (no longer muting)\n\n| Source | Match | Owner | Expired | Reason |\n|---|---|---|---|---|\n",
+		tail: "\n",
+		n:    len(r.ExpiredExceptions),
+		render: func(i int) string {
+			x := r.ExpiredExceptions[i]
+			return fmt.Sprintf("| %s | %s | %s | %s | %s |\n", text(x.Source), text(x.Match), text(x.Owner), text(x.Expires), text(x.Reason))
+		},
 	}
 	sections := []*section{findings, details, errs, expired}
 
-	total := utf8.RuneCountInString(head.String())
-	for _, s := range sections {
-		total += s.size(len(s.items))
+	over := false
+	if maxChars > 0 {
+		left := maxChars - utf8.RuneCountInString(head.String())
+		for _, s := range sections {
+			if over, left = s.exceeds(left); over {
+				break
+			}
+		}
 	}
 	var notice string
-	if maxChars <= 0 || total <= maxChars {
+	if !over {
 		for _, s := range sections {
-			s.kept = len(s.items)
+			s.fill(math.MaxInt)
 		}
 	} else {
 		// What could not be read decides whether the report is complete:
 		// it goes first (expired exceptions, which are few, then errors),
-		// in at most half of the room.
-		// Then the findings table in at most 60 % of what is left, details
-		// in the rest, and the table again if details leave room.
+		// in at most half of the room. Then the findings table in at most
+		// 60 % of what is left, details in the rest, and the table again
+		// if details leave room.
 		budget := maxChars - utf8.RuneCountInString(head.String()) - noticeReserve
 		half := budget / 2
 		left := expired.fill(half)
@@ -184,8 +217,8 @@ func render(r *finding.Report, maxChars int) string {
 			what string
 			sec  *section
 		}{{"findings", findings}, {"details", details}, {"unreadable resources", errs}, {"expired exceptions", expired}} {
-			if s.sec.kept < len(s.sec.items) {
-				shown = append(shown, fmt.Sprintf("%d of %d %s", s.sec.kept, len(s.sec.items), s.what))
+			if s.sec.kept < s.sec.n {
+				shown = append(shown, fmt.Sprintf("%d of %d %s", s.sec.kept, s.sec.n, s.what))
 			}
 		}
 		notice = fmt.Sprintf("> **Shortened** to GitHub's limit of %d characters: %s shown, most urgent first. "+
