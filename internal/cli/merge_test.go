@@ -344,3 +344,39 @@ func TestMergeTellsAMissingShardFromAnEmptyOne(t *testing.T) {
 		}
 	}
 }
+
+// TestSavedShardInventoriesKeepTheirShard: a shard's inventory, scanned
+// offline, reports its shard, so merging it without the other shard's
+// report is incomplete and names what is missing.
+func TestSavedShardInventoriesKeepTheirShard(t *testing.T) {
+	dir := t.TempDir()
+	inv := orgInventory(t, "111122223333", "444455556666", "777788889999")
+	part := onlyShard(inv, shard.Shard{Index: 0, Count: 2})
+	part.Shard = &inventory.Shard{Index: 0, Count: 2}
+	p, _ := scanInput(t, dir, "shard0", part)
+	if got := readJSONReport(t, p).Shard; got == nil || *got != (finding.Shard{Index: 0, Count: 2}) {
+		t.Fatalf("report of a shard inventory records shard %+v, want 0/2", got)
+	}
+	code, out, stderr := merge(t, p, "--format", "json")
+	var merged finding.Report
+	if err := json.Unmarshal([]byte(out), &merged); err != nil {
+		t.Fatalf("%v; stderr %s", err, stderr)
+	}
+	if code != ExitIncomplete || !slices.ContainsFunc(merged.Errors, func(e finding.Error) bool { return e.Resource == "shard 1/2" }) {
+		t.Errorf("merge of shard 0/2 alone: exit %d, errors %+v", code, merged.Errors)
+	}
+	if p, _ := scanInput(t, dir, "whole", inv); readJSONReport(t, p).Shard != nil {
+		t.Error("an unsharded inventory's report records a shard")
+	}
+
+	bad := *part
+	bad.Shard = &inventory.Shard{Index: 2, Count: 2}
+	in := filepath.Join(dir, "bad.inv.json")
+	if err := bad.WriteFile(in); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, _, errOut := iostreams.Test()
+	if code := Main(context.Background(), ios, []string{"scan", "--input", in}); code != ExitUsage || !strings.Contains(errOut.String(), "shard 2/2") {
+		t.Errorf("inventory with shard 2/2: exit %d, stderr %q; want exit 2 naming it", code, errOut)
+	}
+}

@@ -346,7 +346,7 @@ func runScan(ctx context.Context, opts *scanOptions) error {
 		Profile:       ev.Profile(),
 		StartedAt:     started,
 	}
-	if sh := opts.Live.Org.Shard; sh.Count > 1 && opts.Input == "" {
+	if sh := inv.Shard; sh != nil {
 		rep.Shard = &finding.Shard{Index: sh.Index, Count: sh.Count}
 	}
 	rep.Results, rep.Errors = ev.Evaluate(inv)

@@ -203,6 +203,9 @@ func collectFrom(ctx context.Context, src clientSource, home string, opts Collec
 		Partition:     awsclient.PartitionOf(home),
 		Regions:       []inventory.Region{},
 	}}
+	if s := opts.Shard; s.Count > 1 {
+		r.inv.Shard = &inventory.Shard{Index: s.Index, Count: s.Count}
+	}
 
 	r.caller, r.partition, err = src.identity(ctx)
 	if err != nil {

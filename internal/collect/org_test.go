@@ -321,6 +321,9 @@ func TestAccountListExclusionsAndShards(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if s := inv.Shard; s == nil || s.Index != k || s.Count != 3 {
+			t.Errorf("shard %d/3: inventory records shard %+v", k, s)
+		}
 		for _, r := range inv.Regions {
 			seen[r.AccountID]++
 			if shard.Of(r.AccountID, 3) != k {

@@ -123,6 +123,9 @@ func oneLine(s string) string {
 // named, no duplicates. Dangling references are not errors here: the
 // analysis reports them as unknown facts.
 func (inv *Inventory) Validate() error {
+	if s := inv.Shard; s != nil && (s.Count < 2 || s.Index < 0 || s.Index >= s.Count) {
+		return fmt.Errorf("shard %d/%d: want 0 <= index < count, count at least 2", s.Index, s.Count)
+	}
 	seen := map[[2]string]bool{}
 	for i, r := range inv.Regions {
 		if r.Region == "" {

@@ -20,6 +20,15 @@ type Inventory struct {
 	// Errors are failures not tied to one account-region (for example, the
 	// region list could not be read). Region-scoped failures live in Region.Errors.
 	Errors []CollectError `json:"errors,omitempty"`
+	// Shard is set when the collection read one shard of a split of the
+	// accounts (scan --shard K/N); reports evaluated from it say so.
+	Shard *Shard `json:"shard,omitempty"`
+}
+
+// Shard names one of Count shards (Index from 0).
+type Shard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
 }
 
 // Region is everything collected in one account and region.
