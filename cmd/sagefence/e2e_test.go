@@ -263,7 +263,7 @@ func checkVerdicts(t *testing.T, got scanResult, want map[string]expect) {
 				t.Errorf("%s: sub-check %s is not %s: %+v", name, w.check, w.status, r.Checks)
 			}
 		}
-		if r.Reproduce.Len() == 0 {
+		if len(r.Reproduce.Strings()) == 0 {
 			t.Errorf("%s: no reproducing commands", name)
 		}
 	}

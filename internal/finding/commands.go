@@ -56,9 +56,6 @@ func (c Commands) Strings() []string {
 	return c.list
 }
 
-// Len is the number of commands.
-func (c Commands) Len() int { return len(c.Strings()) }
-
 // Equal reports whether c and o are the same commands, however each is
 // held; go-cmp uses it to compare results.
 func (c Commands) Equal(o Commands) bool {

@@ -306,7 +306,7 @@ Resources:
 	if nr := by["NoReason"]; nr.Status != finding.StatusFail || !strings.Contains(nr.Checks[0].Message, "no reason") {
 		t.Errorf("no reason: %s %s", nr.Status, nr.Checks[0].Message)
 	}
-	if n := by["Named"]; n.Resource.Name != "research" || n.Reproduce.Len() == 0 || !strings.Contains(n.Reproduce.Strings()[0], "research") {
+	if n := by["Named"]; n.Resource.Name != "research" || len(n.Reproduce.Strings()) == 0 || !strings.Contains(n.Reproduce.Strings()[0], "research") {
 		t.Errorf("named: %+v %v", n.Resource, n.Reproduce)
 	}
 }

@@ -764,14 +764,16 @@ func publicSpaces4or6(v6 bool) ipSet {
 // trafficClasses splits traffic into classes within which every security
 // group rule and ACL entry decides the same way: one per protocol mentioned,
 // and for TCP/UDP one per port segment between rule boundaries. The same
-// classes serve both address families. They are sorted by protocol, then
-// port.
+// classes serve both address families. They come sorted by protocol, then
+// port, since both lists are.
 func trafficClasses(acl sortedACL, groups []*inventory.SecurityGroup) []class {
 	// Port boundaries apply to TCP and UDP alike: a rule's range for one
 	// protocol only splits the other's classes more finely, which changes
 	// no verdict and keeps this one list.
 	bounds := []int32{0}
-	protos := []int{protoICMP, protoTCP, protoUDP, protoICMPv6}
+	// 253 (reserved for experiments) stands for any protocol no rule
+	// names: only "all traffic" rules match it.
+	protos := []int{protoICMP, protoTCP, protoUDP, protoICMPv6, 253}
 	note := func(proto int, from, to int32, ports bool) {
 		if proto >= 0 && !slices.Contains(protos, proto) {
 			protos = append(protos, proto)
@@ -809,16 +811,6 @@ func trafficClasses(acl sortedACL, groups []*inventory.SecurityGroup) []class {
 		}
 		out = append(out, class{proto: proto})
 	}
-	// Any other protocol: matched only by "all traffic" rules.
-	if !slices.Contains(protos, 253) {
-		out = append(out, class{proto: 253})
-	}
-	slices.SortFunc(out, func(a, b class) int {
-		if a.proto != b.proto {
-			return a.proto - b.proto
-		}
-		return int(a.port) - int(b.port)
-	})
 	return out
 }
 

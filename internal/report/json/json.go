@@ -129,8 +129,7 @@ func writeResults(w io.Writer, results []finding.Result) error {
 // (omitempty, HTML escaping, sorted map keys) as the report's "results"
 // array, with the faster encoder of the JSON v2 reference implementation;
 // the test holds the output to encoding/json's byte for byte.
-var resultOptions = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsonv2.Deterministic(true),
-	jsontext.WithIndentPrefix("  "), jsontext.WithIndent("  "))
+var resultOptions = jsonv2.JoinOptions(mapOptions, jsontext.WithIndentPrefix("  "), jsontext.WithIndent("  "))
 
 // sharedMaps encodes the compliance maps of a chunk's results: the results
 // of one evaluation share one map, so it is encoded once per chunk and its
