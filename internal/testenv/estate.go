@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+	"github.com/aws/smithy-go"
 )
 
 // The builders below create network objects and notebook instances in moto
@@ -89,9 +91,39 @@ func CreateNATGateway(ctx context.Context, c *ec2.Client, subnetID string) (stri
 		ConnectivityType: ec2types.ConnectivityTypePublic,
 	})
 	if err != nil {
+		// A retried create whose first attempt worked but lost its answer
+		// fails on the address the first attempt associated: that first
+		// gateway is the one made here.
+		if id, ok := natHolding(ctx, c, subnetID, aws.ToString(eip.AllocationId), err); ok {
+			return id, nil
+		}
 		return "", fmt.Errorf("create NAT gateway in %s: %w", subnetID, err)
 	}
 	return aws.ToString(out.NatGateway.NatGatewayId), nil
+}
+
+// natHolding returns the NAT gateway in subnetID that holds allocationID
+// when err says the address is already associated.
+func natHolding(ctx context.Context, c *ec2.Client, subnetID, allocationID string, err error) (string, bool) {
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "Resource.AlreadyAssociated" {
+		return "", false
+	}
+	out, derr := c.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{})
+	if derr != nil {
+		return "", false
+	}
+	for _, g := range out.NatGateways {
+		if aws.ToString(g.SubnetId) != subnetID || g.State == ec2types.NatGatewayStateDeleted {
+			continue
+		}
+		for _, a := range g.NatGatewayAddresses {
+			if aws.ToString(a.AllocationId) == allocationID {
+				return aws.ToString(g.NatGatewayId), true
+			}
+		}
+	}
+	return "", false
 }
 
 // DeleteNATGateway deletes a NAT gateway; moto keeps it in state "deleted",

@@ -236,3 +236,38 @@ func TestCreateNotebookKeepsNetworkSettings(t *testing.T) {
 		t.Errorf("tags = %+v, %v", tags, err)
 	}
 }
+
+// A create whose answer is lost is retried by the SDK and runs twice in
+// moto; the second run fails on the address the first one associated.
+// CreateNATGateway must return the gateway the first run made.
+func TestCreateNATGatewaySurvivesALostResponse(t *testing.T) {
+	m := shared.ForTest(t)
+	ctx := context.Background()
+	direct := ec2.NewFromConfig(Config(m.URL()))
+	vpc, err := CreateVPC(ctx, direct, "10.2.0.0/16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := direct.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: aws.String(vpc), CidrBlock: aws.String("10.2.0.0/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subnet := aws.ToString(sub.Subnet.SubnetId)
+	p := NewFaultProxy(t, m.URL())
+	p.Add(Rule{Op: "ec2:CreateNatGateway", Limit: 1, Fault: LoseResponse()})
+	id, err := CreateNATGateway(ctx, ec2.NewFromConfig(Config(p.URL())), subnet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Calls("ec2:CreateNatGateway"); n != 2 {
+		t.Fatalf("CreateNatGateway reached moto %d times, want 2 (the lost one and the retry)", n)
+	}
+	out, err := direct.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}})
+	if err != nil || len(out.NatGateways) != 1 {
+		t.Fatalf("describe %s: %v", id, err)
+	}
+	g := out.NatGateways[0]
+	if aws.ToString(g.SubnetId) != subnet || len(g.NatGatewayAddresses) != 1 || aws.ToString(g.NatGatewayAddresses[0].PublicIp) == "" {
+		t.Errorf("returned gateway %s is not the one holding the new address: %+v", id, g)
+	}
+}

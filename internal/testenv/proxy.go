@@ -153,6 +153,9 @@ type Fault struct {
 	Delay time.Duration
 	// Drop closes the connection without answering.
 	Drop bool
+	// Lost forwards the call first, so that the service acts on it, and
+	// then drops the connection: the client cannot tell that it worked.
+	Lost bool
 
 	// kind picks the protocol's own code and status for a denial or a
 	// throttle, which differ between services.
@@ -193,6 +196,12 @@ func Slow(d time.Duration) Fault { return Fault{Delay: d} }
 
 // Drop closes the connection without answering.
 func Drop() Fault { return Fault{Drop: true} }
+
+// LoseResponse forwards the call, so that the service acts on it, and then
+// closes the connection without answering, as when a response is lost on
+// the way back. An SDK retries such a call: a create that is not
+// idempotent then runs twice.
+func LoseResponse() Fault { return Fault{Lost: true} }
 
 // resolve fills in the protocol-specific status and code of a denial,
 // throttle or server error.
@@ -456,7 +465,10 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch {
-	case fault.Drop:
+	case fault.Drop, fault.Lost:
+		if fault.Lost {
+			p.forward.ServeHTTP(httptest.NewRecorder(), r)
+		}
 		hj, ok := w.(http.Hijacker)
 		if !ok {
 			panic("fault proxy: connection cannot be hijacked")
