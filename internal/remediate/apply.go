@@ -209,11 +209,14 @@ func (x *executor) execute(ctx context.Context, c Clients, actionID string, s st
 	x.opts.at(seq, pointIntent)
 
 	result, doErr := s.do(ctx, r, before)
+	judge := doErr != nil && settleAfterError(ctx, r, s)
 	after, obsErr := s.observe(jctx, r)
 	o := journal.StepOutcome{Status: journal.StepDone, Result: mustJSON(result), At: x.opts.Now().UTC()}
 	if obsErr == nil {
 		o.After = mustJSON(after)
-		if doErr == nil {
+		if judge && len(Diff(before, after)) > 0 && len(Diff(s.expect(before), after)) == 0 {
+			o.Note, doErr = inPlaceNote(doErr), nil
+		} else if doErr == nil {
 			if d := Diff(s.expect(before), after); len(d) > 0 {
 				o.Note = "after-state differs from the expected one: " + joinLines(d)
 			}

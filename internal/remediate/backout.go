@@ -321,11 +321,14 @@ func (b *backout) undo(ctx context.Context, d decoded, inv step, deleting bool) 
 	b.opts.at(seq, pointIntent)
 	undoErr := inv.undo(ctx, r, invBefore)
 	b.opts.at(seq, pointCall)
+	judge := undoErr != nil && settleAfterError(ctx, r, inv)
 	now, obsErr := d.s.observe(jctx, r)
 	o := journal.StepOutcome{Status: journal.StepDone, Note: why, At: b.opts.Now().UTC()}
 	if obsErr == nil {
 		o.After = mustJSON(now)
-		if undoErr == nil {
+		if judge && len(Diff(live, now)) > 0 && len(without(Diff(invBefore, now), foreign)) == 0 {
+			o.Note, undoErr = why+"; "+inPlaceNote(undoErr), nil
+		} else if undoErr == nil {
 			if rest := without(Diff(invBefore, now), foreign); len(rest) > 0 {
 				undoErr = fmt.Errorf("%s is not back to its state before step %d: %s", d.s.resource(), d.Seq, joinLines(rest))
 			}
