@@ -116,7 +116,7 @@ func writeEvidence(opts *scanOptions, rep *finding.Report, inv []byte, caller ev
 }
 
 // newSecurityHub is the SDK's Security Hub client for region.
-func newSecurityHub(cfg aws.Config, region string) securityhub.BatchImportFindingsAPI {
+func newSecurityHub(cfg aws.Config, region string) securityHubAPI {
 	return shsdk.NewFromConfig(cfg, func(o *shsdk.Options) { o.Region = region })
 }
 
@@ -147,9 +147,10 @@ func groupFindings(fs []types.AwsSecurityFinding) []findingGroup {
 }
 
 // pushSecurityHub imports rep's findings into Security Hub, one account and
-// region at a time with a client for that region built from cfg. A group
-// that fails does not stop the others. It returns one error per rejected
-// finding and per failed call.
+// region at a time with a client for that region built from cfg, and with
+// --exceptions brings their workflow status in line with the exceptions. A
+// group that fails does not stop the others. It returns one error per
+// rejected finding and per failed call.
 func pushSecurityHub(ctx context.Context, opts *scanOptions, cfg aws.Config, rep *finding.Report) []error {
 	fs, err := asff.Findings(rep)
 	if err != nil {
@@ -157,26 +158,65 @@ func pushSecurityHub(ctx context.Context, opts *scanOptions, cfg aws.Config, rep
 	}
 	var errs []error
 	imported := 0
+	var wf securityhub.WorkflowResult
 	groups := groupFindings(fs)
+	rejections := func(g findingGroup, what string, failed []securityhub.FailedFinding) {
+		for _, f := range failed {
+			which := "finding " + f.ID
+			if f.ID == "" {
+				which = "findings"
+			}
+			errs = append(errs, fmt.Errorf("security hub %s %s %s %s: %s: %s", g.account, g.region, what, which, f.Code, f.Message))
+		}
+	}
 	for _, g := range groups {
-		res, err := securityhub.Push(ctx, opts.SecurityHub(cfg, g.region), g.findings)
+		api := opts.SecurityHub(cfg, g.region)
+		res, err := securityhub.Push(ctx, api, g.findings)
 		imported += res.Imported
 		var rejected *securityhub.RejectedError
 		switch {
 		case errors.As(err, &rejected):
-			for _, f := range rejected.Failed {
-				what := "finding " + f.ID
-				if f.ID == "" {
-					what = "findings"
-				}
-				errs = append(errs, fmt.Errorf("security hub %s %s rejected %s: %s: %s", g.account, g.region, what, f.Code, f.Message))
-			}
+			rejections(g, "rejected", rejected.Failed)
+		case err != nil:
+			errs = append(errs, fmt.Errorf("security hub %s %s: %w", g.account, g.region, err))
+			continue
+		}
+		if opts.Exceptions == "" {
+			continue
+		}
+		w, err := securityhub.SyncWorkflow(ctx, api, withoutFailed(g.findings, res.Failed))
+		wf.Suppressed, wf.Reopened = wf.Suppressed+w.Suppressed, wf.Reopened+w.Reopened
+		switch {
+		case errors.As(err, &rejected):
+			rejections(g, "did not update the workflow of", rejected.Failed)
 		case err != nil:
 			errs = append(errs, fmt.Errorf("security hub %s %s: %w", g.account, g.region, err))
 		}
 	}
 	if opts.IO.IsStderrTTY() {
-		fmt.Fprintf(opts.IO.ErrOut, "security hub: imported %d of %d findings in %d account-region(s)\n", imported, len(fs), len(groups))
+		fmt.Fprintf(opts.IO.ErrOut, "security hub: imported %d of %d findings in %d account-region(s)", imported, len(fs), len(groups))
+		if opts.Exceptions != "" {
+			fmt.Fprintf(opts.IO.ErrOut, "; workflow: %d suppressed, %d reopened", wf.Suppressed, wf.Reopened)
+		}
+		fmt.Fprintln(opts.IO.ErrOut)
 	}
 	return errs
+}
+
+// withoutFailed is fs without the findings Security Hub rejected.
+func withoutFailed(fs []types.AwsSecurityFinding, failed []securityhub.FailedFinding) []types.AwsSecurityFinding {
+	if len(failed) == 0 {
+		return fs
+	}
+	drop := map[string]bool{}
+	for _, f := range failed {
+		drop[f.ID] = true
+	}
+	var out []types.AwsSecurityFinding
+	for _, f := range fs {
+		if !drop[aws.ToString(f.Id)] {
+			out = append(out, f)
+		}
+	}
+	return out
 }

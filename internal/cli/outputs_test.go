@@ -23,7 +23,6 @@ import (
 	"github.com/sagefence/sagefence/internal/inventory"
 	"github.com/sagefence/sagefence/internal/iostreams"
 	"github.com/sagefence/sagefence/internal/report"
-	"github.com/sagefence/sagefence/internal/securityhub"
 	"github.com/sagefence/sagefence/internal/testenv"
 )
 
@@ -502,10 +501,28 @@ type hubStub struct {
 	regions map[string]int
 	reject  string // notebook name
 	fail    error
+	updated map[string]int // "region STATUS" -> findings
 }
 
-func (h *hubStub) client(_ aws.Config, region string) securityhub.BatchImportFindingsAPI {
+func (h *hubStub) client(_ aws.Config, region string) securityHubAPI {
 	return hubRegion{h, region}
+}
+
+// GetFindings answers that nothing is suppressed yet.
+func (c hubRegion) GetFindings(context.Context, *shsdk.GetFindingsInput, ...func(*shsdk.Options)) (*shsdk.GetFindingsOutput, error) {
+	return &shsdk.GetFindingsOutput{}, nil
+}
+
+// BatchUpdateFindings counts the findings whose workflow it is asked to
+// change, by region and status.
+func (c hubRegion) BatchUpdateFindings(_ context.Context, in *shsdk.BatchUpdateFindingsInput, _ ...func(*shsdk.Options)) (*shsdk.BatchUpdateFindingsOutput, error) {
+	c.h.mu.Lock()
+	defer c.h.mu.Unlock()
+	if c.h.updated == nil {
+		c.h.updated = map[string]int{}
+	}
+	c.h.updated[c.region+" "+string(in.Workflow.Status)] += len(in.FindingIdentifiers)
+	return &shsdk.BatchUpdateFindingsOutput{ProcessedFindings: in.FindingIdentifiers}, nil
 }
 
 type hubRegion struct {
@@ -547,6 +564,9 @@ func TestScanPushGroupsByRegionAndReportsRejections(t *testing.T) {
 	}
 	if r := decodeReport(t, out.Bytes()); len(r.Results) != 12 {
 		t.Errorf("report has %d results, want the 12 notebooks written despite the rejection", len(r.Results))
+	}
+	if hub.updated != nil {
+		t.Errorf("workflow updates %v without --exceptions, want none", hub.updated)
 	}
 	if hub.regions["us-east-1"] != 10 || hub.regions["eu-west-1"] != 2 {
 		t.Errorf("findings per region %v, want 10 in us-east-1 and 2 in eu-west-1", hub.regions)

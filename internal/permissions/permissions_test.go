@@ -20,6 +20,8 @@ func wantLists() (audit []string, optional map[string]Feature, remediateOnly []s
 	}
 	optional = map[string]Feature{
 		"securityhub:BatchImportFindings": FeatureSecurityHub,
+		"securityhub:GetFindings":         FeatureSecurityHub,
+		"securityhub:BatchUpdateFindings": FeatureSecurityHub,
 		"organizations:ListAccounts":      FeatureOrganizations,
 		"sts:AssumeRole":                  FeatureOrganizations,
 		"iam:SimulatePrincipalPolicy":     FeaturePreflight,

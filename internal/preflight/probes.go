@@ -189,7 +189,9 @@ func probeFor(action string) probe {
 		return probe{}
 	}
 	// Everything else (SageMaker writes, iam:PassRole, S3 objects,
-	// sts:AssumeRole, securityhub:BatchImportFindings) has no harmless call.
+	// sts:AssumeRole, the Security Hub writes) has no harmless call.
+	// securityhub:GetFindings has one, but preflight holds no Security Hub
+	// client: it is simulated like the writes.
 	regional := strings.HasPrefix(action, "sagemaker:") || strings.HasPrefix(action, "ec2:") ||
 		strings.HasPrefix(action, "securityhub:")
 	return probe{regional: regional, simulateOnly: true}

@@ -156,6 +156,12 @@ type Fault struct {
 	// Lost forwards the call first, so that the service acts on it, and
 	// then drops the connection: the client cannot tell that it worked.
 	Lost bool
+	// Answer, when set, answers the call in the proxy with the HTTP status
+	// and JSON body it returns: the emulation of an operation moto lacks.
+	Answer func(Call) (status int, body []byte)
+	// Rewrite, when set, forwards the call with the body it returns: the
+	// emulation of a service behaviour moto does not have.
+	Rewrite func(Call) []byte
 
 	// kind picks the protocol's own code and status for a denial or a
 	// throttle, which differ between services.
@@ -465,6 +471,23 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch {
+	case fault.Answer != nil:
+		status, body := fault.Answer(c)
+		h := w.Header()
+		h.Set("X-Amzn-Requestid", "f4a7c1e2-0000-4000-8000-000000000000")
+		if proto == protoJSON {
+			h.Set("Content-Type", "application/x-amz-json-1.1")
+		} else {
+			h.Set("Content-Type", "application/json")
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
+	case fault.Rewrite != nil:
+		body := fault.Rewrite(c)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Del("Content-Length")
+		p.forward.ServeHTTP(w, r)
 	case fault.Drop, fault.Lost:
 		if fault.Lost {
 			p.forward.ServeHTTP(httptest.NewRecorder(), r)

@@ -39,7 +39,36 @@ const (
 	maxRemediation  = 512
 	maxRequirements = 32
 	maxProductField = 50
+	maxNote         = 512
 )
+
+// NoteAuthor is the Note.UpdatedBy of every note sagefence writes on a
+// finding.
+const NoteAuthor = "sagefence"
+
+// MuteNote is the note of a MUTED result: why it is muted, by whom and
+// until when.
+func MuteNote(res *finding.Result) string {
+	if res.Mute == nil {
+		return "Muted by sagefence."
+	}
+	by := "sagefence"
+	if res.Mute.Source != "" {
+		by += " " + res.Mute.Source
+	}
+	var about []string
+	if res.Mute.Owner != "" {
+		about = append(about, "owner "+res.Mute.Owner)
+	}
+	if res.Mute.Expires != "" {
+		about = append(about, "expires "+res.Mute.Expires)
+	}
+	note := "Muted (" + by + "): " + strings.TrimSuffix(res.Mute.Reason, ".")
+	if len(about) > 0 {
+		note += " (" + strings.Join(about, ", ") + ")"
+	}
+	return note + "."
+}
 
 // ProductARN is the ARN of the account's default product, the one a
 // customer's own tool imports findings as.
@@ -110,10 +139,13 @@ func build(r *finding.Report, res *finding.Result, created, updated string) type
 	if reasons := statusReasons(res); len(reasons) > 0 {
 		f.Compliance.StatusReasons = reasons
 	}
-	// Security Hub takes Workflow from the provider only when it creates a
-	// finding; later changes are the analysts' (BatchUpdateFindings).
+	// Security Hub takes Workflow and Note from the provider only when it
+	// creates a finding; later changes go through BatchUpdateFindings
+	// (securityhub.SyncWorkflow). The note's author tells sagefence's
+	// suppressions from an analyst's.
 	if res.Status == finding.StatusMuted {
 		f.Workflow = &types.Workflow{Status: types.WorkflowStatusSuppressed}
+		f.Note = &types.Note{Text: aws.String(truncate(MuteNote(res), maxNote)), UpdatedBy: aws.String(NoteAuthor), UpdatedAt: aws.String(updated)}
 	} else {
 		f.Workflow = &types.Workflow{Status: types.WorkflowStatusNew}
 	}

@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	shsdk "github.com/aws/aws-sdk-go-v2/service/securityhub"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
+
+	"github.com/sagefence/sagefence/internal/iostreams"
+	"github.com/sagefence/sagefence/internal/securityhub"
+	"github.com/sagefence/sagefence/internal/testenv"
+)
+
+// Security Hub operations as the test proxy names them (REST-JSON).
+const (
+	opImportFindings = "securityhub:POST /findings/import"
+	opUpdateFindings = "securityhub:PATCH /findings/batchupdate"
+)
+
+// hubEmulation makes moto's Security Hub keep workflow the way AWS does,
+// through the test proxy. moto 5.2 has no BatchUpdateFindings: the proxy
+// answers it by re-importing each finding with the new workflow and note.
+// And moto's BatchImportFindings overwrites Workflow and Note of an
+// existing finding, which AWS keeps (they are the analysts'): the proxy
+// puts the stored ones back into each import.
+func hubEmulation(t *testing.T, motoURL string) []testenv.Rule {
+	ctx := context.Background()
+	stored := func(region string) map[string]types.AwsSecurityFinding {
+		c := shsdk.NewFromConfig(testenv.Config(motoURL), func(o *shsdk.Options) { o.Region = region })
+		out := map[string]types.AwsSecurityFinding{}
+		p := shsdk.NewGetFindingsPaginator(c, &shsdk.GetFindingsInput{MaxResults: aws.Int32(100)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				t.Errorf("emulation: GetFindings: %v", err)
+				return nil
+			}
+			for _, f := range page.Findings {
+				out[aws.ToString(f.Id)] = f
+			}
+		}
+		return out
+	}
+	regionOf := func(c testenv.Call) string {
+		// Credential scope: .../DATE/REGION/securityhub/aws4_request
+		parts := strings.Split(c.Header.Get("Authorization"), "/")
+		if len(parts) > 3 {
+			return parts[2]
+		}
+		return testenv.Region
+	}
+	keep := func(c testenv.Call) []byte {
+		var in struct{ Findings []map[string]any }
+		if err := json.Unmarshal(c.Body, &in); err != nil {
+			t.Errorf("emulation: import body: %v", err)
+			return c.Body
+		}
+		have := stored(regionOf(c))
+		for _, f := range in.Findings {
+			old, ok := have[f["Id"].(string)]
+			if !ok {
+				continue
+			}
+			f["Workflow"] = old.Workflow
+			delete(f, "Note")
+			if old.Note != nil {
+				f["Note"] = old.Note
+			}
+		}
+		b, _ := json.Marshal(in)
+		return b
+	}
+	update := func(c testenv.Call) (int, []byte) {
+		var in struct {
+			FindingIdentifiers []types.AwsSecurityFindingIdentifier
+			Workflow           types.WorkflowUpdate
+			Note               types.NoteUpdate
+		}
+		if err := json.Unmarshal(c.Body, &in); err != nil {
+			return 400, []byte(`{"message":"bad body"}`)
+		}
+		region := regionOf(c)
+		have := stored(region)
+		var done []types.AwsSecurityFinding
+		for _, id := range in.FindingIdentifiers {
+			f, ok := have[aws.ToString(id.Id)]
+			if !ok {
+				continue
+			}
+			f.Workflow = &types.Workflow{Status: types.WorkflowStatus(in.Workflow.Status)}
+			f.Note = &types.Note{Text: in.Note.Text, UpdatedBy: in.Note.UpdatedBy, UpdatedAt: aws.String("2025-01-02T03:04:05.000Z")}
+			done = append(done, f)
+		}
+		c2 := shsdk.NewFromConfig(testenv.Config(motoURL), func(o *shsdk.Options) { o.Region = region })
+		if len(done) > 0 {
+			if _, err := c2.BatchImportFindings(ctx, &shsdk.BatchImportFindingsInput{Findings: done}); err != nil {
+				t.Errorf("emulation: re-import: %v", err)
+			}
+		}
+		out := map[string]any{"ProcessedFindings": in.FindingIdentifiers[:len(done)], "UnprocessedFindings": []any{}}
+		b, _ := json.Marshal(out)
+		return 200, b
+	}
+	return []testenv.Rule{
+		{Op: opImportFindings, Fault: testenv.Fault{Rewrite: keep}},
+		{Op: opUpdateFindings, Fault: testenv.Fault{Answer: update}},
+	}
+}
+
+// TestScanPushKeepsSecurityHubWorkflowInStepWithExceptions pushes the
+// example estate to moto's Security Hub four times: without exceptions,
+// with the example's (marketing-etl muted), with them again, and with
+// none matching any more.
+func TestScanPushKeepsSecurityHubWorkflowInStepWithExceptions(t *testing.T) {
+	m := testenv.MotoForTest(t)
+	proxy := testenv.NewFaultProxy(t, m.URL())
+	proxy.Add(hubEmulation(t, m.URL())...)
+	testenv.SetAWSEnv(t, proxy.URL())
+	ctx := context.Background()
+	noneMatch := filepath.Join(t.TempDir(), "none.yaml")
+	if err := os.WriteFile(noneMatch, []byte("exceptions: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	push := func(exceptionsFile string) (updates int) {
+		t.Helper()
+		proxy.ResetCounts()
+		args := []string{"scan", "--input", example, "--push-securityhub", "--format", "json"}
+		if exceptionsFile != "" {
+			args = append(args, "--exceptions", exceptionsFile)
+		}
+		ios, _, _, errOut := iostreams.Test()
+		if code := Main(ctx, ios, args); code != ExitIncomplete {
+			t.Fatalf("exit = %d, want 3 (the example has ERROR results); stderr %q", code, errOut)
+		}
+		if strings.Contains(errOut.String(), "security hub") {
+			t.Fatalf("stderr = %q", errOut)
+		}
+		return proxy.Calls(opUpdateFindings)
+	}
+	// marketing-etl's workflow and note, from moto directly.
+	marketing := func() string {
+		t.Helper()
+		c := shsdk.NewFromConfig(testenv.Config(m.URL()))
+		out, err := c.GetFindings(ctx, &shsdk.GetFindingsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range out.Findings {
+			if aws.ToString(f.Resources[0].Details.AwsSageMakerNotebookInstance.NotebookInstanceName) != "marketing-etl" {
+				continue
+			}
+			s := string(f.Workflow.Status)
+			if f.Note != nil {
+				s += " by " + aws.ToString(f.Note.UpdatedBy) + ": " + aws.ToString(f.Note.Text)
+			}
+			return s
+		}
+		t.Fatal("no finding for marketing-etl")
+		return ""
+	}
+
+	if n := push(""); n != 0 || marketing() != "NEW" {
+		t.Fatalf("without exceptions: %d workflow updates, marketing-etl %q; want none and NEW", n, marketing())
+	}
+	if n := push(exampleExceptions); n != 1 {
+		t.Errorf("with the example's exceptions: %d update calls, want 1", n)
+	}
+	want := "SUPPRESSED by sagefence: Muted (sagefence exception): Pulls campaign data from a vendor SFTP server " +
+		"that has no private endpoint (SEC-2041) (owner marketing-data@example.com, expires 2099-12-31)."
+	if got := marketing(); got != want {
+		t.Errorf("marketing-etl = %q, want %q", got, want)
+	}
+	if n := push(exampleExceptions); n != 0 || marketing() != want {
+		t.Errorf("the same push again: %d update calls, marketing-etl %q; want none and unchanged", n, marketing())
+	}
+	if n := push(noneMatch); n != 1 {
+		t.Errorf("with no exception matching: %d update calls, want 1", n)
+	}
+	if got, want := marketing(), "NEW by sagefence: "+securityhub.Reopened; got != want {
+		t.Errorf("marketing-etl = %q, want %q", got, want)
+	}
+}
