@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,12 +45,17 @@ func collectLive(ctx context.Context, o liveOptions) (*inventory.Inventory, stat
 	if stats == nil {
 		stats = awsclient.NewStats()
 	}
-	cfg, err := loadAWS(ctx, o, stats)
-	if err != nil {
-		return nil, nil, err
+	var cfg aws.Config
+	if o.Config != nil && o.Stats != nil {
+		cfg = *o.Config
+	} else {
+		var err error
+		if cfg, err = loadAWS(ctx, o, stats); err != nil {
+			return nil, nil, err
+		}
 	}
 	if o.Identity != nil {
-		cfg.APIOptions = append(cfg.APIOptions, identityRecorder(o.Identity))
+		cfg.APIOptions = append(slices.Clip(cfg.APIOptions), identityRecorder(o.Identity))
 	}
 	copts := collect.CollectOptions{Regions: o.Regions, Concurrency: o.Concurrency,
 		RegionRead: func(account, region string, took time.Duration, notebooks int) {

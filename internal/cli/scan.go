@@ -47,6 +47,11 @@ type liveOptions struct {
 	// Identity, if set, is given the caller's account and ARN once the
 	// collection has resolved them.
 	Identity func(account, arn string)
+	// Config, if set, is the SDK configuration already loaded for these
+	// options (with Stats): the scan loads it once for the collection and
+	// the Security Hub push, so that credentials (a credential process, an
+	// SSO token, an assumed role) are resolved once.
+	Config *aws.Config
 }
 
 // statsPrinter prints call statistics (--stats).
@@ -300,6 +305,7 @@ func runScan(ctx context.Context, opts *scanOptions) error {
 		if pushCfg, err = loadAWS(ctx, opts.Live, opts.Live.Stats); err != nil {
 			return usageErr(fmt.Errorf("--push-securityhub: %w", err))
 		}
+		opts.Live.Config = &pushCfg
 	}
 	started := opts.Now().UTC()
 

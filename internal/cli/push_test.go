@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	shsdk "github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
@@ -184,5 +185,45 @@ func TestScanPushKeepsSecurityHubWorkflowInStepWithExceptions(t *testing.T) {
 	}
 	if got, want := marketing(), "NEW by sagefence: "+securityhub.Reopened; got != want {
 		t.Errorf("marketing-etl = %q, want %q", got, want)
+	}
+}
+
+// A live scan with --push-securityhub resolves its credentials once: a
+// credential process (or an SSO login, or an assumed role) runs once, not
+// once for the collection and once more for the push.
+func TestScanWithPushResolvesCredentialsOnce(t *testing.T) {
+	m := testenv.MotoForTest(t)
+	testenv.SetAWSEnv(t, m.URL())
+	ctx := context.Background()
+	if _, err := testenv.CreateNotebook(ctx, sagemaker.NewFromConfig(testenv.Config(m.URL())), testenv.Notebook{Name: "nb"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	dir := t.TempDir()
+	runs := filepath.Join(dir, "runs")
+	script := filepath.Join(dir, "credentials.sh")
+	body := "#!/bin/sh\necho run >> '" + runs + "'\n" +
+		`echo '{"Version": 1, "AccessKeyId": "testing", "SecretAccessKey": "testing"}'` + "\n"
+	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	profile := "[profile counted]\ncredential_process = " + script + "\nregion = " + testenv.Region + "\n"
+	if err := os.WriteFile(os.Getenv("AWS_CONFIG_FILE"), []byte(profile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, out, errOut := iostreams.Test()
+	code := Main(ctx, ios, []string{"scan", "--profile", "counted", "--regions", testenv.Region, "--push-securityhub", "--format", "json"})
+	if code != ExitFail || !strings.Contains(out.String(), `"nb"`) {
+		t.Fatalf("exit %d, stderr %q: want 1 and a report of nb", code, errOut)
+	}
+	got, err := os.ReadFile(runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(got), "run\n"); n != 1 {
+		t.Errorf("the credential process ran %d times, want once", n)
 	}
 }
