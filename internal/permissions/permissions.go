@@ -83,6 +83,15 @@ const (
 	ScopeMemberRole         Scope = "member-account-role"
 	ScopeSecurityHubProduct Scope = "securityhub-product"
 	ScopeIAMPrincipal       Scope = "iam-principal"
+	// ScopeNotebookENI is what SageMaker checks when it makes or removes a
+	// notebook's network interface on the caller's behalf: the interface,
+	// its subnet and its security groups.
+	ScopeNotebookENI Scope = "notebook-network-interface"
+	// ScopeKMSKey is the customer managed keys notebook volumes use.
+	ScopeKMSKey Scope = "kms-key"
+	// ScopeKMSKeyGrant is the same keys, for grants only AWS services
+	// create (kms:GrantIsForAWSResource).
+	ScopeKMSKeyGrant Scope = "kms-key-grant"
 )
 
 // Access classifies an action for preflight: how it can be checked
@@ -179,6 +188,14 @@ func catalog() []Action {
 		{"sagemaker", "DescribeNotebookInstanceLifecycleConfig", remed, "", r, ScopeLifecycleConfig, "LifecycleConfig", "Read the notebook's own lifecycle configuration, to keep it."},
 		{"sagemaker", "DeleteNotebookInstanceLifecycleConfig", remed, "", w, ScopeLifecycleConfig, "LifecycleConfig", "Remove sagefence's lifecycle configuration when the run is finalized."},
 		{"iam", "PassRole", remed, "", w, ScopeNotebookRole, "PassNotebookRole", "Pass the notebook's execution role to SageMaker when recreating it."},
+		// What SageMaker checks on the caller when it creates, starts or
+		// deletes a notebook in a VPC or with a customer managed key (the
+		// SageMaker API permissions reference): sagefence never calls these
+		// itself.
+		{"ec2", "CreateNetworkInterface", remed, "", w, ScopeNotebookENI, "NotebookNetworkInterface", "SageMaker creates the recreated (or restarted) notebook's interface in its subnet as the caller."},
+		{"ec2", "DeleteNetworkInterface", remed, "", w, ScopeNotebookENI, "NotebookNetworkInterface", "SageMaker deletes a deleted notebook's interface as the caller."},
+		{"kms", "DescribeKey", remed, "", r, ScopeKMSKey, "NotebookVolumeKey", "SageMaker reads the customer managed key of a notebook's volume as the caller."},
+		{"kms", "CreateGrant", remed, "", w, ScopeKMSKeyGrant, "NotebookVolumeKeyGrant", "SageMaker grants itself the use of that key for the recreated notebook's volume."},
 		{"s3", "ListBucket", remed, "", r, ScopeBackupBucket, "BackupBucket", "Check the backup of the ML volume is there before deleting the notebook."},
 		{"s3", "GetObject", remed, "", r, ScopeBackupObjects, "BackupObjects", "Read the backup manifest of the ML volume."},
 		{"s3", "PutObject", remed, "", w, ScopeBackupObjects, "BackupObjects", "Write the backup manifest and lifecycle scripts."},

@@ -33,6 +33,7 @@ func wantLists() (audit []string, optional map[string]Feature, remediateOnly []s
 		"sagemaker:DeleteTags", "sagemaker:CreateNotebookInstanceLifecycleConfig",
 		"sagemaker:DescribeNotebookInstanceLifecycleConfig", "sagemaker:DeleteNotebookInstanceLifecycleConfig",
 		"iam:PassRole", "s3:GetObject", "s3:PutObject", "s3:ListBucket",
+		"ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "kms:DescribeKey", "kms:CreateGrant",
 	}
 	return audit, optional, remediateOnly
 }

@@ -149,9 +149,14 @@ func Build(mode Mode, opts ...PolicyOption) (Document, error) {
 			}
 			st.Action = append(st.Action, a.String())
 		}
-		if scope == ScopeNotebookRole {
+		switch scope {
+		case ScopeNotebookRole:
 			st.Condition = map[string]map[string]string{
 				"StringEquals": {"iam:PassedToService": SageMakerServicePrincipal},
+			}
+		case ScopeKMSKeyGrant:
+			st.Condition = map[string]map[string]string{
+				"Bool": {"kms:GrantIsForAWSResource": "true"},
 			}
 		}
 		if !isAlnum(st.Sid) {
@@ -240,6 +245,14 @@ func (o policyOptions) resources(s Scope) []string {
 		return []string{fmt.Sprintf("arn:%s:iam::*:role/%s", p, o.memberRoleName)}
 	case ScopeSecurityHubProduct:
 		return []string{fmt.Sprintf("arn:%s:securityhub:*:%s:product/%s/default", p, acct, acct)}
+	case ScopeNotebookENI:
+		return []string{
+			fmt.Sprintf("arn:%s:ec2:*:%s:network-interface/*", p, acct),
+			fmt.Sprintf("arn:%s:ec2:*:%s:subnet/*", p, acct),
+			fmt.Sprintf("arn:%s:ec2:*:%s:security-group/*", p, acct),
+		}
+	case ScopeKMSKey, ScopeKMSKeyGrant:
+		return []string{fmt.Sprintf("arn:%s:kms:*:%s:key/*", p, acct)}
 	case ScopeIAMPrincipal:
 		return []string{
 			fmt.Sprintf("arn:%s:iam::%s:role/*", p, acct),
