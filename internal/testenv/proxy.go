@@ -157,7 +157,8 @@ type Fault struct {
 	// then drops the connection: the client cannot tell that it worked.
 	Lost bool
 	// Answer, when set, answers the call in the proxy with the HTTP status
-	// and JSON body it returns: the emulation of an operation moto lacks.
+	// and body it returns, in the service's protocol (JSON, or XML for EC2,
+	// the query services and S3): the emulation of an operation moto lacks.
 	Answer func(Call) (status int, body []byte)
 	// Rewrite, when set, forwards the call with the body it returns: the
 	// emulation of a service behaviour moto does not have.
@@ -475,9 +476,14 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 		status, body := fault.Answer(c)
 		h := w.Header()
 		h.Set("X-Amzn-Requestid", "f4a7c1e2-0000-4000-8000-000000000000")
-		if proto == protoJSON {
+		switch proto {
+		case protoJSON:
 			h.Set("Content-Type", "application/x-amz-json-1.1")
-		} else {
+		case protoEC2, protoQuery:
+			h.Set("Content-Type", "text/xml")
+		case protoRESTXML:
+			h.Set("Content-Type", "application/xml")
+		default:
 			h.Set("Content-Type", "application/json")
 		}
 		w.WriteHeader(status)

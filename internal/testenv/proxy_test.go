@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -413,5 +414,62 @@ func TestParseCallReadsQueryAndJSONParameters(t *testing.T) {
 				t.Errorf("Params[%q] = %q, want %q (%v)", tt.wantKey, c.Params[tt.wantKey], tt.wantVal, c.Params)
 			}
 		})
+	}
+}
+
+func TestProxyAnswersInTheServiceProtocol(t *testing.T) {
+	p := NewFaultProxy(t, stubAWS(t))
+	p.Add(Rule{Op: "sts:GetCallerIdentity", Fault: Fault{Answer: func(Call) (int, []byte) {
+		return 200, []byte(`<GetCallerIdentityResponse><GetCallerIdentityResult><Account>999988887777</Account>` +
+			`<Arn>arn:aws:iam::999988887777:user/emulated</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>`)
+	}}})
+	c := newClients(p.URL())
+	out, err := c.sts.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.Account) != "999988887777" {
+		t.Errorf("account %q: the proxy's XML answer was not the one the SDK read", aws.ToString(out.Account))
+	}
+}
+
+func TestProxyRewritesTheForwardedBody(t *testing.T) {
+	var got atomic.Value
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		got.Store(r.PostForm.Get("CidrBlock"))
+		w.Header().Set("Content-Type", "text/xml")
+		_, _ = w.Write([]byte(`<CreateVpcResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><vpc><vpcId>vpc-1</vpcId></vpc></CreateVpcResponse>`))
+	}))
+	t.Cleanup(target.Close)
+	p := NewFaultProxy(t, target.URL)
+	p.Add(Rule{Op: "ec2:CreateVpc", Fault: Fault{Rewrite: func(c Call) []byte {
+		return []byte(strings.Replace(string(c.Body), "10.0.0.0%2F16", "10.9.0.0%2F16", 1))
+	}}})
+	c := newClients(p.URL())
+	if _, err := c.ec2.CreateVpc(context.Background(), &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")}); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := got.Load().(string); g != "10.9.0.0/16" {
+		t.Errorf("the service got CidrBlock %q, want the rewritten 10.9.0.0/16", g)
+	}
+}
+
+func TestProxyLosesTheAnswerAfterForwarding(t *testing.T) {
+	var reached atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		w.Header().Set("Content-Type", "text/xml")
+		_, _ = w.Write([]byte(`<DescribeVpcsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"></DescribeVpcsResponse>`))
+	}))
+	t.Cleanup(target.Close)
+	p := NewFaultProxy(t, target.URL)
+	p.Add(Rule{Op: "ec2:DescribeVpcs", Fault: LoseResponse()})
+	c := newClients(p.URL())
+	if _, err := c.ec2.DescribeVpcs(context.Background(), &ec2.DescribeVpcsInput{}); err == nil {
+		t.Fatal("a call whose answer was lost succeeded")
+	}
+	if n := reached.Load(); n != 1 {
+		t.Errorf("the service got the call %d times, want 1", n)
 	}
 }
