@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -293,6 +294,12 @@ func TestSimulationDecidesWritePermissions(t *testing.T) {
 			t.Errorf("s3:PutObject simulated on %v", in.ResourceArns)
 		}
 	}
+	for _, in := range im.calls {
+		grant := slices.Contains(in.ActionNames, "kms:CreateGrant")
+		if grant != hasContext(in, "kms:GrantIsForAWSResource", "true") || (grant && len(in.ActionNames) != 1) {
+			t.Errorf("simulation of %v has context %+v: kms:CreateGrant alone needs kms:GrantIsForAWSResource", in.ActionNames, in.ContextEntries)
+		}
+	}
 	if passRole == nil || !slices.Equal(passRole.ResourceArns, []string{"arn:aws:iam::111122223333:role/service-role/NB"}) ||
 		!hasContext(passRole, "iam:PassedToService", "sagemaker.amazonaws.com") || len(passRole.ActionNames) != 1 {
 		t.Errorf("iam:PassRole simulation = %+v", passRole)
@@ -422,4 +429,45 @@ func TestExitCodeAndTableVerdict(t *testing.T) {
 			t.Errorf("%s: table lacks %q:\n%s", tc.name, tc.verdict, b.String())
 		}
 	}
+}
+
+// Every permission preflight simulates is simulated on a resource the
+// policy iam-policy writes grants it on: a resource the policy does not
+// cover (such as "*" for an action the policy scopes to ARNs) would make
+// the simulator deny what the policy allows.
+func TestSimulatedResourcesAreOnesThePolicyGrants(t *testing.T) {
+	const account = "111122223333"
+	doc, err := permissions.Build(permissions.ModeRemediate, permissions.WithAllFeatures(), permissions.WithAccount(account))
+	if err != nil {
+		t.Fatal(err)
+	}
+	granted := map[string][]string{} // action -> resource patterns
+	for _, st := range doc.Statement {
+		for _, a := range st.Action {
+			granted[a] = append(granted[a], st.Resource...)
+		}
+	}
+	r := &run{report: Report{Identity: Identity{Account: account, Partition: "aws"}}}
+	rs := &regionState{region: "eu-west-1"}
+	for _, a := range permissions.Actions(permissions.ModeRemediate) {
+		if a.String() == "iam:SimulatePrincipalPolicy" {
+			continue // called, never simulated
+		}
+		res := r.simResource(a.String(), rs)
+		ok := false
+		for _, pattern := range granted[a.String()] {
+			if globMatch(pattern, res) {
+				ok = true
+			}
+		}
+		if !ok {
+			t.Errorf("%s is simulated on %q, which the policy's %v does not cover", a, res, granted[a.String()])
+		}
+	}
+}
+
+// globMatch is IAM's Resource matching: * matches any run of characters.
+func globMatch(pattern, s string) bool {
+	re := "^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*") + "$"
+	return regexp.MustCompile(re).MatchString(s)
 }

@@ -304,7 +304,8 @@ type simRequest struct {
 	action   string
 	resource string
 	region   string
-	passRole bool
+	passRole bool // simulated as passed to SageMaker
+	awsGrant bool // simulated as a grant for an AWS resource
 }
 
 // run is the state of one Run.
@@ -418,6 +419,7 @@ func (r *run) checkOne(action string, rs *regionState) {
 	r.sims = append(r.sims, simRequest{
 		check: i, action: action, region: region,
 		resource: r.simResource(action, rs), passRole: action == "iam:PassRole",
+		awsGrant: action == "kms:CreateGrant",
 	})
 }
 
@@ -476,6 +478,15 @@ func (r *run) simResource(action string, rs *regionState) string {
 		return fmt.Sprintf("arn:%s:iam::%s:role/%s", p, acct, name)
 	case permissions.ScopeSecurityHubProduct:
 		return fmt.Sprintf("arn:%s:securityhub:%s:%s:product/%s/default", p, region, acct, acct)
+	case permissions.ScopeNotebookENI:
+		// SageMaker makes the interface in the notebook's subnet.
+		id := rs.subnetID
+		if id == "" {
+			id = "subnet-00000000000000000"
+		}
+		return fmt.Sprintf("arn:%s:ec2:%s:%s:subnet/%s", p, region, acct, id)
+	case permissions.ScopeKMSKey, permissions.ScopeKMSKeyGrant:
+		return fmt.Sprintf("arn:%s:kms:%s:%s:key/%s", p, region, acct, "00000000-0000-0000-0000-000000000000")
 	}
 	return "*"
 }
@@ -513,13 +524,13 @@ func (r *run) simulateAll() {
 	}
 
 	type key struct {
-		resource, region string
-		passRole         bool
+		resource, region   string
+		passRole, awsGrant bool
 	}
 	var order []key
 	groups := map[key][]simRequest{}
 	for _, s := range r.sims {
-		k := key{s.resource, s.region, s.passRole}
+		k := key{s.resource, s.region, s.passRole, s.awsGrant}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -539,6 +550,13 @@ func (r *run) simulateAll() {
 		}
 		if k.passRole {
 			in.ContextEntries = append(in.ContextEntries, contextString("iam:PassedToService", permissions.SageMakerServicePrincipal))
+		}
+		if k.awsGrant {
+			// SageMaker creates the grant for the notebook's volume.
+			in.ContextEntries = append(in.ContextEntries, iamtypes.ContextEntry{
+				ContextKeyName: aws.String("kms:GrantIsForAWSResource"), ContextKeyType: iamtypes.ContextKeyTypeEnumBoolean,
+				ContextKeyValues: []string{"true"},
+			})
 		}
 		results, err := r.simulate(in)
 		if err != nil {
