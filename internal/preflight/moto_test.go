@@ -3,8 +3,11 @@ package preflight
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"html"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -265,5 +268,105 @@ func TestFaultProxyDenialsAreNamedExactly(t *testing.T) {
 	}
 	if !strings.Contains(js.String(), `"denied": 3`) {
 		t.Errorf("JSON summary: %s", js.String())
+	}
+}
+
+// simulator answers iam:SimulatePrincipalPolicy in the test proxy, which
+// moto 5.2 cannot: every action allowed except those in deny. It records
+// the context keys of each request by action.
+type simulator struct {
+	deny    map[string]bool
+	mu      sync.Mutex
+	context map[string][]string // action -> context key names
+}
+
+func (s *simulator) answer(c testenv.Call) (int, []byte) {
+	var actions, keys []string
+	for i := 1; ; i++ {
+		a, ok := c.Params[fmt.Sprintf("ActionNames.member.%d", i)]
+		if !ok {
+			break
+		}
+		actions = append(actions, a)
+	}
+	for i := 1; ; i++ {
+		k, ok := c.Params[fmt.Sprintf("ContextEntries.member.%d.ContextKeyName", i)]
+		if !ok {
+			break
+		}
+		keys = append(keys, k)
+	}
+	resource := c.Params["ResourceArns.member.1"]
+	var b strings.Builder
+	b.WriteString(`<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><SimulatePrincipalPolicyResult>` +
+		`<IsTruncated>false</IsTruncated><EvaluationResults>`)
+	s.mu.Lock()
+	for _, a := range actions {
+		s.context[a] = keys
+		decision := "allowed"
+		if s.deny[a] {
+			decision = "implicitDeny"
+		}
+		fmt.Fprintf(&b, `<member><EvalActionName>%s</EvalActionName><EvalResourceName>%s</EvalResourceName><EvalDecision>%s</EvalDecision></member>`,
+			a, html.EscapeString(resource), decision)
+	}
+	s.mu.Unlock()
+	b.WriteString(`</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>`)
+	return 200, []byte(b.String())
+}
+
+// With the simulation emulated in the proxy, preflight for remediate
+// decides every permission against moto: reads by calling, egress changes
+// by DryRun, the rest by the (emulated) simulator, whose one denial is
+// the only one reported.
+func TestRemediateAgainstMotoWithAnEmulatedSimulator(t *testing.T) {
+	m := moto.ForTest(t)
+	seed(t, m.URL())
+	s3c := s3.NewFromConfig(testenv.Config(m.URL()), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("sagefence-backups")}); err != nil {
+		t.Fatal(err)
+	}
+	sim := &simulator{deny: map[string]bool{"kms:CreateGrant": true}, context: map[string][]string{}}
+	proxy := testenv.NewFaultProxy(t, m.URL())
+	proxy.Add(testenv.Rule{Op: "iam:SimulatePrincipalPolicy", Fault: testenv.Fault{Answer: sim.answer}})
+	rec := permissions.NewRecorder()
+
+	r, err := Run(context.Background(), clientsFor(proxy.URL(), rec), Options{
+		Mode: permissions.ModeRemediate, BackupBucket: "s3://sagefence-backups/nb",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := table(t, r)
+	if r.ExitCode() != ExitDenied {
+		t.Fatalf("exit %d, want %d (one permission denied):\n%s", r.ExitCode(), ExitDenied, tbl)
+	}
+	simulated := 0
+	for _, c := range r.Checks {
+		switch {
+		case c.Action == "kms:CreateGrant":
+			if c.Status != StatusDenied || !strings.Contains(c.Detail, "implicitDeny") {
+				t.Errorf("%s@%s: %s (%s), want denied by the simulator", c.Action, c.Region, c.Status, c.Detail)
+			}
+		case c.Status != StatusGranted:
+			t.Errorf("%s@%s: %s by %s (%s), want granted", c.Action, c.Region, c.Status, c.Method, c.Detail)
+		}
+		if c.Method == MethodSimulation {
+			simulated++
+		}
+	}
+	if simulated < 10 {
+		t.Errorf("only %d permissions were simulated:\n%s", simulated, tbl)
+	}
+	sim.mu.Lock()
+	defer sim.mu.Unlock()
+	if keys := sim.context["kms:CreateGrant"]; !slices.Contains(keys, "kms:GrantIsForAWSResource") {
+		t.Errorf("kms:CreateGrant simulated with context %v, want kms:GrantIsForAWSResource", keys)
+	}
+	if keys := sim.context["iam:PassRole"]; !slices.Contains(keys, "iam:PassedToService") {
+		t.Errorf("iam:PassRole simulated with context %v, want iam:PassedToService", keys)
+	}
+	if missing := rec.Missing(permissions.ModeRemediate); len(missing) != 0 {
+		t.Errorf("preflight called actions outside the remediate list: %v", missing)
 	}
 }
