@@ -2,8 +2,7 @@ package remediate
 
 import (
 	"context"
-	"fmt"
-	"time"
+	"errors"
 )
 
 // stateDecided is implemented by the steps whose success the account's
@@ -48,26 +47,10 @@ func (s *deleteNotebook) settle(ctx context.Context, r *runner) error {
 // quiesce waits until the notebook is absent or in a status no operation
 // is under way in (InService, Stopped, Failed).
 func (r *runner) quiesce(ctx context.Context, name string) error {
-	deadline := time.Now().Add(r.notebookWait)
-	for {
-		s, err := observeNotebook(ctx, r.c.SageMaker, name)
-		if err != nil {
-			return err
-		}
-		if s.Absent {
-			return nil
-		}
-		switch s.Notebook.Status {
-		case statusInService, statusStopped, statusFailed:
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("notebook instance %s: still %s after %v", name, s.Notebook.Status, r.notebookWait)
-		}
-		if err := r.sleep(ctx); err != nil {
-			return fmt.Errorf("notebook instance %s: waiting for a stable status: %w", name, err)
-		}
+	if _, err := r.settle(ctx, name); err != nil && !errors.Is(err, errNotebookGone) {
+		return err
 	}
+	return nil
 }
 
 // settleAfterError waits for s's resource to settle after its call failed,

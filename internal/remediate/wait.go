@@ -2,6 +2,7 @@ package remediate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -53,6 +54,10 @@ func (r *runner) sleep(ctx context.Context) error {
 	}
 }
 
+// errNotebookGone is waitNotebook's error when the notebook no longer
+// exists.
+var errNotebookGone = errors.New("disappeared")
+
 // waitNotebook polls until the notebook's status is one of want. Failed is
 // an error unless wanted; so is the notebook disappearing.
 func (r *runner) waitNotebook(ctx context.Context, name string, want ...string) (*NotebookState, error) {
@@ -63,7 +68,7 @@ func (r *runner) waitNotebook(ctx context.Context, name string, want ...string) 
 			return nil, err
 		}
 		if s.Absent {
-			return nil, fmt.Errorf("notebook instance %s: disappeared while waiting for %v", name, want)
+			return nil, fmt.Errorf("notebook instance %s: %w while waiting for %v", name, errNotebookGone, want)
 		}
 		if slices.Contains(want, s.Notebook.Status) {
 			return s.Notebook, nil
