@@ -46,7 +46,7 @@ func collectLive(ctx context.Context, o liveOptions) (*inventory.Inventory, stat
 		stats = awsclient.NewStats()
 	}
 	var cfg aws.Config
-	if o.Config != nil && o.Stats != nil {
+	if o.Config != nil {
 		cfg = *o.Config
 	} else {
 		var err error

@@ -48,9 +48,9 @@ type liveOptions struct {
 	// collection has resolved them.
 	Identity func(account, arn string)
 	// Config, if set, is the SDK configuration already loaded for these
-	// options (with Stats): the scan loads it once for the collection and
-	// the Security Hub push, so that credentials (a credential process, an
-	// SSO token, an assumed role) are resolved once.
+	// options, counting its calls in Stats: the scan loads it once for the
+	// collection and the Security Hub push, so that credentials (a
+	// credential process, an SSO token, an assumed role) are resolved once.
 	Config *aws.Config
 }
 
@@ -135,7 +135,8 @@ no exception mutes any more is set back to NEW (RESOLVED if it passes); an
 analyst's own workflow changes are left alone. It needs credentials (and
 securityhub:BatchImportFindings, plus GetFindings and BatchUpdateFindings
 with --exceptions) with --input too. A finding Security Hub rejects is
-reported on stderr and makes the exit code 3; the report is still written. On a terminal, a live scan shows its progress on stderr.
+reported on stderr and makes the exit code 3; the report is still written.
+On a terminal, a live scan shows its progress on stderr.
 
 ` + exitCodesHelp,
 		Example: `  # evaluate the bundled example estate, no AWS account needed
