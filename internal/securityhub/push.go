@@ -2,7 +2,9 @@
 // BatchImportFindings: in batches of the API's maximum of 100, reporting
 // every finding the service rejects with its ID and reason. Finding IDs come
 // from the asff package and are deterministic, so pushing the same scan
-// again updates findings instead of duplicating them.
+// again updates findings instead of duplicating them. SyncWorkflow then
+// keeps the findings' workflow status in step with the exceptions that mute
+// them (GetFindings, BatchUpdateFindings), which an import cannot change.
 package securityhub
 
 import (
