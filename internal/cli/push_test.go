@@ -186,6 +186,14 @@ func TestScanPushKeepsSecurityHubWorkflowInStepWithExceptions(t *testing.T) {
 	if got, want := marketing(), "NEW by sagefence: "+securityhub.Reopened; got != want {
 		t.Errorf("marketing-etl = %q, want %q", got, want)
 	}
+
+	// On a terminal the push says what it did.
+	ios, _, _, errOut := iostreams.Test()
+	ios.SetStderrTTY(true)
+	Main(ctx, ios, []string{"scan", "--input", example, "--push-securityhub", "--exceptions", exampleExceptions, "--format", "json"})
+	if want := "security hub: imported 12 of 12 findings in 2 account-region(s); workflow: 1 suppressed, 0 reopened\n"; !strings.HasSuffix(errOut.String(), want) {
+		t.Errorf("stderr on a terminal = %q, want it to end with %q", errOut, want)
+	}
 }
 
 // A live scan with --push-securityhub resolves its credentials once: a
