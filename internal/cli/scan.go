@@ -128,15 +128,15 @@ separate them with commas) need --output-dir, which gets report.<ext> for each.
 every format and a manifest with the SHA-256 of each file, the tool version,
 the time and the caller. --push-securityhub imports one finding per notebook
 into Security Hub, in the notebook's account and region; IDs are stable, so a
-re-run updates findings instead of duplicating them. With --exceptions it
-also keeps Security Hub's workflow in step: a muted finding is SUPPRESSED
-with the exception's reason as its note, and one sagefence suppressed that
-no exception mutes any more is set back to NEW (RESOLVED if it passes); an
-analyst's own workflow changes are left alone. It needs credentials (and
-securityhub:BatchImportFindings, plus GetFindings and BatchUpdateFindings
-with --exceptions) with --input too. A finding Security Hub rejects is
-reported on stderr and makes the exit code 3; the report is still written.
-On a terminal, a live scan shows its progress on stderr.
+re-run updates findings instead of duplicating them. It also keeps Security
+Hub's workflow in step: a muted finding is SUPPRESSED with the reason as its
+note, and with --exceptions one sagefence suppressed that nothing mutes any
+more is set back to NEW (RESOLVED if it passes); an analyst's own workflow
+changes are left alone. It needs credentials, and the securityhub actions
+BatchImportFindings, GetFindings and BatchUpdateFindings, with --input too.
+A finding Security Hub rejects is reported on stderr and makes the exit code
+3; the report is still written. On a terminal, a live scan shows its
+progress on stderr.
 
 ` + exitCodesHelp,
 		Example: `  # evaluate the bundled example estate, no AWS account needed

@@ -38,27 +38,36 @@ type WorkflowResult struct {
 	Failed []FailedFinding
 }
 
+// WorkflowOptions say what SyncWorkflow may change.
+type WorkflowOptions struct {
+	// Reopen lets it reopen findings sagefence suppressed that are no
+	// longer muted. Only a scan that applied the exceptions knows that no
+	// exception mutes a finding any more.
+	Reopen bool
+}
+
 // SyncWorkflow brings the workflow status of findings, just imported into
-// one account and region, in line with the exceptions that muted them.
-// Security Hub keeps Workflow and Note from an import only when it creates a
-// finding, so a finding muted after it first appeared, or no longer muted,
-// needs BatchUpdateFindings:
+// one account and region, in line with what muted them (an exception, a
+// remediation run). Security Hub keeps Workflow and Note from an import
+// only when it creates a finding, so a finding muted after it first
+// appeared, or no longer muted, needs BatchUpdateFindings:
 //
 //   - a finding asff built as muted (SUPPRESSED, with a note by
 //     asff.NoteAuthor) is suppressed with that note, unless it already is
 //     with the same note or someone else suppressed it;
-//   - a finding sagefence suppressed (its note is by asff.NoteAuthor) that
-//     is no longer muted is reopened: NEW, or RESOLVED when it now passes.
+//   - with o.Reopen, a finding sagefence suppressed (its note is by
+//     asff.NoteAuthor) that is no longer muted is reopened: NEW, or
+//     RESOLVED when it now passes.
 //
 // Every other workflow status is the analysts' and is left alone. The
 // current state comes from GetFindings (suppressed findings of the
-// findings' product and generator, filtered again here). SyncWorkflow stops
-// at the first call that fails and returns what it did with the error;
-// findings Security Hub does not update are returned in Failed with a
-// *RejectedError.
-func SyncWorkflow(ctx context.Context, api WorkflowAPI, findings []types.AwsSecurityFinding) (WorkflowResult, error) {
+// findings' product and generator, filtered again here); with nothing
+// muted and no reopening, no call is made. SyncWorkflow stops at the first
+// call that fails and returns what it did with the error; findings Security
+// Hub does not update are returned in Failed with a *RejectedError.
+func SyncWorkflow(ctx context.Context, api WorkflowAPI, findings []types.AwsSecurityFinding, o WorkflowOptions) (WorkflowResult, error) {
 	var res WorkflowResult
-	if len(findings) == 0 {
+	if len(findings) == 0 || (!o.Reopen && !slices.ContainsFunc(findings, muted)) {
 		return res, nil
 	}
 	current, err := suppressed(ctx, api, findings, &res)
@@ -82,7 +91,7 @@ func SyncWorkflow(ctx context.Context, api WorkflowAPI, findings []types.AwsSecu
 			changes[c] = append(changes[c], id)
 			continue
 		}
-		if isSuppressed && aws.ToString(cur.UpdatedBy) == asff.NoteAuthor {
+		if o.Reopen && isSuppressed && aws.ToString(cur.UpdatedBy) == asff.NoteAuthor {
 			c := change{types.WorkflowStatusNew, Reopened}
 			if f.Compliance != nil && f.Compliance.Status == types.ComplianceStatusPassed {
 				c.status = types.WorkflowStatusResolved

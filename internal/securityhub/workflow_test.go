@@ -148,7 +148,7 @@ func push(t *testing.T, h *hub, r *finding.Report) securityhub.WorkflowResult {
 		t.Fatalf("Push: %v", err)
 	}
 	h.updates = nil
-	res, err := securityhub.SyncWorkflow(context.Background(), h, fs)
+	res, err := securityhub.SyncWorkflow(context.Background(), h, fs, securityhub.WorkflowOptions{Reopen: true})
 	if err != nil {
 		t.Fatalf("SyncWorkflow: %v", err)
 	}
@@ -248,7 +248,7 @@ func TestSyncWorkflowReportsWhatSecurityHubRefused(t *testing.T) {
 	mute(r, 0, 3, "lab")
 	fs := findingsOf(t, r)
 	h.unprocessed = aws.ToString(fs[1].Id)
-	res, err := securityhub.SyncWorkflow(context.Background(), h, fs)
+	res, err := securityhub.SyncWorkflow(context.Background(), h, fs, securityhub.WorkflowOptions{Reopen: true})
 	var rejected *securityhub.RejectedError
 	if !errors.As(err, &rejected) || len(res.Failed) != 1 || res.Failed[0].ID != h.unprocessed ||
 		res.Failed[0].Code != "FindingNotFound" || res.Suppressed != 2 {
@@ -264,7 +264,7 @@ func TestSyncWorkflowChangesNothingWhenItCannotReadTheState(t *testing.T) {
 	mute(r, 0, 3, "lab")
 	h.failGet = errors.New("AccessDeniedException: securityhub:GetFindings")
 	h.updates = nil
-	_, err := securityhub.SyncWorkflow(context.Background(), h, findingsOf(t, r))
+	_, err := securityhub.SyncWorkflow(context.Background(), h, findingsOf(t, r), securityhub.WorkflowOptions{Reopen: true})
 	if err == nil || !strings.Contains(err.Error(), "GetFindings") || len(h.updates) != 0 {
 		t.Errorf("err %v, updates %v: want the GetFindings error and no update", err, h.updates)
 	}
@@ -272,7 +272,43 @@ func TestSyncWorkflowChangesNothingWhenItCannotReadTheState(t *testing.T) {
 
 func TestSyncWorkflowOfNothingMakesNoCall(t *testing.T) {
 	h := newHub()
-	if res, err := securityhub.SyncWorkflow(context.Background(), h, nil); err != nil || res.Calls != 0 || h.gets != 0 {
+	if res, err := securityhub.SyncWorkflow(context.Background(), h, nil, securityhub.WorkflowOptions{Reopen: true}); err != nil || res.Calls != 0 || h.gets != 0 {
 		t.Errorf("res %+v err %v gets %d", res, err, h.gets)
+	}
+}
+
+// Without Reopen (a scan that did not apply the exceptions), muted findings
+// are still suppressed, but nothing sagefence suppressed is reopened, and a
+// push with nothing muted makes no call at all.
+func TestSyncWorkflowWithoutReopenOnlySuppresses(t *testing.T) {
+	h := newHub()
+	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	pushAndSync := func(r *finding.Report, o securityhub.WorkflowOptions) securityhub.WorkflowResult {
+		t.Helper()
+		fs := findingsOf(t, r)
+		if _, err := securityhub.Push(context.Background(), h, fs); err != nil {
+			t.Fatal(err)
+		}
+		res, err := securityhub.SyncWorkflow(context.Background(), h, fs, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	pushAndSync(report(5, at), securityhub.WorkflowOptions{})
+	r := report(5, at)
+	mute(r, 0, 2, "replaced by nb-new (run r-1), pending finalize")
+	if res := pushAndSync(r, securityhub.WorkflowOptions{}); res.Suppressed != 2 || res.Reopened != 0 || res.Calls != 2 {
+		t.Errorf("muting without reopen: %+v, want 2 suppressed in 1 read and 1 update", res)
+	}
+	gets := h.gets
+	if res := pushAndSync(report(5, at), securityhub.WorkflowOptions{}); res.Calls != 0 || h.gets != gets {
+		t.Errorf("nothing muted, no reopen: %+v and %d reads, want no call", res, h.gets-gets)
+	}
+	if n := strings.Count(fmt.Sprint(h.state()), "SUPPRESSED by sagefence"); n != 2 {
+		t.Errorf("%d findings still suppressed by sagefence, want 2 (nothing may reopen them): %v", n, h.state())
+	}
+	if res := pushAndSync(report(5, at), securityhub.WorkflowOptions{Reopen: true}); res.Reopened != 2 {
+		t.Errorf("with reopen: %+v, want the 2 reopened", res)
 	}
 }
