@@ -3,9 +3,9 @@
 // every finding the service rejects with its ID and reason. Finding IDs come
 // from the asff package and are deterministic, so pushing the same scan
 // again updates findings instead of duplicating them. SyncWorkflow then
-// keeps the findings' workflow status in step with what mutes
-// them: an exception, a remediation run (GetFindings, BatchUpdateFindings),
-// which an import cannot change.
+// keeps the findings' workflow status in step with what mutes them (an
+// exception, a remediation run), which an import cannot change, with
+// GetFindings and BatchUpdateFindings.
 package securityhub
 
 import (
