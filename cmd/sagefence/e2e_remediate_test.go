@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 
 	"github.com/sagefence/sagefence/internal/testenv"
 )
@@ -107,6 +108,37 @@ func TestE2ERemediationRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	plan, journalPath := filepath.Join(dir, "plan.json"), filepath.Join(dir, "journal.db")
 
+	// Security Hub follows each stage: a scan pushes through a proxy that
+	// gives moto AWS's workflow semantics; exposed's finding is read back.
+	hubProxy := testenv.NewFaultProxy(t, m.URL())
+	hubProxy.Add(testenv.SecurityHubWorkflow(t, m.URL())...)
+	hub := securityhub.NewFromConfig(testenv.Config(m.URL()))
+	pushAndRead := func() string {
+		t.Helper()
+		got := scan(t, hubProxy.URL(), "--regions", "us-east-1", "--journal", journalPath, "--push-securityhub")
+		if strings.Contains(got.stderr, "security hub") {
+			t.Fatalf("push: %s", got.stderr)
+		}
+		out, err := hub.GetFindings(ctx, &securityhub.GetFindingsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range out.Findings {
+			if aws.ToString(f.Resources[0].Details.AwsSageMakerNotebookInstance.NotebookInstanceName) == "exposed" {
+				s := string(f.Workflow.Status)
+				if f.Note != nil {
+					s += " " + aws.ToString(f.Note.Text)
+				}
+				return s
+			}
+		}
+		t.Fatal("no Security Hub finding for exposed")
+		return ""
+	}
+	if got := pushAndRead(); got != "NEW" {
+		t.Errorf("exposed in Security Hub before apply = %q, want NEW", got)
+	}
+
 	code, out, stderr := runBin(t, m.URL(), "", "plan", "--regions", "us-east-1", "--output", plan)
 	if code != 0 {
 		t.Fatalf("plan: exit %d\n%s\n%s", code, out, stderr)
@@ -157,6 +189,10 @@ func TestE2ERemediationRoundTrip(t *testing.T) {
 	if r := rs["exposed"]; r.Status != "MUTED" || r.Mute == nil || !strings.Contains(r.Mute.Reason, "exposed-private") {
 		t.Errorf("replaced notebook = %s %+v, want MUTED naming its replacement", r.Status, r.Mute)
 	}
+	want := "SUPPRESSED Muted (sagefence journal): replaced by exposed-private (run " + res.RunID + "), pending finalize."
+	if got := pushAndRead(); got != want {
+		t.Errorf("exposed in Security Hub after apply = %q, want %q", got, want)
+	}
 
 	// Applying the same plan again changes nothing.
 	after := accountState(t, c)
@@ -183,5 +219,10 @@ func TestE2ERemediationRoundTrip(t *testing.T) {
 	}
 	if got := accountState(t, c); got != before {
 		t.Errorf("account after backout differs from before apply:\nbefore:\n%s\nafter:\n%s", before, got)
+	}
+	// Exposed again: the scan read the journal, so the push lifts the
+	// suppression the journal had put there.
+	if got := pushAndRead(); got != "NEW Reopened by sagefence: nothing mutes this finding any more." {
+		t.Errorf("exposed in Security Hub after backout = %q, want NEW and reopened", got)
 	}
 }

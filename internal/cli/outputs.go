@@ -148,10 +148,11 @@ func groupFindings(fs []types.AwsSecurityFinding) []findingGroup {
 
 // pushSecurityHub imports rep's findings into Security Hub, one account and
 // region at a time with a client for that region built from cfg, and
-// brings their workflow status in line with what muted them. A
+// brings their workflow status in line with what muted them; it lifts only
+// suppressions of the mute sources in consulted (those the scan read). A
 // group that fails does not stop the others. It returns one error per
 // rejected finding and per failed call.
-func pushSecurityHub(ctx context.Context, opts *scanOptions, cfg aws.Config, rep *finding.Report) []error {
+func pushSecurityHub(ctx context.Context, opts *scanOptions, cfg aws.Config, rep *finding.Report, consulted []string) []error {
 	fs, err := asff.Findings(rep)
 	if err != nil {
 		return []error{fmt.Errorf("security hub: %w", err)}
@@ -181,11 +182,8 @@ func pushSecurityHub(ctx context.Context, opts *scanOptions, cfg aws.Config, rep
 			errs = append(errs, fmt.Errorf("security hub %s %s: %w", g.account, g.region, err))
 			continue
 		}
-		// Only a scan that applied the exceptions may reopen what they no
-		// longer mute; a muted finding (an exception, a notebook replaced
-		// by a remediation run) is suppressed either way.
 		w, err := securityhub.SyncWorkflow(ctx, api, withoutFailed(g.findings, res.Failed),
-			securityhub.WorkflowOptions{Reopen: opts.Exceptions != ""})
+			securityhub.WorkflowOptions{Reopen: consulted})
 		wf.Suppressed, wf.Reopened = wf.Suppressed+w.Suppressed, wf.Reopened+w.Reopened
 		switch {
 		case errors.As(err, &rejected):
@@ -196,7 +194,7 @@ func pushSecurityHub(ctx context.Context, opts *scanOptions, cfg aws.Config, rep
 	}
 	if opts.IO.IsStderrTTY() {
 		fmt.Fprintf(opts.IO.ErrOut, "security hub: imported %d of %d findings in %d account-region(s)", imported, len(fs), len(groups))
-		if opts.Exceptions != "" || wf.Suppressed > 0 {
+		if wf.Suppressed+wf.Reopened > 0 {
 			fmt.Fprintf(opts.IO.ErrOut, "; workflow: %d suppressed, %d reopened", wf.Suppressed, wf.Reopened)
 		}
 		fmt.Fprintln(opts.IO.ErrOut)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	shsdk "github.com/aws/aws-sdk-go-v2/service/securityhub"
-	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
 	"github.com/sagefence/sagefence/internal/iostreams"
 	"github.com/sagefence/sagefence/internal/securityhub"
@@ -24,96 +22,6 @@ const (
 	opUpdateFindings = "securityhub:PATCH /findings/batchupdate"
 )
 
-// hubEmulation makes moto's Security Hub keep workflow the way AWS does,
-// through the test proxy. moto 5.2 has no BatchUpdateFindings: the proxy
-// answers it by re-importing each finding with the new workflow and note.
-// And moto's BatchImportFindings overwrites Workflow and Note of an
-// existing finding, which AWS keeps (they are the analysts'): the proxy
-// puts the stored ones back into each import.
-func hubEmulation(t *testing.T, motoURL string) []testenv.Rule {
-	ctx := context.Background()
-	stored := func(region string) map[string]types.AwsSecurityFinding {
-		c := shsdk.NewFromConfig(testenv.Config(motoURL), func(o *shsdk.Options) { o.Region = region })
-		out := map[string]types.AwsSecurityFinding{}
-		p := shsdk.NewGetFindingsPaginator(c, &shsdk.GetFindingsInput{MaxResults: aws.Int32(100)})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				t.Errorf("emulation: GetFindings: %v", err)
-				return nil
-			}
-			for _, f := range page.Findings {
-				out[aws.ToString(f.Id)] = f
-			}
-		}
-		return out
-	}
-	regionOf := func(c testenv.Call) string {
-		// Credential scope: .../DATE/REGION/securityhub/aws4_request
-		parts := strings.Split(c.Header.Get("Authorization"), "/")
-		if len(parts) > 3 {
-			return parts[2]
-		}
-		return testenv.Region
-	}
-	keep := func(c testenv.Call) []byte {
-		var in struct{ Findings []map[string]any }
-		if err := json.Unmarshal(c.Body, &in); err != nil {
-			t.Errorf("emulation: import body: %v", err)
-			return c.Body
-		}
-		have := stored(regionOf(c))
-		for _, f := range in.Findings {
-			old, ok := have[f["Id"].(string)]
-			if !ok {
-				continue
-			}
-			f["Workflow"] = old.Workflow
-			delete(f, "Note")
-			if old.Note != nil {
-				f["Note"] = old.Note
-			}
-		}
-		b, _ := json.Marshal(in)
-		return b
-	}
-	update := func(c testenv.Call) (int, []byte) {
-		var in struct {
-			FindingIdentifiers []types.AwsSecurityFindingIdentifier
-			Workflow           types.WorkflowUpdate
-			Note               types.NoteUpdate
-		}
-		if err := json.Unmarshal(c.Body, &in); err != nil {
-			return 400, []byte(`{"message":"bad body"}`)
-		}
-		region := regionOf(c)
-		have := stored(region)
-		var done []types.AwsSecurityFinding
-		for _, id := range in.FindingIdentifiers {
-			f, ok := have[aws.ToString(id.Id)]
-			if !ok {
-				continue
-			}
-			f.Workflow = &types.Workflow{Status: types.WorkflowStatus(in.Workflow.Status)}
-			f.Note = &types.Note{Text: in.Note.Text, UpdatedBy: in.Note.UpdatedBy, UpdatedAt: aws.String("2025-01-02T03:04:05.000Z")}
-			done = append(done, f)
-		}
-		c2 := shsdk.NewFromConfig(testenv.Config(motoURL), func(o *shsdk.Options) { o.Region = region })
-		if len(done) > 0 {
-			if _, err := c2.BatchImportFindings(ctx, &shsdk.BatchImportFindingsInput{Findings: done}); err != nil {
-				t.Errorf("emulation: re-import: %v", err)
-			}
-		}
-		out := map[string]any{"ProcessedFindings": in.FindingIdentifiers[:len(done)], "UnprocessedFindings": []any{}}
-		b, _ := json.Marshal(out)
-		return 200, b
-	}
-	return []testenv.Rule{
-		{Op: opImportFindings, Fault: testenv.Fault{Rewrite: keep}},
-		{Op: opUpdateFindings, Fault: testenv.Fault{Answer: update}},
-	}
-}
-
 // TestScanPushKeepsSecurityHubWorkflowInStepWithExceptions pushes the
 // example estate to moto's Security Hub four times: without exceptions,
 // with the example's (marketing-etl muted), with them again, and with
@@ -121,7 +29,7 @@ func hubEmulation(t *testing.T, motoURL string) []testenv.Rule {
 func TestScanPushKeepsSecurityHubWorkflowInStepWithExceptions(t *testing.T) {
 	m := testenv.MotoForTest(t)
 	proxy := testenv.NewFaultProxy(t, m.URL())
-	proxy.Add(hubEmulation(t, m.URL())...)
+	proxy.Add(testenv.SecurityHubWorkflow(t, m.URL())...)
 	testenv.SetAWSEnv(t, proxy.URL())
 	ctx := context.Background()
 	noneMatch := filepath.Join(t.TempDir(), "none.yaml")
@@ -172,7 +80,7 @@ func TestScanPushKeepsSecurityHubWorkflowInStepWithExceptions(t *testing.T) {
 	if n := push(exampleExceptions); n != 1 {
 		t.Errorf("with the example's exceptions: %d update calls, want 1", n)
 	}
-	want := "SUPPRESSED by sagefence: Muted (sagefence exception): Pulls campaign data from a vendor SFTP server " +
+	want := "SUPPRESSED by sagefence: Muted (exception): Pulls campaign data from a vendor SFTP server " +
 		"that has no private endpoint (SEC-2041) (owner marketing-data@example.com, expires 2099-12-31)."
 	if got := marketing(); got != want {
 		t.Errorf("marketing-etl = %q, want %q", got, want)

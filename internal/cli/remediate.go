@@ -656,28 +656,29 @@ func total(m map[journal.StepStatus]int) int {
 }
 
 // muteReplaced marks notebooks that a remediation run replaced (stopped,
-// pending finalize) as MUTED in a scan's report. A journal that does not
-// exist yet means nothing was replaced.
-func muteReplaced(ctx context.Context, path string, rep *finding.Report) error {
+// pending finalize) as MUTED in a scan's report, and says whether it read a
+// journal. A journal that does not exist yet means nothing was replaced
+// here, which says nothing of runs recorded elsewhere.
+func muteReplaced(ctx context.Context, path string, rep *finding.Report) (read bool, err error) {
 	if path == "" {
 		p, err := journal.DefaultPath()
 		if err != nil {
-			return nil
+			return false, nil
 		}
 		path = p
 	}
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil
+		return false, nil
 	}
 	j, err := journal.Open(ctx, path)
 	if err != nil {
-		return fmt.Errorf("journal %s: %w", path, err)
+		return false, fmt.Errorf("journal %s: %w", path, err)
 	}
 	defer j.Close()
 	replaced, err := remediate.ReplacedNotebooks(ctx, j)
 	if err != nil {
-		return fmt.Errorf("journal %s: %w", path, err)
+		return false, fmt.Errorf("journal %s: %w", path, err)
 	}
 	remediate.MuteReplaced(rep, replaced)
-	return nil
+	return true, nil
 }

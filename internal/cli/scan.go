@@ -22,6 +22,7 @@ import (
 	"github.com/sagefence/sagefence/internal/finding"
 	"github.com/sagefence/sagefence/internal/inventory"
 	"github.com/sagefence/sagefence/internal/iostreams"
+	"github.com/sagefence/sagefence/internal/remediate"
 	"github.com/sagefence/sagefence/internal/report"
 	"github.com/sagefence/sagefence/internal/securityhub"
 )
@@ -130,8 +131,9 @@ the time and the caller. --push-securityhub imports one finding per notebook
 into Security Hub, in the notebook's account and region; IDs are stable, so a
 re-run updates findings instead of duplicating them. It also keeps Security
 Hub's workflow in step: a muted finding is SUPPRESSED with the reason as its
-note, and with --exceptions one sagefence suppressed that nothing mutes any
-more is set back to NEW (RESOLVED if it passes); an analyst's own workflow
+note, and one sagefence suppressed that nothing mutes any more is set back
+to NEW (RESOLVED if it passes) by a scan that read what had muted it (the
+exceptions file, the remediation journal); an analyst's own workflow
 changes are left alone. It needs credentials, and the securityhub actions
 BatchImportFindings, GetFindings and BatchUpdateFindings, with --input too.
 A finding Security Hub rejects is reported on stderr and makes the exit code
@@ -374,12 +376,22 @@ func runScan(ctx context.Context, opts *scanOptions) error {
 	}
 	rep.FinishedAt = opts.Now().UTC()
 	// Before any output, so that every format shows the same verdicts.
+	// consulted are the mute sources this scan read: the Security Hub push
+	// may lift the suppressions of those alone.
+	var consulted []string
 	if opts.Input == "" || opts.Journal != "" {
 		// A stopped notebook a remediation run replaced is MUTED until
 		// finalize; a journal that cannot be read is said, not fatal.
-		if err := muteReplaced(ctx, opts.Journal, rep); err != nil {
+		read, err := muteReplaced(ctx, opts.Journal, rep)
+		if err != nil {
 			fmt.Fprintln(opts.IO.ErrOut, "sagefence: warning: "+oneLine(err.Error()))
 		}
+		if read {
+			consulted = append(consulted, remediate.MuteSource)
+		}
+	}
+	if opts.Exceptions != "" {
+		consulted = append(consulted, exceptions.Source)
 	}
 	exceptions.Apply(rep, set, rep.FinishedAt)
 	rep.Summarize()
@@ -403,7 +415,7 @@ func runScan(ctx context.Context, opts *scanOptions) error {
 		if interrupted {
 			fail(errors.New("interrupted: findings not pushed to Security Hub"))
 		} else {
-			fail(pushSecurityHub(ctx, opts, pushCfg, rep)...)
+			fail(pushSecurityHub(ctx, opts, pushCfg, rep, consulted)...)
 		}
 	}
 	if opts.Stats {

@@ -165,8 +165,8 @@ func catalog() []Action {
 
 		// Optional audit features.
 		{"securityhub", "BatchImportFindings", audit, FeatureSecurityHub, w, ScopeSecurityHubProduct, "ImportFindings", "Push results to Security Hub (--push-securityhub)."},
-		{"securityhub", "GetFindings", audit, FeatureSecurityHub, r, ScopeAny, "ReadFindings", "Read which pushed findings are suppressed (--push-securityhub, when a result is muted or with --exceptions)."},
-		{"securityhub", "BatchUpdateFindings", audit, FeatureSecurityHub, w, ScopeAny, "UpdateFindingWorkflow", "Suppress muted findings, and with --exceptions reopen ones nothing mutes any more (--push-securityhub)."},
+		{"securityhub", "GetFindings", audit, FeatureSecurityHub, r, ScopeAny, "ReadFindings", "Read which pushed findings are suppressed (--push-securityhub)."},
+		{"securityhub", "BatchUpdateFindings", audit, FeatureSecurityHub, w, ScopeAny, "UpdateFindingWorkflow", "Suppress muted findings and reopen ones nothing mutes any more (--push-securityhub)."},
 		{"organizations", "ListAccounts", audit, FeatureOrganizations, r, ScopeAny, "ListAccounts", "Enumerate member accounts for an organization scan."},
 		{"sts", "AssumeRole", audit, FeatureOrganizations, w, ScopeMemberRole, "AssumeMemberRole", "Assume the scan role in each member account."},
 		{"iam", "SimulatePrincipalPolicy", audit, FeaturePreflight, r, ScopeIAMPrincipal, "SimulateOwnPolicy", "Let preflight check permissions that have no harmless call."},

@@ -209,6 +209,9 @@ func replacementsOf(ctx context.Context, j *journal.Journal, run journal.Run, pl
 	return out, nil
 }
 
+// MuteSource is the Mute.Source of results MuteReplaced mutes.
+const MuteSource = "sagefence journal"
+
 // MuteReplaced turns the FAIL or REVIEW result of a stopped notebook that a
 // run replaced into MUTED ("replaced by X, pending finalize") and
 // recomputes the report's summary. It returns how many results it muted.
@@ -227,7 +230,7 @@ func MuteReplaced(rep *finding.Report, replaced map[string]Replacement) int {
 		r.Status = finding.StatusMuted
 		r.Mute = &finding.Mute{
 			Reason: fmt.Sprintf("replaced by %s (run %s), pending finalize", rp.NewName, rp.RunID),
-			Source: "sagefence journal",
+			Source: MuteSource,
 		}
 		n++
 	}

@@ -26,7 +26,7 @@ type WorkflowAPI interface {
 
 // Reopened is the note on a finding sagefence had suppressed and that no
 // exception mutes any more.
-const Reopened = "Reopened by sagefence: no exception mutes this finding any more."
+const Reopened = "Reopened by sagefence: nothing mutes this finding any more."
 
 // WorkflowResult is what SyncWorkflow did.
 type WorkflowResult struct {
@@ -40,10 +40,12 @@ type WorkflowResult struct {
 
 // WorkflowOptions say what SyncWorkflow may change.
 type WorkflowOptions struct {
-	// Reopen lets it reopen findings sagefence suppressed that are no
-	// longer muted. Only a scan that applied the exceptions knows that no
-	// exception mutes a finding any more.
-	Reopen bool
+	// Reopen are the mute sources (finding.Mute.Source: "exception",
+	// "sagefence journal") whose suppressions it may lift from findings
+	// that are no longer muted: those the scan consulted. A scan that did
+	// not apply the exceptions cannot tell that none mutes a finding any
+	// more.
+	Reopen []string
 }
 
 // SyncWorkflow brings the workflow status of findings, just imported into
@@ -55,9 +57,9 @@ type WorkflowOptions struct {
 //   - a finding asff built as muted (SUPPRESSED, with a note by
 //     asff.NoteAuthor) is suppressed with that note, unless it already is
 //     with the same note or someone else suppressed it;
-//   - with o.Reopen, a finding sagefence suppressed (its note is by
-//     asff.NoteAuthor) that is no longer muted is reopened: NEW, or
-//     RESOLVED when it now passes.
+//   - a finding sagefence suppressed (its note is by asff.NoteAuthor and
+//     names a source in o.Reopen) that is no longer muted is reopened:
+//     NEW, or RESOLVED when it now passes.
 //
 // Every other workflow status is the analysts' and is left alone. The
 // current state comes from GetFindings (suppressed findings of the
@@ -67,7 +69,7 @@ type WorkflowOptions struct {
 // Hub does not update are returned in Failed with a *RejectedError.
 func SyncWorkflow(ctx context.Context, api WorkflowAPI, findings []types.AwsSecurityFinding, o WorkflowOptions) (WorkflowResult, error) {
 	var res WorkflowResult
-	if len(findings) == 0 || (!o.Reopen && !slices.ContainsFunc(findings, muted)) {
+	if len(findings) == 0 || (len(o.Reopen) == 0 && !slices.ContainsFunc(findings, muted)) {
 		return res, nil
 	}
 	current, err := suppressed(ctx, api, findings, &res)
@@ -91,7 +93,7 @@ func SyncWorkflow(ctx context.Context, api WorkflowAPI, findings []types.AwsSecu
 			changes[c] = append(changes[c], id)
 			continue
 		}
-		if o.Reopen && isSuppressed && aws.ToString(cur.UpdatedBy) == asff.NoteAuthor {
+		if isSuppressed && aws.ToString(cur.UpdatedBy) == asff.NoteAuthor && o.mayReopen(aws.ToString(cur.Text)) {
 			c := change{types.WorkflowStatusNew, Reopened}
 			if f.Compliance != nil && f.Compliance.Status == types.ComplianceStatusPassed {
 				c.status = types.WorkflowStatusResolved
@@ -143,6 +145,12 @@ func SyncWorkflow(ctx context.Context, api WorkflowAPI, findings []types.AwsSecu
 		return res, &RejectedError{Failed: res.Failed, Sent: sent}
 	}
 	return res, nil
+}
+
+// mayReopen reports whether a suppression with note text may be lifted.
+func (o WorkflowOptions) mayReopen(text string) bool {
+	source, ok := asff.NoteSource(text)
+	return ok && slices.Contains(o.Reopen, source)
 }
 
 // muted reports whether asff built f as a muted finding.

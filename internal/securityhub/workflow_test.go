@@ -148,7 +148,7 @@ func push(t *testing.T, h *hub, r *finding.Report) securityhub.WorkflowResult {
 		t.Fatalf("Push: %v", err)
 	}
 	h.updates = nil
-	res, err := securityhub.SyncWorkflow(context.Background(), h, fs, securityhub.WorkflowOptions{Reopen: true})
+	res, err := securityhub.SyncWorkflow(context.Background(), h, fs, securityhub.WorkflowOptions{Reopen: []string{"exception"}})
 	if err != nil {
 		t.Fatalf("SyncWorkflow: %v", err)
 	}
@@ -185,7 +185,7 @@ func TestSyncWorkflowFollowsTheExceptions(t *testing.T) {
 			if res.Suppressed != 120 || res.Reopened != 0 || fmt.Sprint(h.updates) != "[SUPPRESSED x100 SUPPRESSED x20]" {
 				t.Fatalf("muting push: %+v, updates %v", res, h.updates)
 			}
-			want := "SUPPRESSED by sagefence: Muted (sagefence exception): vendor mirror (owner ml-platform, expires 2099-01-01)."
+			want := "SUPPRESSED by sagefence: Muted (exception): vendor mirror (owner ml-platform, expires 2099-01-01)."
 			st := h.state()
 			for i := range n {
 				switch got := st[name(i)]; {
@@ -222,7 +222,7 @@ func TestSyncWorkflowFollowsTheExceptions(t *testing.T) {
 				var want string
 				switch {
 				case i < 10:
-					want = "SUPPRESSED by sagefence: Muted (sagefence exception): vendor mirror, renewed (owner ml-platform, expires 2099-01-01)."
+					want = "SUPPRESSED by sagefence: Muted (exception): vendor mirror, renewed (owner ml-platform, expires 2099-01-01)."
 				case i == 110:
 					want = "RESOLVED " + reopened
 				case i < 120:
@@ -248,7 +248,7 @@ func TestSyncWorkflowReportsWhatSecurityHubRefused(t *testing.T) {
 	mute(r, 0, 3, "lab")
 	fs := findingsOf(t, r)
 	h.unprocessed = aws.ToString(fs[1].Id)
-	res, err := securityhub.SyncWorkflow(context.Background(), h, fs, securityhub.WorkflowOptions{Reopen: true})
+	res, err := securityhub.SyncWorkflow(context.Background(), h, fs, securityhub.WorkflowOptions{Reopen: []string{"exception"}})
 	var rejected *securityhub.RejectedError
 	if !errors.As(err, &rejected) || len(res.Failed) != 1 || res.Failed[0].ID != h.unprocessed ||
 		res.Failed[0].Code != "FindingNotFound" || res.Suppressed != 2 {
@@ -264,7 +264,7 @@ func TestSyncWorkflowChangesNothingWhenItCannotReadTheState(t *testing.T) {
 	mute(r, 0, 3, "lab")
 	h.failGet = errors.New("AccessDeniedException: securityhub:GetFindings")
 	h.updates = nil
-	_, err := securityhub.SyncWorkflow(context.Background(), h, findingsOf(t, r), securityhub.WorkflowOptions{Reopen: true})
+	_, err := securityhub.SyncWorkflow(context.Background(), h, findingsOf(t, r), securityhub.WorkflowOptions{Reopen: []string{"exception"}})
 	if err == nil || !strings.Contains(err.Error(), "GetFindings") || len(h.updates) != 0 {
 		t.Errorf("err %v, updates %v: want the GetFindings error and no update", err, h.updates)
 	}
@@ -272,7 +272,7 @@ func TestSyncWorkflowChangesNothingWhenItCannotReadTheState(t *testing.T) {
 
 func TestSyncWorkflowOfNothingMakesNoCall(t *testing.T) {
 	h := newHub()
-	if res, err := securityhub.SyncWorkflow(context.Background(), h, nil, securityhub.WorkflowOptions{Reopen: true}); err != nil || res.Calls != 0 || h.gets != 0 {
+	if res, err := securityhub.SyncWorkflow(context.Background(), h, nil, securityhub.WorkflowOptions{Reopen: []string{"exception"}}); err != nil || res.Calls != 0 || h.gets != 0 {
 		t.Errorf("res %+v err %v gets %d", res, err, h.gets)
 	}
 }
@@ -308,7 +308,48 @@ func TestSyncWorkflowWithoutReopenOnlySuppresses(t *testing.T) {
 	if n := strings.Count(fmt.Sprint(h.state()), "SUPPRESSED by sagefence"); n != 2 {
 		t.Errorf("%d findings still suppressed by sagefence, want 2 (nothing may reopen them): %v", n, h.state())
 	}
-	if res := pushAndSync(report(5, at), securityhub.WorkflowOptions{Reopen: true}); res.Reopened != 2 {
+	if res := pushAndSync(report(5, at), securityhub.WorkflowOptions{Reopen: []string{"exception"}}); res.Reopened != 2 {
 		t.Errorf("with reopen: %+v, want the 2 reopened", res)
+	}
+}
+
+// A push lifts only the suppressions of the mute sources its scan read: a
+// scan with the exceptions but no journal leaves a replaced notebook's
+// suppression alone, and the other way round.
+func TestSyncWorkflowReopensOnlyTheSourcesItRead(t *testing.T) {
+	h := newHub()
+	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	push(t, h, report(4, at))
+	r := report(4, at)
+	mute(r, 0, 2, "lab")
+	for i := 2; i < 4; i++ {
+		res := &r.Results[i]
+		res.UnmutedStatus, res.Status = res.Status, finding.StatusMuted
+		res.Mute = &finding.Mute{Reason: "replaced by nb-new (run r-1), pending finalize", Source: "sagefence journal"}
+	}
+	r.Summarize()
+	if res := push(t, h, r); res.Suppressed != 4 {
+		t.Fatalf("muting push: %+v, want 4 suppressed", res)
+	}
+	reopen := func(sources ...string) int {
+		t.Helper()
+		fs := findingsOf(t, report(4, at))
+		if _, err := securityhub.Push(context.Background(), h, fs); err != nil {
+			t.Fatal(err)
+		}
+		res, err := securityhub.SyncWorkflow(context.Background(), h, fs, securityhub.WorkflowOptions{Reopen: sources})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Reopened
+	}
+	if n := reopen("exception"); n != 2 {
+		t.Errorf("a scan with the exceptions reopened %d, want the 2 they muted", n)
+	}
+	if n := reopen("exception"); n != 0 {
+		t.Errorf("again: reopened %d, want 0 (the journal's stay suppressed)", n)
+	}
+	if n := reopen("sagefence journal"); n != 2 {
+		t.Errorf("a scan that read the journal reopened %d, want the 2 it had muted", n)
 	}
 }

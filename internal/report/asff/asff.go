@@ -46,16 +46,17 @@ const (
 // finding.
 const NoteAuthor = "sagefence"
 
-// MuteNote is the note of a MUTED result: why it is muted, by whom and
-// until when.
+// MuteNote is the note of a MUTED result: what muted it (its Mute.Source),
+// why, by whom and until when. NoteSource reads the source back.
 func MuteNote(res *finding.Result) string {
 	if res.Mute == nil {
-		return "Muted by sagefence."
+		return "Muted."
 	}
-	by := "sagefence"
+	note := "Muted: "
 	if res.Mute.Source != "" {
-		by += " " + res.Mute.Source
+		note = "Muted (" + res.Mute.Source + "): "
 	}
+	note += strings.TrimSuffix(res.Mute.Reason, ".")
 	var about []string
 	if res.Mute.Owner != "" {
 		about = append(about, "owner "+res.Mute.Owner)
@@ -63,11 +64,21 @@ func MuteNote(res *finding.Result) string {
 	if res.Mute.Expires != "" {
 		about = append(about, "expires "+res.Mute.Expires)
 	}
-	note := "Muted (" + by + "): " + strings.TrimSuffix(res.Mute.Reason, ".")
 	if len(about) > 0 {
 		note += " (" + strings.Join(about, ", ") + ")"
 	}
 	return note + "."
+}
+
+// NoteSource is the Mute.Source a MuteNote names, and whether text is
+// such a note.
+func NoteSource(text string) (string, bool) {
+	rest, ok := strings.CutPrefix(text, "Muted (")
+	if !ok {
+		return "", false
+	}
+	source, _, ok := strings.Cut(rest, "): ")
+	return source, ok
 }
 
 // ProductARN is the ARN of the account's default product, the one a

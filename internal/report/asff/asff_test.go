@@ -204,3 +204,17 @@ func TestLongTextIsCutToSecurityHubLimits(t *testing.T) {
 		t.Error("a cut text should say so")
 	}
 }
+
+func TestNoteSourceReadsMuteNote(t *testing.T) {
+	for _, src := range []string{"exception", "sagefence journal"} {
+		res := &finding.Result{Mute: &finding.Mute{Reason: "why (it matters): because.", Owner: "o", Source: src}}
+		if got, ok := asff.NoteSource(asff.MuteNote(res)); !ok || got != src {
+			t.Errorf("NoteSource(%q) = %q, %v; want %q", asff.MuteNote(res), got, ok, src)
+		}
+	}
+	for _, text := range []string{"accepted risk", "Muted: no source.", "Reopened by sagefence: nothing mutes this finding any more.", ""} {
+		if got, ok := asff.NoteSource(text); ok {
+			t.Errorf("NoteSource(%q) = %q, want not a mute note", text, got)
+		}
+	}
+}
