@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,25 +25,52 @@ import (
 // rely on): a notebook's NetworkInterfaceId and PlatformIdentifier,
 // UpdateNotebookInstance, route State other than "active", and filters it
 // does not implement (answered with HTTP 500).
+//
+// A call whose answer is lost is retried by the SDK and runs twice in moto.
+// The builders make that harmless for what a test estate is made of: a
+// retry that fails on the first run's work ("already associated", "already
+// exists", "duplicate") counts as done, and the creates moto would silently
+// run twice (VPCs, route tables, network ACLs, network interfaces) tag what
+// they make with a token and delete the other copy. Internet, egress-only
+// and transit gateways, peerings, endpoints and Elastic IPs are not covered.
 
 // CreateVPC creates a VPC with cidr (e.g. "10.0.0.0/16"). moto gives it a
 // main route table (local route only), a default network ACL (allow all)
 // and a default security group.
 func CreateVPC(ctx context.Context, c *ec2.Client, cidr string) (string, error) {
-	out, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String(cidr)})
+	token, tags := newToken(ec2types.ResourceTypeVpc)
+	out, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String(cidr), TagSpecifications: tags})
 	if err != nil {
 		return "", fmt.Errorf("create vpc %s: %w", cidr, err)
 	}
-	return aws.ToString(out.Vpc.VpcId), nil
+	id := aws.ToString(out.Vpc.VpcId)
+	return id, dropExtras(ctx, c, ec2types.ResourceTypeVpc, token, id)
 }
 
 // CreateSubnet creates a subnet; mapPublicIP sets MapPublicIpOnLaunch.
 func CreateSubnet(ctx context.Context, c *ec2.Client, vpcID, cidr string, mapPublicIP bool) (string, error) {
+	var id string
 	out, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: aws.String(vpcID), CidrBlock: aws.String(cidr)})
-	if err != nil {
+	switch {
+	case alreadyDone(err, "InvalidSubnet.Conflict"):
+		if id, err = findOne(ctx, "subnet "+cidr, func() ([]string, error) {
+			d, err := c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: filters("vpc-id", vpcID, "cidr-block", cidr)})
+			if err != nil {
+				return nil, err
+			}
+			var ids []string
+			for _, s := range d.Subnets {
+				ids = append(ids, aws.ToString(s.SubnetId))
+			}
+			return ids, nil
+		}); err != nil {
+			return "", err
+		}
+	case err != nil:
 		return "", fmt.Errorf("create subnet %s in %s: %w", cidr, vpcID, err)
+	default:
+		id = aws.ToString(out.Subnet.SubnetId)
 	}
-	id := aws.ToString(out.Subnet.SubnetId)
 	if mapPublicIP {
 		_, err := c.ModifySubnetAttribute(ctx, &ec2.ModifySubnetAttributeInput{
 			SubnetId:            aws.String(id),
@@ -62,7 +92,7 @@ func CreateInternetGateway(ctx context.Context, c *ec2.Client, vpcID string) (st
 	id := aws.ToString(out.InternetGateway.InternetGatewayId)
 	if _, err := c.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{
 		InternetGatewayId: aws.String(id), VpcId: aws.String(vpcID),
-	}); err != nil {
+	}); err != nil && !alreadyDone(err, "Resource.AlreadyAssociated") {
 		return "", fmt.Errorf("attach %s to %s: %w", id, vpcID, err)
 	}
 	return id, nil
@@ -102,11 +132,115 @@ func CreateNATGateway(ctx context.Context, c *ec2.Client, subnetID string) (stri
 	return aws.ToString(out.NatGateway.NatGatewayId), nil
 }
 
+// tokenKey tags what one builder call creates. A create the SDK retried
+// after its answer was lost has run twice; when the service makes no error
+// of the second run, dropExtras finds the other copy by the token.
+const tokenKey = "sagefence-test-token"
+
+func newToken(rt ec2types.ResourceType) (string, []ec2types.TagSpecification) {
+	token := strconv.FormatUint(rand.Uint64(), 36)
+	return token, []ec2types.TagSpecification{{ResourceType: rt,
+		Tags: []ec2types.Tag{{Key: aws.String(tokenKey), Value: aws.String(token)}}}}
+}
+
+// dropExtras deletes every resource of type rt tagged with token but keep.
+func dropExtras(ctx context.Context, c *ec2.Client, rt ec2types.ResourceType, token, keep string) error {
+	f := filters("tag:"+tokenKey, token)
+	var ids []string
+	var err error
+	switch rt {
+	case ec2types.ResourceTypeVpc:
+		var d *ec2.DescribeVpcsOutput
+		if d, err = c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: f}); err == nil {
+			for _, v := range d.Vpcs {
+				ids = append(ids, aws.ToString(v.VpcId))
+			}
+		}
+	case ec2types.ResourceTypeRouteTable:
+		var d *ec2.DescribeRouteTablesOutput
+		if d, err = c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: f}); err == nil {
+			for _, v := range d.RouteTables {
+				ids = append(ids, aws.ToString(v.RouteTableId))
+			}
+		}
+	case ec2types.ResourceTypeNetworkAcl:
+		var d *ec2.DescribeNetworkAclsOutput
+		if d, err = c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{Filters: f}); err == nil {
+			for _, v := range d.NetworkAcls {
+				ids = append(ids, aws.ToString(v.NetworkAclId))
+			}
+		}
+	case ec2types.ResourceTypeNetworkInterface:
+		var d *ec2.DescribeNetworkInterfacesOutput
+		if d, err = c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{Filters: f}); err == nil {
+			for _, v := range d.NetworkInterfaces {
+				ids = append(ids, aws.ToString(v.NetworkInterfaceId))
+			}
+		}
+	default:
+		return fmt.Errorf("drop copies of %s: unsupported type", rt)
+	}
+	if err != nil {
+		return fmt.Errorf("find copies of %s %s: %w", rt, keep, err)
+	}
+	for _, id := range ids {
+		if id == keep {
+			continue
+		}
+		var derr error
+		switch rt {
+		case ec2types.ResourceTypeVpc:
+			_, derr = c.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: aws.String(id)})
+		case ec2types.ResourceTypeRouteTable:
+			_, derr = c.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: aws.String(id)})
+		case ec2types.ResourceTypeNetworkAcl:
+			_, derr = c.DeleteNetworkAcl(ctx, &ec2.DeleteNetworkAclInput{NetworkAclId: aws.String(id)})
+		case ec2types.ResourceTypeNetworkInterface:
+			_, derr = c.DeleteNetworkInterface(ctx, &ec2.DeleteNetworkInterfaceInput{NetworkInterfaceId: aws.String(id)})
+		}
+		// A lost answer again: the retry finds it gone.
+		if derr != nil && !alreadyDone(derr, "InvalidVpcID.NotFound", "InvalidRouteTableID.NotFound",
+			"InvalidNetworkAclID.NotFound", "InvalidNetworkInterfaceID.NotFound") {
+			return fmt.Errorf("delete %s, a copy of %s a retried create made: %w", id, keep, derr)
+		}
+	}
+	return nil
+}
+
+// alreadyDone reports whether err is what a retried call answers when its
+// first attempt worked but lost its answer: the service's error code for
+// "already so" (a rule already there, a route already made). The estate
+// then has what was asked for.
+func alreadyDone(err error, codes ...string) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && slices.Contains(codes, api.ErrorCode())
+}
+
+// findOne returns the one ID list finds: the resource a retried create
+// had made before its answer was lost.
+func findOne(ctx context.Context, what string, list func() ([]string, error)) (string, error) {
+	ids, err := list()
+	if err != nil {
+		return "", fmt.Errorf("find %s: %w", what, err)
+	}
+	if len(ids) != 1 {
+		return "", fmt.Errorf("find %s: %d found, want the 1 a retried create made", what, len(ids))
+	}
+	return ids[0], ctx.Err()
+}
+
+func filters(kv ...string) []ec2types.Filter {
+	var out []ec2types.Filter
+	for i := 0; i+1 < len(kv); i += 2 {
+		out = append(out, ec2types.Filter{Name: aws.String(kv[i]), Values: []string{kv[i+1]}})
+	}
+	return out
+}
+
 // natHolding returns the NAT gateway in subnetID that holds allocationID
 // when err says the address is already associated.
 func natHolding(ctx context.Context, c *ec2.Client, subnetID, allocationID string, err error) (string, bool) {
-	var api smithy.APIError
-	if !errors.As(err, &api) || api.ErrorCode() != "Resource.AlreadyAssociated" {
+	if !alreadyDone(err, "Resource.AlreadyAssociated") {
 		return "", false
 	}
 	out, derr := c.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{})
@@ -138,11 +272,15 @@ func DeleteNATGateway(ctx context.Context, c *ec2.Client, natID string) error {
 // CreateRouteTable creates a route table in vpcID (with its local route)
 // and associates it with subnetIDs.
 func CreateRouteTable(ctx context.Context, c *ec2.Client, vpcID string, subnetIDs ...string) (string, error) {
-	out, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(vpcID)})
+	token, tags := newToken(ec2types.ResourceTypeRouteTable)
+	out, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(vpcID), TagSpecifications: tags})
 	if err != nil {
 		return "", fmt.Errorf("create route table in %s: %w", vpcID, err)
 	}
 	id := aws.ToString(out.RouteTable.RouteTableId)
+	if err := dropExtras(ctx, c, ec2types.ResourceTypeRouteTable, token, id); err != nil {
+		return "", err
+	}
 	for _, s := range subnetIDs {
 		if _, err := c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{
 			RouteTableId: aws.String(id), SubnetId: aws.String(s),
@@ -200,7 +338,7 @@ func AddRoute(ctx context.Context, c *ec2.Client, rtbID, dest, target string) er
 	default:
 		return fmt.Errorf("add route %s -> %s to %s: unknown target kind", dest, target, rtbID)
 	}
-	if _, err := c.CreateRoute(ctx, in); err != nil {
+	if _, err := c.CreateRoute(ctx, in); err != nil && !alreadyDone(err, "RouteAlreadyExists") {
 		return fmt.Errorf("add route %s -> %s to %s: %w", dest, target, rtbID, err)
 	}
 	return nil
@@ -349,13 +487,30 @@ type SecurityGroup struct {
 
 // CreateSecurityGroup creates sg in vpcID and returns its ID.
 func CreateSecurityGroup(ctx context.Context, c *ec2.Client, vpcID string, sg SecurityGroup) (string, error) {
+	var id string
 	out, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
 		GroupName: aws.String(sg.Name), Description: aws.String("sagefence test " + sg.Name), VpcId: aws.String(vpcID),
 	})
-	if err != nil {
+	switch {
+	case alreadyDone(err, "InvalidGroup.Duplicate"):
+		if id, err = findOne(ctx, "security group "+sg.Name, func() ([]string, error) {
+			d, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: filters("vpc-id", vpcID, "group-name", sg.Name)})
+			if err != nil {
+				return nil, err
+			}
+			var ids []string
+			for _, g := range d.SecurityGroups {
+				ids = append(ids, aws.ToString(g.GroupId))
+			}
+			return ids, nil
+		}); err != nil {
+			return "", err
+		}
+	case err != nil:
 		return "", fmt.Errorf("create security group %s in %s: %w", sg.Name, vpcID, err)
+	default:
+		id = aws.ToString(out.GroupId)
 	}
-	id := aws.ToString(out.GroupId)
 	if sg.RevokeDefaultEgress {
 		d, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
 		if err != nil {
@@ -364,7 +519,7 @@ func CreateSecurityGroup(ctx context.Context, c *ec2.Client, vpcID string, sg Se
 		if len(d.SecurityGroups) == 1 && len(d.SecurityGroups[0].IpPermissionsEgress) > 0 {
 			if _, err := c.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{
 				GroupId: aws.String(id), IpPermissions: d.SecurityGroups[0].IpPermissionsEgress,
-			}); err != nil {
+			}); err != nil && !alreadyDone(err, "InvalidPermission.NotFound") {
 				return "", fmt.Errorf("revoke default egress of %s: %w", id, err)
 			}
 		}
@@ -374,7 +529,7 @@ func CreateSecurityGroup(ctx context.Context, c *ec2.Client, vpcID string, sg Se
 		for _, p := range sg.Ingress {
 			in.IpPermissions = append(in.IpPermissions, p.sdk())
 		}
-		if _, err := c.AuthorizeSecurityGroupIngress(ctx, in); err != nil {
+		if _, err := c.AuthorizeSecurityGroupIngress(ctx, in); err != nil && !alreadyDone(err, "InvalidPermission.Duplicate") {
 			return "", fmt.Errorf("authorize ingress on %s: %w", id, err)
 		}
 	}
@@ -383,7 +538,7 @@ func CreateSecurityGroup(ctx context.Context, c *ec2.Client, vpcID string, sg Se
 		for _, p := range sg.Egress {
 			in.IpPermissions = append(in.IpPermissions, p.sdk())
 		}
-		if _, err := c.AuthorizeSecurityGroupEgress(ctx, in); err != nil {
+		if _, err := c.AuthorizeSecurityGroupEgress(ctx, in); err != nil && !alreadyDone(err, "InvalidPermission.Duplicate") {
 			return "", fmt.Errorf("authorize egress on %s: %w", id, err)
 		}
 	}
@@ -405,11 +560,15 @@ type ACLRule struct {
 // CreateNetworkACL creates a network ACL with rules in vpcID and makes it
 // the ACL of subnetIDs (replacing their current association).
 func CreateNetworkACL(ctx context.Context, c *ec2.Client, vpcID string, rules []ACLRule, subnetIDs ...string) (string, error) {
-	out, err := c.CreateNetworkAcl(ctx, &ec2.CreateNetworkAclInput{VpcId: aws.String(vpcID)})
+	token, tags := newToken(ec2types.ResourceTypeNetworkAcl)
+	out, err := c.CreateNetworkAcl(ctx, &ec2.CreateNetworkAclInput{VpcId: aws.String(vpcID), TagSpecifications: tags})
 	if err != nil {
 		return "", fmt.Errorf("create network ACL in %s: %w", vpcID, err)
 	}
 	id := aws.ToString(out.NetworkAcl.NetworkAclId)
+	if err := dropExtras(ctx, c, ec2types.ResourceTypeNetworkAcl, token, id); err != nil {
+		return "", err
+	}
 	for _, r := range rules {
 		in := &ec2.CreateNetworkAclEntryInput{
 			NetworkAclId: aws.String(id),
@@ -430,35 +589,43 @@ func CreateNetworkACL(ctx context.Context, c *ec2.Client, vpcID string, rules []
 		if r.Protocol == "6" || r.Protocol == "17" {
 			in.PortRange = &ec2types.PortRange{From: aws.Int32(r.From), To: aws.Int32(r.To)}
 		}
-		if _, err := c.CreateNetworkAclEntry(ctx, in); err != nil {
+		if _, err := c.CreateNetworkAclEntry(ctx, in); err != nil && !alreadyDone(err, "NetworkAclEntryAlreadyExists") {
 			return "", fmt.Errorf("add entry %d to %s: %w", r.Number, id, err)
 		}
 	}
 	for _, s := range subnetIDs {
-		cur, err := c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{Filters: []ec2types.Filter{
-			{Name: aws.String("association.subnet-id"), Values: []string{s}},
-		}})
+		_, assoc, err := subnetACL(ctx, c, s)
 		if err != nil {
-			return "", fmt.Errorf("find network ACL association of %s: %w", s, err)
-		}
-		var assoc string
-		for _, acl := range cur.NetworkAcls {
-			for _, a := range acl.Associations {
-				if aws.ToString(a.SubnetId) == s {
-					assoc = aws.ToString(a.NetworkAclAssociationId)
-				}
-			}
-		}
-		if assoc == "" {
-			return "", fmt.Errorf("subnet %s has no network ACL association", s)
+			return "", err
 		}
 		if _, err := c.ReplaceNetworkAclAssociation(ctx, &ec2.ReplaceNetworkAclAssociationInput{
 			AssociationId: aws.String(assoc), NetworkAclId: aws.String(id),
 		}); err != nil {
-			return "", fmt.Errorf("associate %s with %s: %w", id, s, err)
+			// A retry whose first attempt worked names an association
+			// that is gone (moto answers 500): the subnet may have the
+			// ACL already.
+			if acl, _, aerr := subnetACL(ctx, c, s); aerr != nil || acl != id {
+				return "", fmt.Errorf("associate %s with %s: %w", id, s, err)
+			}
 		}
 	}
 	return id, nil
+}
+
+// subnetACL returns the network ACL of subnetID and its association ID.
+func subnetACL(ctx context.Context, c *ec2.Client, subnetID string) (acl, assoc string, err error) {
+	cur, err := c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{Filters: filters("association.subnet-id", subnetID)})
+	if err != nil {
+		return "", "", fmt.Errorf("find network ACL association of %s: %w", subnetID, err)
+	}
+	for _, a := range cur.NetworkAcls {
+		for _, as := range a.Associations {
+			if aws.ToString(as.SubnetId) == subnetID {
+				return aws.ToString(a.NetworkAclId), aws.ToString(as.NetworkAclAssociationId), nil
+			}
+		}
+	}
+	return "", "", fmt.Errorf("subnet %s has no network ACL association", subnetID)
 }
 
 // CreateTransitGateway creates a transit gateway (a route target only; moto
@@ -486,13 +653,16 @@ func CreatePeering(ctx context.Context, c *ec2.Client, vpcID, peerVPCID string) 
 // (an appliance's interface, or a stand-in for a notebook's, which moto
 // does not create).
 func CreateNetworkInterface(ctx context.Context, c *ec2.Client, subnetID string, securityGroupIDs ...string) (string, error) {
+	token, tags := newToken(ec2types.ResourceTypeNetworkInterface)
 	out, err := c.CreateNetworkInterface(ctx, &ec2.CreateNetworkInterfaceInput{
 		SubnetId: aws.String(subnetID), Groups: securityGroupIDs, Description: aws.String("sagefence test"),
+		TagSpecifications: tags,
 	})
 	if err != nil {
 		return "", fmt.Errorf("create network interface in %s: %w", subnetID, err)
 	}
-	return aws.ToString(out.NetworkInterface.NetworkInterfaceId), nil
+	id := aws.ToString(out.NetworkInterface.NetworkInterfaceId)
+	return id, dropExtras(ctx, c, ec2types.ResourceTypeNetworkInterface, token, id)
 }
 
 // AssociatePublicIP allocates an Elastic IP, associates it with eniID and
@@ -582,6 +752,13 @@ func CreateNotebook(ctx context.Context, sm *sagemaker.Client, nb Notebook) (str
 	}
 	out, err := sm.CreateNotebookInstance(ctx, in)
 	if err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) && strings.Contains(api.ErrorMessage(), "duplicate Notebook Instance") {
+			d, derr := sm.DescribeNotebookInstance(ctx, &sagemaker.DescribeNotebookInstanceInput{NotebookInstanceName: aws.String(nb.Name)})
+			if derr == nil {
+				return aws.ToString(d.NotebookInstanceArn), nil
+			}
+		}
 		return "", fmt.Errorf("create notebook instance %s: %w", nb.Name, err)
 	}
 	return aws.ToString(out.NotebookInstanceArn), nil

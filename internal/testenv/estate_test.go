@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -270,4 +271,83 @@ func TestCreateNATGatewaySurvivesALostResponse(t *testing.T) {
 	if aws.ToString(g.SubnetId) != subnet || len(g.NatGatewayAddresses) != 1 || aws.ToString(g.NatGatewayAddresses[0].PublicIp) == "" {
 		t.Errorf("returned gateway %s is not the one holding the new address: %+v", id, g)
 	}
+}
+
+// loseEachFirstAnswer makes the proxy lose the answer of the first call of
+// every operation that changes something, so that the SDK retries each.
+func loseEachFirstAnswer(p *FaultProxy) {
+	seen := map[string]bool{}
+	p.Add(Rule{Op: "*", Fault: LoseResponse(), When: func(c Call) bool {
+		for _, read := range []string{"Describe", "List", "Get"} {
+			if strings.HasPrefix(c.Operation, read) {
+				return false
+			}
+		}
+		if seen[c.Op()] {
+			return false
+		}
+		seen[c.Op()] = true
+		return true
+	}})
+}
+
+// The estate builders survive a lost answer on every kind of call they
+// make: CI once failed when one create was retried after moto had carried
+// it out. Each builder must return what the first attempt made.
+func TestBuildersSurviveALostAnswerOnEveryCall(t *testing.T) {
+	m := shared.ForTest(t)
+	ctx := context.Background()
+	p := NewFaultProxy(t, m.URL())
+	loseEachFirstAnswer(p)
+	cfg := Config(p.URL())
+	c, sm := ec2.NewFromConfig(cfg), sagemaker.NewFromConfig(cfg)
+	n, err := CreateNetwork(ctx, c, "10.3.0.0/16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sg, err := CreateSecurityGroup(ctx, c, n.VPCID, SecurityGroup{Name: "lost", RevokeDefaultEgress: true,
+		Egress: []Perm{TCP(443, "0.0.0.0/0")}, Ingress: []Perm{TCP(22, "10.0.0.0/8")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CreateNetworkACL(ctx, c, n.VPCID, []ACLRule{{Number: 100, Egress: true, Protocol: "-1", CIDR: "0.0.0.0/0", Allow: true}}, n.PrivateSubnetID); err != nil {
+		t.Fatal(err)
+	}
+	eni, err := CreateNetworkInterface(ctx, c, n.PublicSubnetID, sg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AssociatePublicIP(ctx, c, eni); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CreateNotebook(ctx, sm, Notebook{Name: "lost", SubnetID: n.PrivateSubnetID, SecurityGroupIDs: []string{sg}}); err != nil {
+		t.Fatal(err)
+	}
+	if lost := p.Injected("*"); lost < 10 {
+		t.Errorf("only %d answers were lost", lost)
+	}
+	// What was made is what the builders say, once.
+	if got := routeTo(t, c, n.PrivateRouteTableID, "0.0.0.0/0"); got != n.NATGatewayID {
+		t.Errorf("private default route -> %q, want %s", got, n.NATGatewayID)
+	}
+	direct := ec2.NewFromConfig(Config(m.URL()))
+	count := func(what string, n int, err error, want int) {
+		t.Helper()
+		if err != nil || n != want {
+			t.Errorf("%s: %d (%v), want %d: a retried create left a copy", what, n, err, want)
+		}
+	}
+	vpcs, err := direct.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: filters("cidr", "10.3.0.0/16")})
+	count("VPCs", len(vpcs.Vpcs), err, 1)
+	subnets, err := direct.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: filters("vpc-id", n.VPCID)})
+	count("subnets", len(subnets.Subnets), err, 3)
+	rtbs, err := direct.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: filters("vpc-id", n.VPCID)})
+	count("route tables", len(rtbs.RouteTables), err, 4)
+	acls, err := direct.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{Filters: filters("vpc-id", n.VPCID)})
+	count("network ACLs", len(acls.NetworkAcls), err, 2)
+	groups, err := direct.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: filters("vpc-id", n.VPCID, "group-name", "lost")})
+	count("security groups named lost", len(groups.SecurityGroups), err, 1)
+	enis, err := direct.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{Filters: filters("group-id", sg)})
+	count("interfaces in the group", len(enis.NetworkInterfaces), err, 1)
+	t.Logf("%d answers lost", p.Injected("*"))
 }
