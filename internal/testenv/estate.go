@@ -53,17 +53,7 @@ func CreateSubnet(ctx context.Context, c *ec2.Client, vpcID, cidr string, mapPub
 	out, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: aws.String(vpcID), CidrBlock: aws.String(cidr)})
 	switch {
 	case alreadyDone(err, "InvalidSubnet.Conflict"):
-		if id, err = findOne(ctx, "subnet "+cidr, func() ([]string, error) {
-			d, err := c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: filters("vpc-id", vpcID, "cidr-block", cidr)})
-			if err != nil {
-				return nil, err
-			}
-			var ids []string
-			for _, s := range d.Subnets {
-				ids = append(ids, aws.ToString(s.SubnetId))
-			}
-			return ids, nil
-		}); err != nil {
+		if id, err = findOne(ctx, c, ec2types.ResourceTypeSubnet, filters("vpc-id", vpcID, "cidr-block", cidr)); err != nil {
 			return "", err
 		}
 	case err != nil:
@@ -145,45 +135,11 @@ func newToken(rt ec2types.ResourceType) (string, []ec2types.TagSpecification) {
 
 // dropExtras deletes every resource of type rt tagged with token but keep.
 func dropExtras(ctx context.Context, c *ec2.Client, rt ec2types.ResourceType, token, keep string) error {
-	f := filters("tag:"+tokenKey, token)
-	var ids []string
-	var err error
-	switch rt {
-	case ec2types.ResourceTypeVpc:
-		var d *ec2.DescribeVpcsOutput
-		if d, err = c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: f}); err == nil {
-			for _, v := range d.Vpcs {
-				ids = append(ids, aws.ToString(v.VpcId))
-			}
-		}
-	case ec2types.ResourceTypeRouteTable:
-		var d *ec2.DescribeRouteTablesOutput
-		if d, err = c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: f}); err == nil {
-			for _, v := range d.RouteTables {
-				ids = append(ids, aws.ToString(v.RouteTableId))
-			}
-		}
-	case ec2types.ResourceTypeNetworkAcl:
-		var d *ec2.DescribeNetworkAclsOutput
-		if d, err = c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{Filters: f}); err == nil {
-			for _, v := range d.NetworkAcls {
-				ids = append(ids, aws.ToString(v.NetworkAclId))
-			}
-		}
-	case ec2types.ResourceTypeNetworkInterface:
-		var d *ec2.DescribeNetworkInterfacesOutput
-		if d, err = c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{Filters: f}); err == nil {
-			for _, v := range d.NetworkInterfaces {
-				ids = append(ids, aws.ToString(v.NetworkInterfaceId))
-			}
-		}
-	default:
-		return fmt.Errorf("drop copies of %s: unsupported type", rt)
-	}
+	found, err := ids(ctx, c, rt, filters("tag:"+tokenKey, token))
 	if err != nil {
-		return fmt.Errorf("find copies of %s %s: %w", rt, keep, err)
+		return fmt.Errorf("find copies of %s: %w", keep, err)
 	}
-	for _, id := range ids {
+	for _, id := range found {
 		if id == keep {
 			continue
 		}
@@ -197,6 +153,8 @@ func dropExtras(ctx context.Context, c *ec2.Client, rt ec2types.ResourceType, to
 			_, derr = c.DeleteNetworkAcl(ctx, &ec2.DeleteNetworkAclInput{NetworkAclId: aws.String(id)})
 		case ec2types.ResourceTypeNetworkInterface:
 			_, derr = c.DeleteNetworkInterface(ctx, &ec2.DeleteNetworkInterfaceInput{NetworkInterfaceId: aws.String(id)})
+		default:
+			return fmt.Errorf("delete %s: unsupported type %s", id, rt)
 		}
 		// A lost answer again: the retry finds it gone.
 		if derr != nil && !alreadyDone(derr, "InvalidVpcID.NotFound", "InvalidRouteTableID.NotFound",
@@ -207,6 +165,77 @@ func dropExtras(ctx context.Context, c *ec2.Client, rt ec2types.ResourceType, to
 	return nil
 }
 
+// findOne returns the one resource of type rt that f matches: the one a
+// retried create had made before its answer was lost.
+func findOne(ctx context.Context, c *ec2.Client, rt ec2types.ResourceType, f []ec2types.Filter) (string, error) {
+	found, err := ids(ctx, c, rt, f)
+	if err != nil {
+		return "", fmt.Errorf("find the %s a retried create made: %w", rt, err)
+	}
+	if len(found) != 1 {
+		return "", fmt.Errorf("find the %s a retried create made: %d found", rt, len(found))
+	}
+	return found[0], nil
+}
+
+// ids lists the IDs of the resources of type rt that f matches.
+func ids(ctx context.Context, c *ec2.Client, rt ec2types.ResourceType, f []ec2types.Filter) ([]string, error) {
+	var out []string
+	switch rt {
+	case ec2types.ResourceTypeVpc:
+		d, err := c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: f})
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range d.Vpcs {
+			out = append(out, aws.ToString(v.VpcId))
+		}
+	case ec2types.ResourceTypeSubnet:
+		d, err := c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: f})
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range d.Subnets {
+			out = append(out, aws.ToString(v.SubnetId))
+		}
+	case ec2types.ResourceTypeSecurityGroup:
+		d, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: f})
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range d.SecurityGroups {
+			out = append(out, aws.ToString(v.GroupId))
+		}
+	case ec2types.ResourceTypeRouteTable:
+		d, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: f})
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range d.RouteTables {
+			out = append(out, aws.ToString(v.RouteTableId))
+		}
+	case ec2types.ResourceTypeNetworkAcl:
+		d, err := c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{Filters: f})
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range d.NetworkAcls {
+			out = append(out, aws.ToString(v.NetworkAclId))
+		}
+	case ec2types.ResourceTypeNetworkInterface:
+		d, err := c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{Filters: f})
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range d.NetworkInterfaces {
+			out = append(out, aws.ToString(v.NetworkInterfaceId))
+		}
+	default:
+		return nil, fmt.Errorf("list %s: unsupported type", rt)
+	}
+	return out, nil
+}
+
 // alreadyDone reports whether err is what a retried call answers when its
 // first attempt worked but lost its answer: the service's error code for
 // "already so" (a rule already there, a route already made). The estate
@@ -214,19 +243,6 @@ func dropExtras(ctx context.Context, c *ec2.Client, rt ec2types.ResourceType, to
 func alreadyDone(err error, codes ...string) bool {
 	var api smithy.APIError
 	return errors.As(err, &api) && slices.Contains(codes, api.ErrorCode())
-}
-
-// findOne returns the one ID list finds: the resource a retried create
-// had made before its answer was lost.
-func findOne(ctx context.Context, what string, list func() ([]string, error)) (string, error) {
-	ids, err := list()
-	if err != nil {
-		return "", fmt.Errorf("find %s: %w", what, err)
-	}
-	if len(ids) != 1 {
-		return "", fmt.Errorf("find %s: %d found, want the 1 a retried create made", what, len(ids))
-	}
-	return ids[0], ctx.Err()
 }
 
 func filters(kv ...string) []ec2types.Filter {
@@ -493,17 +509,7 @@ func CreateSecurityGroup(ctx context.Context, c *ec2.Client, vpcID string, sg Se
 	})
 	switch {
 	case alreadyDone(err, "InvalidGroup.Duplicate"):
-		if id, err = findOne(ctx, "security group "+sg.Name, func() ([]string, error) {
-			d, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: filters("vpc-id", vpcID, "group-name", sg.Name)})
-			if err != nil {
-				return nil, err
-			}
-			var ids []string
-			for _, g := range d.SecurityGroups {
-				ids = append(ids, aws.ToString(g.GroupId))
-			}
-			return ids, nil
-		}); err != nil {
+		if id, err = findOne(ctx, c, ec2types.ResourceTypeSecurityGroup, filters("vpc-id", vpcID, "group-name", sg.Name)); err != nil {
 			return "", err
 		}
 	case err != nil:
