@@ -11,11 +11,13 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // The builders below create network objects and notebook instances in moto
@@ -31,7 +33,8 @@ import (
 // retry that fails on the first run's work ("already associated", "already
 // exists", "duplicate") counts as done, and the creates moto would silently
 // run twice (VPCs, route tables, network ACLs, network interfaces) tag what
-// they make with a token and delete the other copy. Internet, egress-only
+// they make with a token and, when the SDK made more than one attempt,
+// delete the other copy. Internet, egress-only
 // and transit gateways, peerings, endpoints and Elastic IPs are not covered.
 
 // CreateVPC creates a VPC with cidr (e.g. "10.0.0.0/16"). moto gives it a
@@ -44,7 +47,7 @@ func CreateVPC(ctx context.Context, c *ec2.Client, cidr string) (string, error) 
 		return "", fmt.Errorf("create vpc %s: %w", cidr, err)
 	}
 	id := aws.ToString(out.Vpc.VpcId)
-	return id, dropExtras(ctx, c, ec2types.ResourceTypeVpc, token, id)
+	return id, dropExtras(ctx, c, out.ResultMetadata, ec2types.ResourceTypeVpc, token, id)
 }
 
 // CreateSubnet creates a subnet; mapPublicIP sets MapPublicIpOnLaunch.
@@ -133,8 +136,12 @@ func newToken(rt ec2types.ResourceType) (string, []ec2types.TagSpecification) {
 		Tags: []ec2types.Tag{{Key: aws.String(tokenKey), Value: aws.String(token)}}}}
 }
 
-// dropExtras deletes every resource of type rt tagged with token but keep.
-func dropExtras(ctx context.Context, c *ec2.Client, rt ec2types.ResourceType, token, keep string) error {
+// dropExtras deletes every resource of type rt tagged with token but keep,
+// when md, the create's result metadata, shows that it was retried.
+func dropExtras(ctx context.Context, c *ec2.Client, md middleware.Metadata, rt ec2types.ResourceType, token, keep string) error {
+	if a, ok := retry.GetAttemptResults(md); ok && len(a.Results) < 2 {
+		return nil // one attempt: no copy
+	}
 	found, err := ids(ctx, c, rt, filters("tag:"+tokenKey, token))
 	if err != nil {
 		return fmt.Errorf("find copies of %s: %w", keep, err)
@@ -294,7 +301,7 @@ func CreateRouteTable(ctx context.Context, c *ec2.Client, vpcID string, subnetID
 		return "", fmt.Errorf("create route table in %s: %w", vpcID, err)
 	}
 	id := aws.ToString(out.RouteTable.RouteTableId)
-	if err := dropExtras(ctx, c, ec2types.ResourceTypeRouteTable, token, id); err != nil {
+	if err := dropExtras(ctx, c, out.ResultMetadata, ec2types.ResourceTypeRouteTable, token, id); err != nil {
 		return "", err
 	}
 	for _, s := range subnetIDs {
@@ -572,7 +579,7 @@ func CreateNetworkACL(ctx context.Context, c *ec2.Client, vpcID string, rules []
 		return "", fmt.Errorf("create network ACL in %s: %w", vpcID, err)
 	}
 	id := aws.ToString(out.NetworkAcl.NetworkAclId)
-	if err := dropExtras(ctx, c, ec2types.ResourceTypeNetworkAcl, token, id); err != nil {
+	if err := dropExtras(ctx, c, out.ResultMetadata, ec2types.ResourceTypeNetworkAcl, token, id); err != nil {
 		return "", err
 	}
 	for _, r := range rules {
@@ -668,7 +675,7 @@ func CreateNetworkInterface(ctx context.Context, c *ec2.Client, subnetID string,
 		return "", fmt.Errorf("create network interface in %s: %w", subnetID, err)
 	}
 	id := aws.ToString(out.NetworkInterface.NetworkInterfaceId)
-	return id, dropExtras(ctx, c, ec2types.ResourceTypeNetworkInterface, token, id)
+	return id, dropExtras(ctx, c, out.ResultMetadata, ec2types.ResourceTypeNetworkInterface, token, id)
 }
 
 // AssociatePublicIP allocates an Elastic IP, associates it with eniID and

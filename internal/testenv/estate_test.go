@@ -351,3 +351,27 @@ func TestBuildersSurviveALostAnswerOnEveryCall(t *testing.T) {
 	count("interfaces in the group", len(enis.NetworkInterfaces), err, 1)
 	t.Logf("%d answers lost", p.Injected("*"))
 }
+
+// Without a retry, the builders look for no copy: one call per create.
+func TestBuildersLookForCopiesOnlyAfterARetry(t *testing.T) {
+	m := shared.ForTest(t)
+	ctx := context.Background()
+	p := NewFaultProxy(t, m.URL())
+	c := ec2.NewFromConfig(Config(p.URL()))
+	vpc, err := CreateVPC(ctx, c, "10.4.0.0/16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	subnet, err := CreateSubnet(ctx, c, vpc, "10.4.0.0/24", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CreateNetworkInterface(ctx, c, subnet); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{"ec2:DescribeVpcs", "ec2:DescribeNetworkInterfaces"} {
+		if n := p.Calls(op); n != 0 {
+			t.Errorf("%s called %d times for creates that were not retried", op, n)
+		}
+	}
+}
