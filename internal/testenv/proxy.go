@@ -24,6 +24,8 @@ type Call struct {
 	// Service is the SigV4 signing name from the Authorization header's
 	// credential scope: "ec2", "sagemaker", "sts", ...
 	Service string
+	// Region is the signing region from the same scope.
+	Region string
 	// Operation is the API operation: the query protocol's Action, the part
 	// of X-Amz-Target after the dot for JSON protocols, the operation of an
 	// RPCv2 path, or "METHOD /path" for REST protocols, whose operation is
@@ -51,7 +53,7 @@ const (
 	protoRESTXML                  // REST-XML (S3): <Error>
 )
 
-var credentialScope = regexp.MustCompile(`Credential=[^/,]+/\d{8}/[^/,]+/([^/,]+)/aws4_request`)
+var credentialScope = regexp.MustCompile(`Credential=[^/,]+/\d{8}/([^/,]+)/([^/,]+)/aws4_request`)
 
 // ParseCall reads what an AWS SDK request is about. It consumes r.Body and
 // returns it in Call.Body; the caller must restore it before forwarding.
@@ -71,7 +73,7 @@ func parseCall(r *http.Request) (Call, protocol, error) {
 	}
 	c := Call{Header: r.Header, Body: body, Params: map[string]string{}}
 	if m := credentialScope.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
-		c.Service = m[1]
+		c.Region, c.Service = m[1], m[2]
 	}
 	ctype := r.Header.Get("Content-Type")
 	target := r.Header.Get("X-Amz-Target")

@@ -419,7 +419,9 @@ func TestParseCallReadsQueryAndJSONParameters(t *testing.T) {
 
 func TestProxyAnswersInTheServiceProtocol(t *testing.T) {
 	p := NewFaultProxy(t, stubAWS(t))
-	p.Add(Rule{Op: "sts:GetCallerIdentity", Fault: Fault{Answer: func(Call) (int, []byte) {
+	var region atomic.Value
+	p.Add(Rule{Op: "sts:GetCallerIdentity", Fault: Fault{Answer: func(c Call) (int, []byte) {
+		region.Store(c.Region)
 		return 200, []byte(`<GetCallerIdentityResponse><GetCallerIdentityResult><Account>999988887777</Account>` +
 			`<Arn>arn:aws:iam::999988887777:user/emulated</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>`)
 	}}})
@@ -430,6 +432,9 @@ func TestProxyAnswersInTheServiceProtocol(t *testing.T) {
 	}
 	if aws.ToString(out.Account) != "999988887777" {
 		t.Errorf("account %q: the proxy's XML answer was not the one the SDK read", aws.ToString(out.Account))
+	}
+	if got, _ := region.Load().(string); got != Region {
+		t.Errorf("Call.Region = %q, want the signing region %s", got, Region)
 	}
 }
 

@@ -3,7 +3,6 @@ package testenv
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,10 +19,12 @@ import (
 // stored ones back into each import before moto sees it.
 func SecurityHubWorkflow(t testing.TB, motoURL string) []Rule {
 	ctx := context.Background()
+	client := func(region string) *shsdk.Client {
+		return shsdk.NewFromConfig(Config(motoURL), func(o *shsdk.Options) { o.Region = region })
+	}
 	stored := func(region string) map[string]types.AwsSecurityFinding {
-		c := shsdk.NewFromConfig(Config(motoURL), func(o *shsdk.Options) { o.Region = region })
 		out := map[string]types.AwsSecurityFinding{}
-		p := shsdk.NewGetFindingsPaginator(c, &shsdk.GetFindingsInput{MaxResults: aws.Int32(100)})
+		p := shsdk.NewGetFindingsPaginator(client(region), &shsdk.GetFindingsInput{MaxResults: aws.Int32(100)})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
@@ -36,23 +37,16 @@ func SecurityHubWorkflow(t testing.TB, motoURL string) []Rule {
 		}
 		return out
 	}
-	regionOf := func(c Call) string {
-		// Credential scope: .../DATE/REGION/securityhub/aws4_request
-		parts := strings.Split(c.Header.Get("Authorization"), "/")
-		if len(parts) > 3 {
-			return parts[2]
-		}
-		return Region
-	}
 	keep := func(c Call) []byte {
 		var in struct{ Findings []map[string]any }
 		if err := json.Unmarshal(c.Body, &in); err != nil {
 			t.Errorf("emulation: import body: %v", err)
 			return c.Body
 		}
-		have := stored(regionOf(c))
+		have := stored(c.Region)
 		for _, f := range in.Findings {
-			old, ok := have[f["Id"].(string)]
+			id, _ := f["Id"].(string)
+			old, ok := have[id]
 			if !ok {
 				continue
 			}
@@ -74,25 +68,27 @@ func SecurityHubWorkflow(t testing.TB, motoURL string) []Rule {
 		if err := json.Unmarshal(c.Body, &in); err != nil {
 			return 400, []byte(`{"message":"bad body"}`)
 		}
-		region := regionOf(c)
-		have := stored(region)
+		have := stored(c.Region)
 		var done []types.AwsSecurityFinding
+		processed, unprocessed := []types.AwsSecurityFindingIdentifier{}, []map[string]any{}
 		for _, id := range in.FindingIdentifiers {
 			f, ok := have[aws.ToString(id.Id)]
 			if !ok {
+				unprocessed = append(unprocessed, map[string]any{"FindingIdentifier": id,
+					"ErrorCode": "FindingNotFound", "ErrorMessage": "no such finding"})
 				continue
 			}
 			f.Workflow = &types.Workflow{Status: types.WorkflowStatus(in.Workflow.Status)}
 			f.Note = &types.Note{Text: in.Note.Text, UpdatedBy: in.Note.UpdatedBy, UpdatedAt: aws.String("2025-01-02T03:04:05.000Z")}
 			done = append(done, f)
+			processed = append(processed, id)
 		}
-		c2 := shsdk.NewFromConfig(Config(motoURL), func(o *shsdk.Options) { o.Region = region })
 		if len(done) > 0 {
-			if _, err := c2.BatchImportFindings(ctx, &shsdk.BatchImportFindingsInput{Findings: done}); err != nil {
+			if _, err := client(c.Region).BatchImportFindings(ctx, &shsdk.BatchImportFindingsInput{Findings: done}); err != nil {
 				t.Errorf("emulation: re-import: %v", err)
 			}
 		}
-		out := map[string]any{"ProcessedFindings": in.FindingIdentifiers[:len(done)], "UnprocessedFindings": []any{}}
+		out := map[string]any{"ProcessedFindings": processed, "UnprocessedFindings": unprocessed}
 		b, _ := json.Marshal(out)
 		return 200, b
 	}
