@@ -199,10 +199,31 @@ type Result struct {
 	Remediation  string              `json:"remediation"`
 	Reproduce    Commands            `json:"reproduce"`
 	Compliance   map[string][]string `json:"compliance"`
+	// Hops are the path that decided internet_path, hop by hop from the
+	// notebook's subnet to where it ends: an internet gateway, a dead end,
+	// or something the scanner cannot see past.
+	Hops []Hop `json:"hops,omitempty"`
 	// Mute is set when an exception or a remediation run turned a FAIL or
 	// REVIEW into MUTED; UnmutedStatus keeps what it would have been.
 	Mute          *Mute  `json:"mute,omitempty"`
 	UnmutedStatus Status `json:"unmuted_status,omitempty"`
+}
+
+// Hop is one step of a network path.
+type Hop struct {
+	// Kind is what the hop is: subnet, route-table, nat-gateway,
+	// internet-gateway, egress-only-internet-gateway, transit-gateway,
+	// transit-gateway-attachment, transit-gateway-route-table,
+	// vpc-peering-connection, network-acl, prefix-list, appliance,
+	// gateway, or end (where the path stops).
+	Kind string `json:"kind"`
+	// ResourceID is the object's ID (or ARN).
+	ResourceID string `json:"resource_id,omitempty"`
+	AccountID  string `json:"account_id,omitempty"`
+	Region     string `json:"region,omitempty"`
+	// Decision is the route or rule that decided what happens at the hop,
+	// e.g. "0.0.0.0/0 -> nat-0a1 (nat)", or why the path stops there.
+	Decision string `json:"decision,omitempty"`
 }
 
 // Mute records why a result is MUTED.

@@ -81,8 +81,8 @@ func checkVersion(v *string, name string) error {
 	switch {
 	case v == nil || *v == "":
 		return &InputError{File: name, Msg: "no schema_version: not a sagefence inventory"}
-	case *v != SchemaVersion:
-		return &InputError{File: name, Msg: fmt.Sprintf("inventory schema_version %q is not supported (this sagefence reads %q)", *v, SchemaVersion)}
+	case *v != SchemaVersion && *v != SchemaVersion1:
+		return &InputError{File: name, Msg: fmt.Sprintf("inventory schema_version %q is not supported (this sagefence reads %q and %q)", *v, SchemaVersion1, SchemaVersion)}
 	}
 	return nil
 }

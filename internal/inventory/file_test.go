@@ -92,6 +92,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"schema_version":"1","regions":[{"region":"r","notebooks":[{"name":"n"}]}]}`))
+	f.Add([]byte(`{"schema_version":"2","regions":[{"region":"r","notebooks":[],"network_only":true,"coverage":{"vpcs":["vpc-1"]}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		inv, err := Parse(data, "f.json")
 		if err != nil {
@@ -104,7 +105,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if inv.SchemaVersion != SchemaVersion {
+		if inv.SchemaVersion != SchemaVersion && inv.SchemaVersion != SchemaVersion1 {
 			t.Fatalf("accepted version %q", inv.SchemaVersion)
 		}
 	})

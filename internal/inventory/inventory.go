@@ -7,8 +7,16 @@ package inventory
 
 import "time"
 
-// SchemaVersion is the version of the JSON snapshot this package reads and writes.
-const SchemaVersion = "1"
+// SchemaVersion is the version of the JSON snapshot this package writes.
+// Version 2 added what the path analysis needs past the notebook's subnet:
+// transit gateway attachments and route tables, prefix lists, internet
+// gateway attachment states, the coverage of each read and the accounts
+// read for networking only. Version 1 snapshots still load: what they lack
+// is evaluated as not collected (see Region.Coverage).
+const SchemaVersion = "2"
+
+// SchemaVersion1 is the first snapshot version, still read.
+const SchemaVersion1 = "1"
 
 // Inventory is one collection run over one or more account-regions.
 type Inventory struct {
@@ -23,6 +31,14 @@ type Inventory struct {
 	// Shard is set when the collection read one shard of a split of the
 	// accounts (scan --shard K/N); reports evaluated from it say so.
 	Shard *Shard `json:"shard,omitempty"`
+	// NetworkAccounts are the accounts the scan could read for networking
+	// (transit gateway route tables, egress VPCs) besides the accounts it
+	// scanned: scan --network-accounts, and with --org the organisation's
+	// accounts outside the shard or the exclusions. A path that leads into
+	// an account neither scanned nor listed here is out of sight (REVIEW,
+	// naming the account); one into an account in scope that could not be
+	// read is ERROR.
+	NetworkAccounts []string `json:"network_accounts,omitempty"`
 }
 
 // Shard names one of Count shards (Index from 0).
@@ -48,11 +64,47 @@ type Region struct {
 	NetworkInterfaces          []NetworkInterface          `json:"network_interfaces,omitempty"`
 	VPCEndpoints               []VPCEndpoint               `json:"vpc_endpoints,omitempty"`
 
+	// TransitGatewayAttachments are the attachments of the read VPCs (as
+	// the VPC's account sees them) and, in a transit gateway owner's
+	// account, every attachment of the transit gateways it was read for.
+	TransitGatewayAttachments []TransitGatewayAttachment `json:"transit_gateway_attachments,omitempty"`
+	// TransitGatewayRouteTables are the route tables of the transit
+	// gateways this account owns that a path leads through, with their
+	// routes.
+	TransitGatewayRouteTables []TransitGatewayRouteTable `json:"transit_gateway_route_tables,omitempty"`
+	// PrefixLists are the managed prefix lists a security group rule or a
+	// route of this account-region references.
+	PrefixLists []PrefixList `json:"prefix_lists,omitempty"`
+
+	// NetworkOnly is true when the account-region was read for networking
+	// only (a transit gateway owner's or an egress VPC's account): its
+	// notebooks were not listed.
+	NetworkOnly bool `json:"network_only,omitempty"`
+	// Coverage says which reads this snapshot holds whole (schema 2): an
+	// object of a covered kind that is absent does not exist. Nil in a
+	// schema 1 snapshot.
+	Coverage *Coverage `json:"coverage,omitempty"`
+
 	// Errors are the calls that failed in this account-region. A failure of a
 	// whole operation (Operation set, Resource empty) means the objects of that
 	// kind are missing from this snapshot: every notebook that needs them is
-	// evaluated as ERROR.
+	// evaluated as ERROR. A failure with a Resource concerns that object
+	// alone: a VPC ("vpc-…") whose contents could not be read, a transit
+	// gateway ("tgw-…"), a transit gateway route table ("tgw-rtb-…"), a
+	// prefix list ("pl-…"), or a notebook's own object.
 	Errors []CollectError `json:"errors,omitempty"`
+}
+
+// Coverage records what a schema 2 collection read whole in one
+// account-region.
+type Coverage struct {
+	// VPCs are the VPCs whose subnets, route tables, NAT gateways, internet
+	// and egress-only internet gateways, network ACLs, VPC endpoints and
+	// transit gateway attachments were read.
+	VPCs []string `json:"vpcs"`
+	// TransitGateways are the transit gateways (owned by this account)
+	// whose attachments and route tables, with their routes, were read.
+	TransitGateways []string `json:"transit_gateways,omitempty"`
 }
 
 // CollectError is one failed API call.
@@ -154,8 +206,13 @@ type Route struct {
 	LocalGatewayID              string `json:"local_gateway_id,omitempty"`
 	CarrierGatewayID            string `json:"carrier_gateway_id,omitempty"`
 	CoreNetworkARN              string `json:"core_network_arn,omitempty"`
+	// OdbNetworkARN is an Oracle Database@AWS network (schema 2).
+	OdbNetworkARN string `json:"odb_network_arn,omitempty"`
+	// NextHopIP is the next hop of a route VPC Route Server propagated
+	// (the SDK's IpAddress; schema 2).
+	NextHopIP string `json:"next_hop_ip,omitempty"`
 
-	// State is "active" or "blackhole".
+	// State is "active", "blackhole" or "filtered".
 	State string `json:"state,omitempty"`
 }
 
@@ -173,8 +230,21 @@ type NATGateway struct {
 
 // InternetGateway is one internet gateway and the VPCs it is attached to.
 type InternetGateway struct {
-	ID     string   `json:"id"`
+	ID string `json:"id"`
+	// VPCIDs are the VPCs of its attachments, in any state (schema 1
+	// recorded only these).
 	VPCIDs []string `json:"vpc_ids,omitempty"`
+	// Attachments carry each attachment's state (schema 2): a gateway
+	// routes a VPC's traffic only while attached ("available" or
+	// "attached"); a route to one that is not is a blackhole.
+	Attachments []GatewayAttachment `json:"attachments,omitempty"`
+}
+
+// GatewayAttachment is one VPC attachment of a gateway and its state
+// (attaching, attached, available, detaching, detached).
+type GatewayAttachment struct {
+	VPCID string `json:"vpc_id"`
+	State string `json:"state"`
 }
 
 // EgressOnlyInternetGateway is one IPv6 egress-only internet gateway.
@@ -243,6 +313,75 @@ type NetworkInterface struct {
 	SecurityGroupIDs []string `json:"security_group_ids,omitempty"`
 	Description      string   `json:"description,omitempty"`
 }
+
+// TransitGatewayAttachment is one attachment of a transit gateway
+// (DescribeTransitGatewayAttachments, with the subnets of a VPC attachment
+// from DescribeTransitGatewayVpcAttachments).
+type TransitGatewayAttachment struct {
+	ID                    string `json:"id"`
+	TransitGatewayID      string `json:"transit_gateway_id"`
+	TransitGatewayOwnerID string `json:"transit_gateway_owner_id,omitempty"`
+	// ResourceType is vpc, vpn, vpn-concentrator, direct-connect-gateway,
+	// connect, peering, tgw-peering, network-function or client-vpn.
+	ResourceType    string `json:"resource_type"`
+	ResourceID      string `json:"resource_id,omitempty"`
+	ResourceOwnerID string `json:"resource_owner_id,omitempty"`
+	// State is the attachment's state (available, pending, deleting, ...).
+	State string `json:"state"`
+	// RouteTableID is the transit gateway route table the attachment is
+	// associated with (its association); empty when it has none.
+	RouteTableID     string `json:"route_table_id,omitempty"`
+	AssociationState string `json:"association_state,omitempty"`
+	// SubnetIDs are the subnets of a VPC attachment's interfaces.
+	SubnetIDs []string `json:"subnet_ids,omitempty"`
+}
+
+// TransitGatewayRouteTable is one transit gateway route table and its
+// routes (SearchTransitGatewayRoutes, active and blackhole).
+type TransitGatewayRouteTable struct {
+	ID               string                `json:"id"`
+	TransitGatewayID string                `json:"transit_gateway_id"`
+	Routes           []TransitGatewayRoute `json:"routes"`
+	// Truncated is true when the search said more routes exist than it
+	// returned: the table is not known whole.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// TransitGatewayRoute is one route of a transit gateway route table.
+type TransitGatewayRoute struct {
+	DestinationCIDR string `json:"destination_cidr,omitempty"`
+	PrefixListID    string `json:"prefix_list_id,omitempty"`
+	// Type is static or propagated.
+	Type string `json:"type,omitempty"`
+	// State is active or blackhole.
+	State string `json:"state"`
+	// Attachments are where the route sends traffic (several for ECMP).
+	Attachments []TransitGatewayRouteAttachment `json:"attachments,omitempty"`
+}
+
+// TransitGatewayRouteAttachment is the target of a transit gateway route.
+type TransitGatewayRouteAttachment struct {
+	ID           string `json:"id"`
+	ResourceType string `json:"resource_type,omitempty"`
+	ResourceID   string `json:"resource_id,omitempty"`
+}
+
+// PrefixList is one managed prefix list. An AWS-managed list (owner "AWS",
+// named com.amazonaws.<region>.<service>) stands for an AWS service's
+// public ranges: its entries are not read. A customer-managed list is the
+// CIDRs it holds.
+type PrefixList struct {
+	ID            string `json:"id"`
+	Name          string `json:"name,omitempty"`
+	OwnerID       string `json:"owner_id,omitempty"`
+	AddressFamily string `json:"address_family,omitempty"`
+	State         string `json:"state,omitempty"`
+	// Entries are the CIDRs of a customer-managed list.
+	Entries []string `json:"entries,omitempty"`
+}
+
+// AWSManaged reports whether the list is owned by AWS.
+func (p *PrefixList) AWSManaged() bool { return p.OwnerID == "AWS" }
 
 // VPCEndpoint is one VPC endpoint; only its type matters to routing.
 type VPCEndpoint struct {
