@@ -54,7 +54,8 @@ func Generate(o Options) *inventory.Inventory {
 
 // region1 is one account-region of n notebooks.
 func region1(rng *rand.Rand, account, region string, n int) inventory.Region {
-	reg := inventory.Region{AccountID: account, Region: region}
+	reg := inventory.Region{AccountID: account, Region: region, Coverage: &inventory.Coverage{},
+		PrefixLists: []inventory.PrefixList{{ID: "pl-63a5400a", Name: "com.amazonaws." + region + ".s3", OwnerID: "AWS", AddressFamily: "IPv4"}}}
 	vpcs := max(1, min(20, n/50))
 	type place struct{ subnet, vpc string }
 	var places []place
@@ -66,8 +67,17 @@ func region1(rng *rand.Rand, account, region string, n int) inventory.Region {
 		local := inventory.Route{DestinationCIDR: cidr, GatewayID: "local", State: "active"}
 		nat := fmt.Sprintf("nat-%017d", v)
 		igw := fmt.Sprintf("igw-%017d", v)
-		reg.NATGateways = append(reg.NATGateways, inventory.NATGateway{ID: nat, VPCID: vpc, State: "available", ConnectivityType: "public"})
-		reg.InternetGateways = append(reg.InternetGateways, inventory.InternetGateway{ID: igw, VPCIDs: []string{vpc}})
+		// The NAT gateway lives in the public subnet (kind 2), whose table
+		// routes to the attached internet gateway.
+		reg.NATGateways = append(reg.NATGateways, inventory.NATGateway{ID: nat, VPCID: vpc, SubnetID: fmt.Sprintf("subnet-%s-%d", vpc[4:], 2), State: "available", ConnectivityType: "public"})
+		reg.InternetGateways = append(reg.InternetGateways, inventory.InternetGateway{ID: igw, VPCIDs: []string{vpc},
+			Attachments: []inventory.GatewayAttachment{{VPCID: vpc, State: "available"}}})
+		reg.Coverage.VPCs = append(reg.Coverage.VPCs, vpc)
+		// The transit subnet's VPC is attached to a transit gateway of a
+		// network account this estate does not hold: sight ends there.
+		reg.TransitGatewayAttachments = append(reg.TransitGatewayAttachments, inventory.TransitGatewayAttachment{
+			ID: fmt.Sprintf("tgw-attach-%09d%08d", v, rng.Uint32()%1e8), TransitGatewayID: "tgw-0123456789abcdef0", TransitGatewayOwnerID: "999999999999",
+			ResourceType: "vpc", ResourceID: vpc, ResourceOwnerID: account, State: "available", SubnetIDs: []string{fmt.Sprintf("subnet-%s-%d", vpc[4:], 3)}})
 		vpce := fmt.Sprintf("vpce-%016d", v)
 		reg.VPCEndpoints = append(reg.VPCEndpoints, inventory.VPCEndpoint{ID: vpce, VPCID: vpc, Type: "Gateway", ServiceName: "com.amazonaws." + region + ".s3"})
 		kinds := [][]inventory.Route{

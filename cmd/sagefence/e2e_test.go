@@ -230,7 +230,7 @@ func verdictEstate(t *testing.T, c clients) map[string]expect {
 		"main-table-own-vpc-local":     {"PASS", "none", ""},
 		"public-subnet":                {"FAIL", "none", "public-subnet"},
 		"transit-gateway":              {"REVIEW", "transit", "internet-egress-path"},
-		"peering":                      {"REVIEW", "transit", "internet-egress-path"},
+		"peering":                      {"PASS", "none", ""},
 		"eni-appliance":                {"REVIEW", "appliance", "internet-egress-path"},
 		"split-default":                {"FAIL", "nat", "internet-egress-path"},
 		"s3-endpoint-only":             {"PASS", "none", ""},

@@ -148,6 +148,7 @@ type planOptions struct {
 	Live           liveOptions
 	Input          string
 	ControlProfile string
+	OpenThreshold  string
 	Exceptions     string
 	Fix            string
 	TargetSubnet   string
@@ -208,6 +209,7 @@ stays on the stopped old notebook; with it, it is copied through S3.
 	f.IntVar(&o.Live.Concurrency, "concurrency", 8, "notebooks described at once per region")
 	f.StringVar(&o.Input, "input", "", "plan from a saved inventory instead of scanning (blast radius then comes from the inventory)")
 	f.StringVar(&o.ControlProfile, "control-profile", control.ProfileSOP, "control profile: sop or fsbp")
+	f.StringVar(&o.OpenThreshold, "open-threshold", defaultOpenThreshold, openThresholdHelp)
 	f.StringVar(&o.Exceptions, "exceptions", "", "exceptions file: muted results are not fixed")
 	f.StringVar(&o.Fix, "fix", "direct,egress,public-subnet", "fixes to plan: direct, egress, public-subnet")
 	f.StringVar(&o.TargetSubnet, "target-subnet", "", "subnet for replacement notebooks (default: a private subnet of the same VPC)")
@@ -228,7 +230,11 @@ func runPlan(ctx context.Context, o *planOptions) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	ev, err := control.New(control.Options{Profile: o.ControlProfile})
+	v4, v6, err := parseOpenThreshold(o.OpenThreshold)
+	if err != nil {
+		return err
+	}
+	ev, err := control.New(control.Options{Profile: o.ControlProfile, OpenV4Bits: v4, OpenV6Bits: v6})
 	if err != nil {
 		return usageErr(err)
 	}

@@ -78,6 +78,8 @@ type scanOptions struct {
 
 	Live            liveOptions
 	ControlProfile  string
+	OpenThreshold   string
+	openV4, openV6  int
 	Formats         []string
 	Output          string
 	OutputDir       string
@@ -109,11 +111,15 @@ func newScanCmd(ios *iostreams.IOStreams, runF func(context.Context, *scanOption
 enabled region of the caller's partition, or those given with --regions) and
 reports one result per notebook:
 
-  PASS    no internet path
-  FAIL    DirectInternetAccess is Enabled, or the VPC gives an internet path whose
-          security groups allow the whole internet, or the subnet is public
-  REVIEW  public traffic leaves through a transit gateway, peering or appliance
-          the scanner cannot see past
+  PASS    no internet path, or controlled egress (an allowlist within the open
+          threshold)
+  FAIL    DirectInternetAccess is Enabled, or the VPC gives an internet path
+          (through NAT gateways, transit gateways and egress VPCs, followed
+          hop by hop) whose security groups and network ACLs open more public
+          space than the open threshold, or the subnet is public
+  REVIEW  public traffic ends at something the scanner cannot see past: an
+          appliance, a VPN or Direct Connect, or a transit gateway or egress
+          VPC in an account the scan does not read (--network-accounts)
   ERROR   could not be evaluated (never reported as PASS)
   MUTED   a FAIL or REVIEW covered by an exception (--exceptions); it stays in
           every output with the exception's reason, owner and expiry
@@ -197,6 +203,7 @@ progress on stderr.
 	f.IntVar(&opts.Live.Concurrency, "concurrency", 8, "notebooks described at once per region")
 	f.DurationVar(&opts.Live.CallTimeout, "call-timeout", 30*time.Second, "give up on one AWS call (with its retries) after this long")
 	f.StringVar(&opts.ControlProfile, "control-profile", control.ProfileSOP, "control profile: sop (every sub-check decides) or fsbp (DirectInternetAccess alone, Security Hub SageMaker.1 parity)")
+	f.StringVar(&opts.OpenThreshold, "open-threshold", defaultOpenThreshold, openThresholdHelp)
 	f.StringSliceVar(&opts.Formats, "format", []string{"table"}, "output format, repeatable or comma-separated (several need --output-dir): "+strings.Join(report.Formats(), ", "))
 	f.StringVarP(&opts.Output, "output", "o", "", "write the report to this file (atomically) instead of stdout")
 	f.StringVar(&opts.OutputDir, "output-dir", "", "write each --format to `DIR`/report.<ext> (atomically), e.g. report.json, report.html")
@@ -220,6 +227,9 @@ func (o *scanOptions) validate(cmd *cobra.Command) error {
 	}
 	o.Formats = formats
 	if err := o.Live.Org.validate(cmd.Flags(), o.Input != ""); err != nil {
+		return err
+	}
+	if o.openV4, o.openV6, err = parseOpenThreshold(o.OpenThreshold); err != nil {
 		return err
 	}
 	if o.ControlProfile != control.ProfileSOP && o.ControlProfile != control.ProfileFSBP {
@@ -286,7 +296,7 @@ func checkFormats(in []string) ([]string, error) {
 }
 
 func runScan(ctx context.Context, opts *scanOptions) error {
-	ev, err := control.New(control.Options{Profile: opts.ControlProfile})
+	ev, err := control.New(control.Options{Profile: opts.ControlProfile, OpenV4Bits: opts.openV4, OpenV6Bits: opts.openV6})
 	if err != nil {
 		return usageErr(err)
 	}

@@ -39,11 +39,16 @@ func Profiles() []string { return []string{ProfileSOP, ProfileFSBP} }
 // Options configure an evaluation.
 type Options struct {
 	Profile string
+	// OpenV4Bits and OpenV6Bits set the open threshold (netpath.Options):
+	// egress that reaches more public addresses than one such prefix holds
+	// is open. 0 means /8 and /32.
+	OpenV4Bits, OpenV6Bits int
 }
 
 // Evaluator evaluates inventories. It holds the parsed compliance catalog.
 type Evaluator struct {
 	profile    string
+	paths      netpath.Options
 	compliance map[string][]string
 }
 
@@ -60,7 +65,10 @@ func New(opts Options) (*Evaluator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Evaluator{profile: p, compliance: complianceMap(fw)}, nil
+	if opts.OpenV4Bits < 0 || opts.OpenV4Bits > 32 || opts.OpenV6Bits < 0 || opts.OpenV6Bits > 128 {
+		return nil, fmt.Errorf("open threshold /%d, /%d: want an IPv4 prefix length 0-32 and an IPv6 one 0-128", opts.OpenV4Bits, opts.OpenV6Bits)
+	}
+	return &Evaluator{profile: p, paths: netpath.Options{OpenV4Bits: opts.OpenV4Bits, OpenV6Bits: opts.OpenV6Bits}, compliance: complianceMap(fw)}, nil
 }
 
 // Profile is the evaluator's profile name.
@@ -125,9 +133,11 @@ func (e *Evaluator) Evaluate(inv *inventory.Inventory) ([]finding.Result, []find
 	}
 	regions := make([]*regionEval, len(inv.Regions))
 	results := make([]finding.Result, len(order))
+	paths := netpath.New(inv, e.paths)
 	for i, o := range order {
 		if regions[o.r] == nil {
-			regions[o.r] = &regionEval{reg: &inv.Regions[o.r], ix: netpath.NewIndex(&inv.Regions[o.r]), derived: map[derivedKey]*derived{}}
+			reg := &inv.Regions[o.r]
+			regions[o.r] = &regionEval{reg: reg, ix: paths.Index(reg.AccountID, reg.Region), derived: map[derivedKey]*derived{}}
 		}
 		e.evaluate(&results[i], regions[o.r], &inv.Regions[o.r].Notebooks[o.n], partition)
 	}
@@ -138,7 +148,7 @@ func (e *Evaluator) Evaluate(inv *inventory.Inventory) ([]finding.Result, []find
 // notebooks of the same placement.
 type regionEval struct {
 	reg     *inventory.Region
-	ix      *netpath.Index
+	ix      netpath.Index
 	derived map[derivedKey]*derived
 }
 
@@ -159,6 +169,8 @@ type derived struct {
 	status      finding.Status
 	severity    finding.Severity
 	remediation string
+	// hops are the deciding path.
+	hops []finding.Hop
 	// reproduce renders each notebook's commands.
 	reproduce placementCommands
 }
@@ -219,7 +231,7 @@ func (e *Evaluator) evaluate(r *finding.Result, re *regionEval, nb *inventory.No
 	key := derivedKey{a: a, dia: nb.DirectInternetAccess}
 	d, ok := re.derived[key]
 	if !ok {
-		d = e.derive(nb, reg.Region, a)
+		d = e.derive(nb, reg.AccountID, reg.Region, a)
 		re.derived[key] = d
 	}
 	checks := d.checks
@@ -234,11 +246,12 @@ func (e *Evaluator) evaluate(r *finding.Result, re *regionEval, nb *inventory.No
 	r.Evidence.SecurityGroupIDs = nb.SecurityGroupIDs
 	r.Evidence.NetworkInterfaceID = nb.NetworkInterfaceID
 	r.Remediation = d.remediation
+	r.Hops = d.hops
 	r.Reproduce = finding.TemplateCommands(&d.reproduce, finding.CommandArgs{Name: nb.Name, Region: reg.Region, NetworkInterfaceID: nb.NetworkInterfaceID})
 }
 
 // derive computes the verdict parts that depend only on the placement.
-func (e *Evaluator) derive(nb *inventory.Notebook, region string, a *netpath.Analysis) *derived {
+func (e *Evaluator) derive(nb *inventory.Notebook, account, region string, a *netpath.Analysis) *derived {
 	d := &derived{}
 	direct := directCheck(nb)
 	isDirect := direct.Status == finding.StatusFail
@@ -250,7 +263,7 @@ func (e *Evaluator) derive(nb *inventory.Notebook, region string, a *netpath.Ana
 		d.path = finding.PathDirect
 	case a == nil:
 		d.path = finding.PathDirect // no subnet: only reachable with a FAIL direct check
-	case len(a.Missing) > 0:
+	case len(a.Unknowns) > 0:
 		d.path = finding.PathUnknown
 	case a.Best() != nil:
 		d.path = finding.InternetPath(a.Best().Path)
@@ -263,9 +276,10 @@ func (e *Evaluator) derive(nb *inventory.Notebook, region string, a *netpath.Ana
 		}
 	}
 	fillEvidence(&d.evidence, a)
+	d.hops = decidingHops(a)
 	d.status, d.severity = decide(d.checks)
 	d.remediation = remediation(d.status, d.checks, a)
-	d.reproduce = newPlacementCommands(nb, region, a)
+	d.reproduce = newPlacementCommands(nb, account, region, a)
 	return d
 }
 
@@ -320,7 +334,7 @@ func directCheck(nb *inventory.Notebook) finding.Check {
 }
 
 func missingMessage(a *netpath.Analysis) string {
-	return "could not be evaluated: " + strings.Join(a.Missing, "; ")
+	return "could not be evaluated: " + strings.Join(a.Missing(), "; ")
 }
 
 func egressCheck(nb *inventory.Notebook, a *netpath.Analysis, direct bool) finding.Check {
@@ -338,60 +352,42 @@ func egressCheck(nb *inventory.Notebook, a *netpath.Analysis, direct bool) findi
 		c.Status = finding.StatusNotApplicable
 		c.Message = "not applicable: no subnet"
 		return c
-	case len(a.Missing) > 0:
+	case len(a.Unknowns) > 0:
 		c.Status = finding.StatusError
 		c.Severity = finding.SeverityHigh
 		c.Message = missingMessage(a)
 		return c
 	}
-	var review *netpath.Egress
-	var controlled *netpath.Egress
+	var exit, opaque *netpath.Egress
 	for i := range a.Egress {
 		eg := &a.Egress[i]
-		if eg.Route.PrefixList {
-			// A customer-managed prefix list's ranges are not in the
-			// inventory: a person must look at them.
-			if review == nil {
-				review = eg
-			}
-			continue
-		}
-		switch eg.Path {
-		case netpath.PathIGW, netpath.PathIPv6, netpath.PathNAT:
-			if eg.Open {
-				c.Status = finding.StatusFail
-				if eg.Path == netpath.PathIGW {
-					c.Severity = finding.SeverityHigh
-				}
-				c.Message = fmt.Sprintf("internet path via %s (%s) and %s allows the whole internet", eg.Route.Target, eg.Route.Destination, eg.Rule)
-				return c
-			}
-			if controlled == nil {
-				controlled = eg
-			}
-		case netpath.PathAppliance, netpath.PathTransit:
-			if review == nil {
-				review = eg
-			}
+		switch {
+		case eg.Opaque && opaque == nil:
+			opaque = eg
+		case !eg.Opaque && exit == nil:
+			exit = eg
 		}
 	}
 	switch {
-	case review != nil:
+	case a.Open:
+		c.Status = finding.StatusFail
+		if exit != nil && exit.Path == netpath.PathIGW {
+			c.Severity = finding.SeverityHigh
+		}
+		r := openReach(a)
+		c.Message = fmt.Sprintf("internet path %s: %s reachable, above the open threshold", pathWords(exit), reachWords(r))
+		if r.Rule != "" {
+			c.Message += "; widest rule " + r.Rule
+		}
+	case opaque != nil:
 		c.Status = finding.StatusReview
-		what := "an appliance"
-		switch {
-		case review.Route.PrefixList:
-			what = "a prefix-list route"
-		case review.Path == netpath.PathTransit:
-			what = "a transit path"
+		c.Message = "public traffic leaves the VPC through something the scanner cannot see past: " + opaque.Reason
+		if r := opaque.Route(); r != "" {
+			c.Message += " (first hop " + r + ")"
 		}
-		c.Message = fmt.Sprintf("public traffic leaves the VPC through %s (%s via %s) that the scanner cannot see past; security groups and network ACL allow public destinations", what, review.Route.Destination, review.Route.Target)
-		if review.Route.Note != "" {
-			c.Message += " (" + review.Route.Note + ")"
-		}
-	case controlled != nil:
+	case exit != nil:
 		c.Status = finding.StatusPass
-		c.Message = fmt.Sprintf("controlled egress: %s routes through %s, but security groups and network ACL allow only specific public destinations", controlled.Route.Destination, controlled.Route.Target)
+		c.Message = fmt.Sprintf("controlled egress: internet path %s, but only %s reachable, within the open threshold", pathWords(exit), reachWords(exitReach(a)))
 	default:
 		c.Status = finding.StatusPass
 		c.Message = "no internet path: " + noPathReason(a)
@@ -399,11 +395,97 @@ func egressCheck(nb *inventory.Notebook, a *netpath.Analysis, direct bool) findi
 	return c
 }
 
+// openReach is the first family whose reachable space is open.
+func openReach(a *netpath.Analysis) netpath.Reach {
+	for _, r := range a.Reach {
+		if r.Open {
+			return r
+		}
+	}
+	return netpath.Reach{}
+}
+
+// exitReach is the reachable space of the first family that has some.
+func exitReach(a *netpath.Analysis) netpath.Reach {
+	for _, r := range a.Reach {
+		if r.Addresses > 0 {
+			return r
+		}
+	}
+	return netpath.Reach{}
+}
+
+// pathWords names an exit by its hops: "via nat-1 (0.0.0.0/0) and igw-2".
+func pathWords(e *netpath.Egress) string {
+	if e == nil {
+		return ""
+	}
+	var via []string
+	for _, h := range e.Hops {
+		switch h.Kind {
+		case "nat-gateway", "internet-gateway", "egress-only-internet-gateway", "transit-gateway-attachment":
+			if len(via) == 0 || via[len(via)-1] != h.ResourceID {
+				via = append(via, h.ResourceID)
+			}
+		}
+	}
+	s := "via " + strings.Join(via, " -> ")
+	if r := e.Route(); r != "" {
+		s += " (route " + r + ")"
+	}
+	return s
+}
+
+// reachWords renders reachable space: "3,702,258,432 public IPv4
+// addresses (100% of the public IPv4 space)".
+func reachWords(r netpath.Reach) string {
+	fam := "IPv4"
+	if r.IPv6 {
+		fam = "IPv6"
+	}
+	var n string
+	if r.IPv6 {
+		n = fmt.Sprintf("%.3g", r.Addresses)
+	} else {
+		n = commas(uint64(r.Addresses))
+	}
+	share := fmt.Sprintf("%.2g%%", 100*r.Share)
+	if r.Share >= 0.9995 {
+		share = "100%"
+	} else if r.Share >= 0.01 {
+		share = fmt.Sprintf("%.1f%%", 100*r.Share)
+	}
+	return fmt.Sprintf("%s public %s addresses (%s of the public %s space; threshold /%d)", n, fam, share, fam, r.Threshold)
+}
+
+func commas(n uint64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
 func noPathReason(a *netpath.Analysis) string {
+	if len(a.DeadEnds) > 0 {
+		var rs []string
+		for i, d := range a.DeadEnds {
+			if i == 3 {
+				rs = append(rs, fmt.Sprintf("and %d more", len(a.DeadEnds)-3))
+				break
+			}
+			rs = append(rs, d.Reason)
+		}
+		return strings.Join(rs, "; ")
+	}
 	if len(a.PublicRoutes) == 0 {
 		return "route table " + a.RouteTableID + " has no active route for public destinations"
 	}
-	return "routes to public destinations exist, but none is usable by the network interface or allowed by its security groups and network ACL"
+	return "the security groups and network ACL allow no public destination"
 }
 
 func publicSubnetCheck(nb *inventory.Notebook, a *netpath.Analysis) finding.Check {
@@ -412,7 +494,7 @@ func publicSubnetCheck(nb *inventory.Notebook, a *netpath.Analysis) finding.Chec
 	case a == nil:
 		c.Status = finding.StatusNotApplicable
 		c.Message = "not applicable: no subnet"
-	case len(a.Missing) > 0:
+	case len(a.Unknowns) > 0:
 		c.Status = finding.StatusError
 		c.Severity = finding.SeverityHigh
 		c.Message = missingMessage(a)
@@ -435,7 +517,7 @@ func openIngressCheck(nb *inventory.Notebook, a *netpath.Analysis) finding.Check
 	case a == nil:
 		c.Status = finding.StatusNotApplicable
 		c.Message = "not applicable: no customer network interface"
-	case len(a.Missing) > 0:
+	case len(a.Unknowns) > 0:
 		c.Status = finding.StatusError
 		c.Message = missingMessage(a)
 	case a.OpenIngressRule != "" && a.InboundReachable:
@@ -471,10 +553,58 @@ func fillEvidence(ev *finding.Evidence, a *netpath.Analysis) {
 		}
 	}
 	if b := a.Best(); b != nil {
-		ev.DecidingRoute = b.Route.String()
-		ev.DecidingRule = b.Rule
+		ev.DecidingRoute = b.Route()
+		if a.Open {
+			ev.DecidingRule = openReach(a).Rule
+		}
 	}
-	ev.Notes = append(a.Notes, a.Missing...)
+	notes := slices.Clone(a.Notes)
+	for _, r := range a.Reach {
+		if r.Addresses > 0 {
+			notes = append(notes, "reachable through exits: "+reachWords(r))
+		}
+	}
+	for _, e := range a.Egress {
+		if e.Opaque {
+			notes = append(notes, "sight ends: "+e.Reason)
+		}
+	}
+	for _, d := range a.DeadEnds {
+		notes = append(notes, "dead end: "+d.Reason)
+	}
+	ev.Notes = append(notes, a.Missing()...)
+}
+
+// decidingHops are the hops of the path that decided internet_path: the
+// most exposed way out, else the first dead end.
+func decidingHops(a *netpath.Analysis) []finding.Hop {
+	if a == nil || len(a.Unknowns) > 0 {
+		return nil
+	}
+	var hops []netpath.Hop
+	switch {
+	case a.Best() != nil:
+		hops = a.Best().Hops
+	case len(a.DeadEnds) > 0:
+		hops = a.DeadEnds[0].Hops
+	}
+	if len(hops) == 0 {
+		return nil
+	}
+	out := make([]finding.Hop, 0, len(hops)+1)
+	for _, h := range hops {
+		out = append(out, finding.Hop{Kind: h.Kind, ResourceID: h.ResourceID, AccountID: h.AccountID, Region: h.Region, Decision: h.Decision})
+	}
+	end := finding.Hop{Kind: "end"}
+	switch {
+	case a.Best() != nil && a.Best().Opaque:
+		end.Decision = "sight ends: " + a.Best().Reason
+	case a.Best() != nil:
+		end.Decision = "internet"
+	default:
+		end.Decision = a.DeadEnds[0].Reason
+	}
+	return append(out, end)
 }
 
 const remediationError = "Grant the read permissions the scan needs (sagefence iam-policy --for audit) and scan again; until then treat the notebook as exposed."

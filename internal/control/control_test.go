@@ -10,10 +10,12 @@ import (
 	"github.com/sagefence/sagefence/internal/inventory"
 )
 
-// A test estate: one VPC (10.0.0.0/16) with subnet-a explicitly associated
-// to rtb-a (local route only), a permissive default network ACL, and
-// security groups sg-open (all egress to the internet), sg-private (egress
-// to the VPC only). Each case changes what its rule is about.
+// A test estate (schema 2): one VPC (10.0.0.0/16) with subnet-a
+// explicitly associated to rtb-a (local route only), a permissive network
+// ACL, security groups sg-open (all egress to the internet) and
+// sg-private (egress to the VPC only), and a public subnet subnet-nat
+// (rtb-nat: 0.0.0.0/0 and ::/0 to the attached igw-1, its own permissive
+// ACL) holding the NAT gateways. Each case changes what its rule is about.
 func estate() *inventory.Region {
 	return &inventory.Region{
 		AccountID: "111122223333", Region: "us-east-1",
@@ -21,26 +23,44 @@ func estate() *inventory.Region {
 			Name: "nb", DirectInternetAccess: "Disabled", SubnetID: "subnet-a",
 			SecurityGroupIDs: []string{"sg-open"}, RootAccess: "Enabled", Status: "InService",
 		}},
-		VPCs:    []inventory.VPC{{ID: "vpc-1", CIDRBlocks: []string{"10.0.0.0/16"}}},
-		Subnets: []inventory.Subnet{{ID: "subnet-a", VPCID: "vpc-1", CIDRBlock: "10.0.1.0/24"}},
+		VPCs: []inventory.VPC{{ID: "vpc-1", CIDRBlocks: []string{"10.0.0.0/16"}}},
+		Subnets: []inventory.Subnet{
+			{ID: "subnet-a", VPCID: "vpc-1", CIDRBlock: "10.0.1.0/24", AvailabilityZone: "us-east-1a"},
+			{ID: "subnet-nat", VPCID: "vpc-1", CIDRBlock: "10.0.0.0/24", AvailabilityZone: "us-east-1a"},
+		},
 		RouteTables: []inventory.RouteTable{
 			{ID: "rtb-a", VPCID: "vpc-1", SubnetIDs: []string{"subnet-a"}, Routes: []inventory.Route{local()}},
 			{ID: "rtb-main", VPCID: "vpc-1", Main: true, Routes: []inventory.Route{local()}},
+			{ID: "rtb-nat", VPCID: "vpc-1", SubnetIDs: []string{"subnet-nat"}, Routes: []inventory.Route{local(),
+				route("0.0.0.0/0", toGW("igw-1")), route("::/0", toGW("igw-1"))}},
 		},
 		NATGateways: []inventory.NATGateway{
-			{ID: "nat-pub", VPCID: "vpc-1", State: "available", ConnectivityType: "public"},
-			{ID: "nat-priv", VPCID: "vpc-1", State: "available", ConnectivityType: "private"},
-			{ID: "nat-gone", VPCID: "vpc-1", State: "deleted", ConnectivityType: "public"},
+			{ID: "nat-pub", VPCID: "vpc-1", SubnetID: "subnet-nat", State: "available", ConnectivityType: "public"},
+			{ID: "nat-priv", VPCID: "vpc-1", SubnetID: "subnet-nat", State: "available", ConnectivityType: "private"},
+			{ID: "nat-gone", VPCID: "vpc-1", SubnetID: "subnet-nat", State: "deleted", ConnectivityType: "public"},
 		},
+		InternetGateways: []inventory.InternetGateway{{ID: "igw-1", VPCIDs: []string{"vpc-1"},
+			Attachments: []inventory.GatewayAttachment{{VPCID: "vpc-1", State: "available"}}}},
+		EgressOnlyInternetGateways: []inventory.EgressOnlyInternetGateway{{ID: "eigw-1", VPCIDs: []string{"vpc-1"}}},
 		SecurityGroups: []inventory.SecurityGroup{
-			{ID: "sg-open", Egress: []inventory.SGRule{{Protocol: "-1", CIDRs: []string{"0.0.0.0/0"}, IPv6CIDRs: []string{"::/0"}}}},
-			{ID: "sg-private", Egress: []inventory.SGRule{{Protocol: "-1", CIDRs: []string{"10.0.0.0/8"}}}},
+			{ID: "sg-open", VPCID: "vpc-1", Egress: []inventory.SGRule{{Protocol: "-1", CIDRs: []string{"0.0.0.0/0"}, IPv6CIDRs: []string{"::/0"}}}},
+			{ID: "sg-private", VPCID: "vpc-1", Egress: []inventory.SGRule{{Protocol: "-1", CIDRs: []string{"10.0.0.0/8"}}}},
 		},
-		NetworkACLs: []inventory.NetworkACL{{ID: "acl-1", VPCID: "vpc-1", Default: true, SubnetIDs: []string{"subnet-a", "subnet-b"}, Entries: allowAll()}},
+		NetworkACLs: []inventory.NetworkACL{
+			{ID: "acl-1", VPCID: "vpc-1", Default: true, SubnetIDs: []string{"subnet-a", "subnet-b"}, Entries: allowAll()},
+			{ID: "acl-nat", VPCID: "vpc-1", SubnetIDs: []string{"subnet-nat"}, Entries: allowAll()},
+		},
 		VPCEndpoints: []inventory.VPCEndpoint{
 			{ID: "vpce-s3", VPCID: "vpc-1", Type: "Gateway", ServiceName: "com.amazonaws.us-east-1.s3"},
 			{ID: "vpce-gwlb", VPCID: "vpc-1", Type: "GatewayLoadBalancer"},
 		},
+		PrefixLists: []inventory.PrefixList{
+			{ID: "pl-63a5400a", Name: "com.amazonaws.us-east-1.s3", OwnerID: "AWS", AddressFamily: "IPv4"},
+			{ID: "pl-0open", Name: "everything", OwnerID: "111122223333", AddressFamily: "IPv4", Entries: []string{"0.0.0.0/0"}},
+			{ID: "pl-0private", Name: "corp", OwnerID: "111122223333", AddressFamily: "IPv4", Entries: []string{"10.0.0.0/8", "192.168.0.0/16"}},
+			{ID: "pl-0partners", Name: "partners", OwnerID: "111122223333", AddressFamily: "IPv4", Entries: []string{"52.94.0.0/22"}},
+		},
+		Coverage: &inventory.Coverage{VPCs: []string{"vpc-1"}},
 	}
 }
 
@@ -109,6 +129,23 @@ func aclEntries(es ...inventory.ACLEntry) func(*inventory.Region) {
 	return func(reg *inventory.Region) { reg.NetworkACLs[0].Entries = es }
 }
 
+// foreignTGW attaches vpc-1 (subnet-a) to tgw-1, owned by an account the
+// scan does not read.
+func foreignTGW(reg *inventory.Region) {
+	reg.TransitGatewayAttachments = append(reg.TransitGatewayAttachments, inventory.TransitGatewayAttachment{
+		ID: "tgw-attach-spoke", TransitGatewayID: "tgw-1", TransitGatewayOwnerID: "999988887777", ResourceType: "vpc",
+		ResourceID: "vpc-1", ResourceOwnerID: reg.AccountID, State: "available", SubnetIDs: []string{"subnet-a"}})
+}
+
+// schema1 strips what schema 2 added: the evaluation must treat it as not
+// collected.
+func schema1(reg *inventory.Region) {
+	reg.Coverage, reg.PrefixLists, reg.TransitGatewayAttachments = nil, nil, nil
+	for i := range reg.InternetGateways {
+		reg.InternetGateways[i].Attachments = nil
+	}
+}
+
 func publicSubnet(reg *inventory.Region) {
 	reg.Subnets[0].MapPublicIPOnLaunch = true
 	addRoutes(route("0.0.0.0/0", toGW("igw-1")))(reg)
@@ -130,7 +167,7 @@ func evalOne(t *testing.T, profile string, reg *inventory.Region) finding.Result
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _ := ev.Evaluate(&inventory.Inventory{SchemaVersion: "1", Regions: []inventory.Region{*reg}})
+	res, _ := ev.Evaluate(&inventory.Inventory{SchemaVersion: inventory.SchemaVersion, Regions: []inventory.Region{*reg}})
 	if len(res) != 1 {
 		t.Fatalf("got %d results, want 1", len(res))
 	}
@@ -190,12 +227,12 @@ func TestControlRules(t *testing.T) {
 		{"split default routes 0/1 + 128/1 count as an internet route", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/1", toNAT("nat-pub")), route("128.0.0.0/1", toNAT("nat-pub")))},
 			want{status: "FAIL", path: "nat"}},
 		{"longest prefix wins: more specific halves to a TGW leave the NAT default nothing public", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub")),
-			route("0.0.0.0/1", func(r *inventory.Route) { r.TransitGatewayID = "tgw-1" }), route("128.0.0.0/1", func(r *inventory.Route) { r.TransitGatewayID = "tgw-1" }))},
-			want{status: "REVIEW", path: "transit"}},
+			route("0.0.0.0/1", func(r *inventory.Route) { r.TransitGatewayID = "tgw-1" }), route("128.0.0.0/1", func(r *inventory.Route) { r.TransitGatewayID = "tgw-1" })), foreignTGW},
+			want{status: "REVIEW", path: "transit", contains: []string{"--network-accounts 999988887777"}}},
 		{"a NAT route for private space only is not an internet path", "", []func(*inventory.Region){addRoutes(route("172.16.0.0/12", toNAT("nat-pub")))},
 			want{status: "PASS", path: "none"}},
-		{"a NAT route for one public range is an internet path", "", []func(*inventory.Region){addRoutes(route("8.8.8.0/24", toNAT("nat-pub")))},
-			want{status: "FAIL", path: "nat"}},
+		{"a NAT route for one public range is controlled egress to that range", "", []func(*inventory.Region){addRoutes(route("8.8.8.0/24", toNAT("nat-pub")))},
+			want{status: "PASS", path: "nat", contains: []string{"256 public IPv4 addresses"}}},
 		{"blackhole route gives no path", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", func(r *inventory.Route) { r.NATGatewayID, r.State = "nat-pub", "blackhole" }))},
 			want{status: "PASS", path: "none"}},
 		{"deleted NAT gateway is a blackhole", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-gone")))},
@@ -208,14 +245,22 @@ func TestControlRules(t *testing.T) {
 			want{status: "PASS", path: "none", contains: []string{"private"}}},
 		{"S3 gateway endpoint only is not internet", "", []func(*inventory.Region){addRoutes(route("pl-63a5400a", toGW("vpce-s3")))},
 			want{status: "PASS", path: "none"}},
-		{"customer prefix list through a NAT needs review", "", []func(*inventory.Region){addRoutes(route("pl-0customer", toNAT("nat-pub")))},
-			want{status: "REVIEW", path: "nat", contains: []string{"prefix list"}}},
-		{"transit gateway default is REVIEW", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", func(r *inventory.Route) { r.TransitGatewayID = "tgw-1" }))},
-			want{status: "REVIEW", path: "transit", sev: "medium"}},
-		{"transit gateway with private-only groups passes", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", func(r *inventory.Route) { r.TransitGatewayID = "tgw-1" })), sgs("sg-private")},
+		{"a route to a prefix list the inventory does not hold is ERROR", "", []func(*inventory.Region){addRoutes(route("pl-0customer", toNAT("nat-pub")))},
+			want{status: "ERROR", path: "unknown", contains: []string{"prefix list pl-0customer"}}},
+		{"a route to a customer prefix list holding 0.0.0.0/0 through a NAT fails", "", []func(*inventory.Region){addRoutes(route("pl-0open", toNAT("nat-pub")))},
+			want{status: "FAIL", path: "nat"}},
+		{"a route to a customer prefix list of private space through a NAT is not an internet path", "", []func(*inventory.Region){addRoutes(route("pl-0private", toNAT("nat-pub")))},
 			want{status: "PASS", path: "none"}},
-		{"peering default is REVIEW", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", func(r *inventory.Route) { r.VPCPeeringConnectionID = "pcx-1" }))},
-			want{status: "REVIEW", path: "transit"}},
+		{"transit gateway owned outside the scan is REVIEW naming the account", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", func(r *inventory.Route) { r.TransitGatewayID = "tgw-1" })), foreignTGW},
+			want{status: "REVIEW", path: "transit", sev: "medium", contains: []string{"account 999988887777", "--network-accounts 999988887777"}}},
+		{"transit gateway route without an attachment of the VPC is a blackhole", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", func(r *inventory.Route) { r.TransitGatewayID = "tgw-1" }))},
+			want{status: "PASS", path: "none", contains: []string{"no attachment"}}},
+		{"transit gateway default in a schema 1 inventory is REVIEW: not collected", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", func(r *inventory.Route) { r.TransitGatewayID = "tgw-1" })), schema1},
+			want{status: "REVIEW", path: "transit", contains: []string{"not collected"}}},
+		{"transit gateway with private-only groups passes", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", func(r *inventory.Route) { r.TransitGatewayID = "tgw-1" })), foreignTGW, sgs("sg-private")},
+			want{status: "PASS", path: "none"}},
+		{"peering is not transitive: a default route to a peering connection is no internet path", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", func(r *inventory.Route) { r.VPCPeeringConnectionID = "pcx-1" }))},
+			want{status: "PASS", path: "none", contains: []string{"not transitive"}}},
 		{"virtual private gateway default is REVIEW", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toGW("vgw-1")))},
 			want{status: "REVIEW", path: "transit"}},
 		{"ENI appliance default is REVIEW", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", func(r *inventory.Route) { r.NetworkInterfaceID = "eni-fw" }))},
@@ -230,7 +275,7 @@ func TestControlRules(t *testing.T) {
 		// network ACLs
 		{"NACL outbound deny before allow blocks the path", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub"))),
 			aclEntries(append([]inventory.ACLEntry{{RuleNumber: 50, Egress: true, Protocol: "-1", Action: "deny", CIDR: "0.0.0.0/0"}}, allowAll()...)...)},
-			want{status: "PASS", path: "none", contains: []string{"blocked by network ACL acl-1"}}},
+			want{status: "PASS", path: "none", contains: []string{"network ACL acl-1 blocks every public IPv4 destination"}}},
 		{"NACL first match wins: an allow numbered before the deny keeps the path", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toNAT("nat-pub"))),
 			aclEntries(append([]inventory.ACLEntry{{RuleNumber: 200, Egress: true, Protocol: "-1", Action: "deny", CIDR: "0.0.0.0/0"}}, allowAll()...)...)},
 			want{status: "FAIL", path: "nat"}},
@@ -271,7 +316,7 @@ func TestControlRules(t *testing.T) {
 		{"public subnet: IGW route and MapPublicIpOnLaunch", "", []func(*inventory.Region){publicSubnet, sgs("sg-private")},
 			want{status: "FAIL", path: "none", sev: "medium", checks: map[string]finding.Status{CheckPublicSubnet: "FAIL", CheckEgress: "PASS"}}},
 		{"IGW route without MapPublicIpOnLaunch is not the SOP's public subnet", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toGW("igw-1")))},
-			want{status: "PASS", path: "none", checks: map[string]finding.Status{CheckPublicSubnet: "PASS"}, contains: []string{"no public IPv4"}}},
+			want{status: "PASS", path: "none", checks: map[string]finding.Status{CheckPublicSubnet: "PASS"}, contains: []string{"SageMaker assigns private addresses only"}}},
 		{"IGW route and a public IP on the ENI is an igw path", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toGW("igw-1"))), withENI(inventory.NetworkInterface{PublicIP: "54.1.2.3"})},
 			want{status: "FAIL", path: "igw", sev: "high", checks: map[string]finding.Status{CheckEgress: "FAIL"}}},
 		{"open ingress on an internet-reachable ENI fails", "", []func(*inventory.Region){addRoutes(route("0.0.0.0/0", toGW("igw-1"))), withENI(inventory.NetworkInterface{PublicIP: "54.1.2.3"}), sgs("sg-ssh"),

@@ -38,10 +38,14 @@ type placementFacts struct {
 	// groups are the notebook's security groups (shared with the
 	// inventory; read-only).
 	groups []string
+	// account is the notebook's; hops in other accounts say so.
+	account string
+	// hops are the deciding path past the notebook's route table.
+	hops []netpath.Hop
 }
 
-func newPlacementCommands(nb *inventory.Notebook, region string, a *netpath.Analysis) placementCommands {
-	f := placementFacts{region: region, subnet: nb.SubnetID, groups: nb.SecurityGroupIDs}
+func newPlacementCommands(nb *inventory.Notebook, account, region string, a *netpath.Analysis) placementCommands {
+	f := placementFacts{region: region, subnet: nb.SubnetID, groups: nb.SecurityGroupIDs, account: account}
 	var p placementCommands
 	if a != nil {
 		p.addressesMatter = a.AddressesMatter()
@@ -49,9 +53,15 @@ func newPlacementCommands(nb *inventory.Notebook, region string, a *netpath.Anal
 			f.mainVPC = a.VPCID
 		}
 		for _, pr := range a.PublicRoutes {
-			if pr.Kind == netpath.KindNAT {
+			if pr.Kind == netpath.KindNAT && !slices.Contains(f.nats, pr.Target) {
 				f.nats = append(f.nats, pr.Target)
 			}
+		}
+		switch {
+		case a.Best() != nil:
+			f.hops = a.Best().Hops
+		case len(a.DeadEnds) > 0:
+			f.hops = a.DeadEnds[0].Hops
 		}
 	}
 	p.vpc = sync.OnceValue(f.commands)
@@ -101,7 +111,69 @@ func (f placementFacts) commands() []string {
 	}
 	cmds = append(cmds, "aws ec2 describe-network-acls"+r+" --filters Name=association.subnet-id,Values="+sub+
 		" --query 'NetworkAcls[].{NetworkAclId:NetworkAclId,Entries:Entries}'")
-	return slices.Clip(cmds)
+	return slices.Clip(append(cmds, f.hopCommands()...))
+}
+
+// hopCommands confirm each hop past the notebook's own route table: one
+// command per object, in path order, each marked with its account when it
+// is not the notebook's.
+func (f placementFacts) hopCommands() []string {
+	var cmds []string
+	seen := map[string]bool{}
+	first := true
+	for _, h := range f.hops {
+		if h.Kind == "route-table" && first {
+			first = false // the notebook's own table, confirmed above
+			continue
+		}
+		first = false
+		key := h.Kind + "/" + h.ResourceID
+		if h.ResourceID == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		r := " --region " + shellQuote(firstOf(h.Region, f.region))
+		id := shellQuote(h.ResourceID)
+		var c string
+		switch h.Kind {
+		case "route-table":
+			c = "aws ec2 describe-route-tables --route-table-ids " + id + r + " --query 'RouteTables[].{RouteTableId:RouteTableId,VpcId:VpcId,Routes:Routes}'"
+		case "nat-gateway":
+			if slices.Contains(f.nats, h.ResourceID) {
+				continue
+			}
+			c = "aws ec2 describe-nat-gateways --nat-gateway-ids " + id + r + " --query 'NatGateways[].{NatGatewayId:NatGatewayId,State:State,ConnectivityType:ConnectivityType,SubnetId:SubnetId}'"
+		case "subnet":
+			c = "aws ec2 describe-network-acls" + r + " --filters Name=association.subnet-id,Values=" + id + " --query 'NetworkAcls[].{NetworkAclId:NetworkAclId,Entries:Entries}'"
+		case "internet-gateway":
+			c = "aws ec2 describe-internet-gateways --internet-gateway-ids " + id + r + " --query 'InternetGateways[].Attachments'"
+		case "egress-only-internet-gateway":
+			c = "aws ec2 describe-egress-only-internet-gateways --egress-only-internet-gateway-ids " + id + r + " --query 'EgressOnlyInternetGateways[].Attachments'"
+		case "transit-gateway-attachment":
+			c = "aws ec2 describe-transit-gateway-attachments --transit-gateway-attachment-ids " + id + r +
+				" --query 'TransitGatewayAttachments[].{Id:TransitGatewayAttachmentId,Type:ResourceType,Resource:ResourceId,ResourceOwner:ResourceOwnerId,TransitGatewayOwner:TransitGatewayOwnerId,Association:Association}'"
+		case "transit-gateway-route-table":
+			c = "aws ec2 search-transit-gateway-routes --transit-gateway-route-table-id " + id + " --filters Name=state,Values=active,blackhole" + r
+		case "transit-gateway":
+			c = "aws ec2 describe-transit-gateway-attachments" + r + " --filters Name=transit-gateway-id,Values=" + id
+		case "vpc-peering-connection":
+			c = "aws ec2 describe-vpc-peering-connections --vpc-peering-connection-ids " + id + r
+		default:
+			continue
+		}
+		if h.AccountID != "" && h.AccountID != f.account {
+			c += "  # in account " + h.AccountID
+		}
+		cmds = append(cmds, c)
+	}
+	return cmds
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func quoteAll(ids []string) string {

@@ -3,6 +3,7 @@ package netpath
 import (
 	"net/netip"
 	"slices"
+	"sync"
 )
 
 // u128 is an address as an unsigned integer: IPv4 addresses use the low 32
@@ -281,3 +282,61 @@ func publicSpace(v6 bool) ipSet {
 	}
 	return universe(false).subtract(setOf(spans...))
 }
+
+// nat64 is the well-known NAT64 prefix: IPv6 addresses that embed IPv4
+// ones, translated by a NAT gateway.
+var nat64 = setOf(prefixSpan(netip.MustParsePrefix("64:ff9b::/96")))
+
+// add returns a+b, saturating at the largest value.
+func (a u128) add(b u128) u128 {
+	lo := a.lo + b.lo
+	carry := uint64(0)
+	if lo < a.lo {
+		carry = 1
+	}
+	hi := a.hi + b.hi + carry
+	if hi < a.hi || (carry == 1 && hi == a.hi) {
+		return maxV6
+	}
+	return u128{hi, lo}
+}
+
+// float is a as a float64 (for shares).
+func (a u128) float() float64 { return float64(a.hi)*(1<<64) + float64(a.lo) }
+
+// size is the number of addresses in s (saturating at 2^128-1).
+func (s ipSet) size() u128 {
+	var n u128
+	for _, sp := range s {
+		n = n.add(u128{sp.hi.hi - sp.lo.hi, sp.hi.lo - sp.lo.lo}.fixBorrow(sp)).add(u128{0, 1})
+	}
+	return n
+}
+
+// fixBorrow corrects hi-lo subtraction of a span for the borrow of the
+// low word.
+func (d u128) fixBorrow(sp span) u128 {
+	if sp.hi.lo < sp.lo.lo {
+		d.hi--
+	}
+	return d
+}
+
+// pow2 is 2^n for n in 0..127.
+func pow2(n int) u128 {
+	if n >= 64 {
+		return u128{1 << (n - 64), 0}
+	}
+	return u128{0, 1 << n}
+}
+
+// publicSpaces are the public IPv4 and IPv6 spaces, computed once: they
+// are constants, never changed after.
+var publicSpaces = sync.OnceValues(func() (ipSet, ipSet) { return publicSpace(false), publicSpace(true) })
+
+// walkedSpaces are the public IPv4 space and the public IPv6 space with
+// the NAT64 prefix, computed once.
+var walkedSpaces = sync.OnceValues(func() (ipSet, ipSet) {
+	p4, p6 := publicSpaces()
+	return p4, p6.union(nat64)
+})

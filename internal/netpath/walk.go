@@ -1,0 +1,382 @@
+package netpath
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sagefence/sagefence/internal/awsop"
+	"github.com/sagefence/sagefence/internal/inventory"
+)
+
+// The walk follows public traffic hop by hop (docs/path-model.md). What
+// happens past a position depends on the flows only through intersections
+// with fixed masks (routes, network ACLs), so each position is compiled
+// once into a summary: a list of terms, each a mask of flows and what
+// becomes of the flows in it (an exit, an opaque end, a dead end, or an
+// unknown fact). A notebook's outcome is its own flows intersected with
+// each term of its subnet's summary. Summaries are shared by every
+// notebook and every path that reaches the same position in the same
+// state.
+
+// Path is a way out towards public address space.
+type Path string
+
+// Paths, most exposed first (the control adds "direct" for SageMaker's own).
+const (
+	PathIGW       Path = "igw"
+	PathIPv6      Path = "ipv6"
+	PathNAT       Path = "nat"
+	PathAppliance Path = "appliance"
+	PathTransit   Path = "transit"
+	PathNone      Path = "none"
+)
+
+// Exposure orders paths: higher is more exposed.
+func (p Path) Exposure() int {
+	switch p {
+	case PathIGW:
+		return 5
+	case PathIPv6:
+		return 4
+	case PathNAT:
+		return 3
+	case PathAppliance:
+		return 2
+	case PathTransit:
+		return 1
+	}
+	return 0
+}
+
+// Hop is one step of a path, for evidence and reproduction.
+type Hop struct {
+	Kind       string
+	ResourceID string
+	AccountID  string
+	Region     string
+	// Decision is the route or rule that decided the hop, or why the path
+	// stops there.
+	Decision string
+}
+
+type outcomeKind uint8
+
+const (
+	outDead outcomeKind = iota
+	outExit
+	outOpaque
+	outUnknown
+)
+
+// term is one way the flows entering a position can end.
+type term struct {
+	mask    flows
+	kind    outcomeKind
+	path    Path
+	reason  string
+	hops    []Hop
+	unknown *Unknown
+}
+
+type summary struct{ terms []term }
+
+// maxHops bounds a path; a longer one is an unknown.
+const maxHops = 32
+
+// state is a position of the walk and what the traffic there is.
+type state struct {
+	f      *facts
+	subnet string
+	vpc    string
+	fam    family
+	// mapped: the source has a public address at an internet gateway of
+	// this VPC (IPv4); always true for IPv6.
+	mapped bool
+	// natted: a NAT gateway was traversed, so an exit is a NAT path.
+	natted bool
+	// leave: the subnet's network ACL applies to traffic leaving it (the
+	// subnet of a NAT gateway the traffic just went through).
+	leave bool
+	// src is the source address range that network ACLs entered on the
+	// way see (srcKey names it).
+	src    ipSet
+	srcKey string
+	depth  int
+}
+
+type summaryKey struct {
+	account, region, subnet, vpc, srcKey string
+	fam                                  family
+	mapped, natted, leave                bool
+}
+
+func (st *state) key() summaryKey {
+	return summaryKey{st.f.reg.AccountID, st.f.reg.Region, st.subnet, st.vpc, st.srcKey, st.fam, st.mapped, st.natted, st.leave}
+}
+
+func (st *state) hop(kind, id, decision string) Hop {
+	return Hop{Kind: kind, ResourceID: id, AccountID: st.f.reg.AccountID, Region: st.f.reg.Region, Decision: decision}
+}
+
+func everything(fam family) flows { return allFlows(universe(fam.v6())) }
+
+func dead(fam family, reason string, hops ...Hop) term {
+	return term{mask: everything(fam), kind: outDead, reason: reason, hops: hops}
+}
+
+func unknownTerm(fam family, u Unknown, hops ...Hop) term {
+	return term{mask: everything(fam), kind: outUnknown, unknown: &u, reason: u.String(), hops: hops}
+}
+
+// prefix narrows terms by a mask and puts hops before theirs.
+func prefix(terms []term, mask *flows, hops ...Hop) []term {
+	out := make([]term, 0, len(terms))
+	for _, t := range terms {
+		if mask != nil {
+			t.mask = t.mask.intersect(*mask)
+			if t.mask.empty() {
+				continue
+			}
+		}
+		if len(hops) > 0 {
+			t.hops = append(slices.Clip(hops), t.hops...)
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// at returns the summary of a position: what becomes of flows that reach
+// its subnet's route table. low is the shallowest position still being
+// compiled that the summary depends on (a routing loop back to it); a
+// summary that depends on an unfinished one is not cached.
+func (r *Resolver) at(st state) (*summary, int) {
+	k := st.key()
+	if s, ok := r.summaries[k]; ok {
+		return s, maxHops + 1
+	}
+	if d, ok := r.inProgress[k]; ok {
+		return &summary{terms: []term{dead(st.fam, "routing loop: the path comes back to subnet "+st.subnet)}}, d
+	}
+	if st.depth > maxHops {
+		u := Unknown{Fact: "path from subnet " + st.subnet, Resource: st.subnet, Why: fmt.Sprintf("longer than %d hops", maxHops)}
+		return &summary{terms: []term{unknownTerm(st.fam, u)}}, maxHops + 1
+	}
+	r.inProgress[k] = st.depth
+	s, low := r.compile(st)
+	delete(r.inProgress, k)
+	if low >= st.depth {
+		r.summaries[k] = s
+		low = maxHops + 1
+	}
+	return s, low
+}
+
+func (r *Resolver) compile(st state) (*summary, int) {
+	f, fam := st.f, st.fam
+	low := maxHops + 1
+	rt := f.rtExplicit[st.subnet]
+	if rt == nil {
+		rt = f.rtMain[st.vpc]
+	}
+	if rt == nil {
+		u := f.missing("route table of subnet", st.subnet, st.vpc, awsop.DescribeRouteTables)
+		u.Fact = "route table of subnet " + st.subnet + " (no explicit association and no main table of " + st.vpc + ")"
+		return &summary{terms: []term{unknownTerm(fam, u)}}, low
+	}
+	t := f.table(rt)
+	if len(t.unknowns) > 0 {
+		return &summary{terms: []term{unknownTerm(fam, t.unknowns[0], st.hop("route-table", rt.ID, "not understood"))}}, low
+	}
+	s := &summary{}
+	for i := range t.pieces[fam] {
+		p := &t.pieces[fam][i]
+		if p.won.empty() {
+			continue
+		}
+		m := allFlows(p.won)
+		sub, l := r.follow(st, p)
+		low = min(low, l)
+		s.terms = append(s.terms, prefix(sub, &m, st.hop("route-table", rt.ID, p.route))...)
+	}
+	if nr := t.noRoute[fam]; !nr.empty() {
+		m := allFlows(nr)
+		s.terms = append(s.terms, term{mask: m, kind: outDead, reason: "no route in " + rt.ID,
+			hops: []Hop{st.hop("route-table", rt.ID, "no route")}})
+	}
+	return s, low
+}
+
+// leaveMask is what the subnet's network ACL lets leave it, when it
+// applies (the subnet of a NAT gateway), else nil.
+func (st *state) leaveMask() (*flows, *Unknown) {
+	if !st.leave {
+		return nil, nil
+	}
+	acl, ok := st.f.aclOf(st.subnet)
+	if !ok {
+		u := st.f.missing("network ACL of subnet", st.subnet, st.vpc, awsop.DescribeNetworkAcls)
+		return nil, &u
+	}
+	if len(acl.unknowns) > 0 {
+		return nil, &acl.unknowns[0]
+	}
+	m := acl.leaving(st.fam)
+	return &m, nil
+}
+
+func and(a, b *flows) *flows {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	m := a.intersect(*b)
+	return &m
+}
+
+// follow is what happens to flows a route sends to its target.
+func (r *Resolver) follow(st state, p *piece) ([]term, int) {
+	fam := st.fam
+	noLoop := maxHops + 1
+	if p.unknown != nil {
+		return []term{unknownTerm(fam, *p.unknown)}, noLoop
+	}
+	switch p.kind {
+	case KindLocal:
+		return []term{dead(fam, "stays in the VPC (local route)")}, noLoop
+	case KindBlackhole:
+		return []term{dead(fam, "blackhole route to "+p.target)}, noLoop
+	case KindService:
+		return []term{dead(fam, "gateway endpoint "+p.target+" to an AWS service")}, noLoop
+	case KindPeering:
+		return []term{dead(fam, "VPC peering is not transitive: the peer's internet gateway or NAT cannot carry this VPC's traffic",
+			st.hop("vpc-peering-connection", p.target, "no edge-to-edge routing"))}, noLoop
+	case KindAppliance:
+		return []term{{mask: everything(fam), kind: outOpaque, path: PathAppliance,
+			reason: "appliance " + p.target + ": the scanner cannot see past it", hops: []Hop{st.hop("appliance", p.target, "sight ends")}}}, noLoop
+	case KindOpaque:
+		return []term{{mask: everything(fam), kind: outOpaque, path: PathTransit,
+			reason: opaqueWhat(p.r) + " " + p.target + ": the scanner cannot see past it", hops: []Hop{st.hop("gateway", p.target, "sight ends")}}}, noLoop
+	case KindIGW, KindEIGW:
+		return r.internetGateway(st, p), noLoop
+	case KindNAT:
+		return r.natGateway(st, p)
+	case KindTGW:
+		return r.transitGateway(st, p)
+	}
+	return []term{unknownTerm(fam, Unknown{Fact: "route " + p.route, Resource: p.target, Why: "target kind not handled"})}, noLoop
+}
+
+func opaqueWhat(r *inventory.Route) string {
+	switch {
+	case strings.HasPrefix(r.GatewayID, "vgw-"):
+		return "virtual private gateway (VPN or Direct Connect)"
+	case r.LocalGatewayID != "":
+		return "local gateway"
+	case r.CarrierGatewayID != "":
+		return "carrier gateway"
+	case r.CoreNetworkARN != "":
+		return "Cloud WAN core network"
+	case r.OdbNetworkARN != "":
+		return "ODB network"
+	}
+	return "gateway"
+}
+
+func (r *Resolver) internetGateway(st state, p *piece) []term {
+	f, fam := st.f, st.fam
+	kind, op, attached := "internet-gateway", awsop.DescribeInternetGateways, f.igwVPCs
+	if p.kind == KindEIGW {
+		kind, op, attached = "egress-only-internet-gateway", awsop.DescribeEgressOnlyInternetGateways, f.eigwVPCs
+	}
+	vpcs, ok := attached[p.target]
+	if !ok {
+		if why, failed := f.vpcFailure(st.vpc, p.target, op); failed {
+			return []term{unknownTerm(fam, Unknown{Fact: kind + " " + p.target, Resource: p.target, Why: why})}
+		}
+	}
+	h := st.hop(kind, p.target, "attached to "+st.vpc)
+	if !slices.Contains(vpcs, st.vpc) {
+		h.Decision = "not attached to " + st.vpc
+		return []term{dead(fam, p.target+" is not attached to "+st.vpc+": its routes are blackholes", h)}
+	}
+	mask, u := st.leaveMask()
+	if u != nil {
+		return []term{unknownTerm(fam, *u)}
+	}
+	exit := func(path Path) []term {
+		t := term{mask: allFlows(public(fam)), kind: outExit, path: path, hops: []Hop{h}, reason: "internet through " + p.target}
+		return prefix([]term{t}, mask)
+	}
+	switch {
+	case fam == fam6:
+		return exit(PathIPv6)
+	case p.kind == KindEIGW:
+		return []term{dead(fam, "an egress-only internet gateway carries IPv6 only", h)}
+	case !st.mapped:
+		h.Decision = "drops private sources"
+		return []term{dead(fam, p.target+" has no public address for this traffic (SageMaker assigns private addresses only; no NAT on the way)", h)}
+	case st.natted:
+		return exit(PathNAT)
+	}
+	return exit(PathIGW)
+}
+
+func (r *Resolver) natGateway(st state, p *piece) ([]term, int) {
+	f, fam := st.f, st.fam
+	noLoop := maxHops + 1
+	nat, ok := f.nats[p.target]
+	if !ok {
+		if why, failed := f.vpcFailure(st.vpc, p.target, awsop.DescribeNatGateways); failed {
+			return []term{unknownTerm(fam, Unknown{Fact: "NAT gateway " + p.target, Resource: p.target, Why: why})}, noLoop
+		}
+		return []term{dead(fam, "NAT gateway "+p.target+" no longer exists: its routes are blackholes",
+			st.hop("nat-gateway", p.target, "deleted"))}, noLoop
+	}
+	switch nat.State {
+	case "deleted", "deleting", "failed":
+		return []term{dead(fam, "NAT gateway "+p.target+" is "+nat.State+": its routes are blackholes",
+			st.hop("nat-gateway", p.target, nat.State))}, noLoop
+	}
+	private := strings.EqualFold(nat.ConnectivityType, "private")
+	if fam == fam6 {
+		h := st.hop("nat-gateway", p.target, "IPv6")
+		return []term{
+			{mask: allFlows(nat64), kind: outOpaque, path: PathNAT, reason: "NAT64 through NAT gateway " + p.target + " is not analysed", hops: []Hop{h}},
+			{mask: allFlows(public(fam)), kind: outDead, reason: "a NAT gateway forwards no native IPv6", hops: []Hop{h}},
+		}, noLoop
+	}
+	if nat.SubnetID == "" {
+		return []term{unknownTerm(fam, Unknown{Fact: "subnet of NAT gateway " + p.target, Resource: p.target, Why: "not recorded"})}, noLoop
+	}
+	mask, u := st.leaveMask()
+	if u != nil {
+		return []term{unknownTerm(fam, *u)}, noLoop
+	}
+	vpc := firstNonEmpty(nat.VPCID, st.vpc)
+	hops := []Hop{st.hop("nat-gateway", p.target, "")}
+	if nat.SubnetID != st.subnet {
+		acl, ok := f.aclOf(nat.SubnetID)
+		if !ok {
+			return []term{unknownTerm(fam, f.missing("network ACL of subnet", nat.SubnetID, vpc, awsop.DescribeNetworkAcls))}, noLoop
+		}
+		if len(acl.unknowns) > 0 {
+			return []term{unknownTerm(fam, acl.unknowns[0])}, noLoop
+		}
+		e := acl.entering(fam, st.src)
+		mask = and(mask, &e)
+		hops = append(hops, st.hop("subnet", nat.SubnetID, "the NAT gateway's subnet; network ACL "+acl.id+" applies"))
+	}
+	decision := "public, in " + nat.SubnetID
+	if private {
+		decision = "private, in " + nat.SubnetID + ": no internet gateway can carry its traffic"
+	}
+	next := state{f: f, subnet: nat.SubnetID, vpc: vpc, fam: fam, mapped: !private, natted: true, leave: true,
+		src: subnetCIDRs(f.subnets[nat.SubnetID], fam.v6()), srcKey: nat.SubnetID, depth: st.depth + 1}
+	sub, low := r.at(next)
+	hops[0].Decision = decision
+	return prefix(sub.terms, mask, hops...), low
+}
