@@ -345,9 +345,26 @@ func checkPrefixListOnly(t *testing.T, r pathReader, e PathEstate, entries ...st
 // claims: read back with plain EC2 describes.
 func TestPathScenariosBuildWhatTheyClaim(t *testing.T) {
 	m := shared.ForTest(t)
-	ctx := context.Background()
 	cfg := Config(m.URL())
-	c := PathClients{EC2: ec2.NewFromConfig(cfg), SageMaker: sagemaker.NewFromConfig(cfg)}
+	checkPathScenarios(t, m, PathClients{EC2: ec2.NewFromConfig(cfg), SageMaker: sagemaker.NewFromConfig(cfg)})
+}
+
+// The scenarios survive a lost answer on the first call of every kind
+// they make, like the builders they are made of.
+func TestPathScenariosSurviveLostAnswers(t *testing.T) {
+	m := shared.ForTest(t)
+	lossy := NewFaultProxy(t, m.URL())
+	loseEachFirstAnswer(lossy)
+	cfg := Config(lossy.URL())
+	checkPathScenarios(t, m, PathClients{EC2: ec2.NewFromConfig(cfg), SageMaker: sagemaker.NewFromConfig(cfg)})
+	if lost := lossy.Injected("*"); lost < 30 {
+		t.Errorf("only %d answers were lost", lost)
+	}
+}
+
+// checkPathScenarios builds every scenario with c and checks each.
+func checkPathScenarios(t *testing.T, m *Moto, c PathClients) {
+	ctx := context.Background()
 	ledger := NewTransitGatewayLedger()
 	p := NewFaultProxy(t, m.URL())
 	p.Add(MotoTransitGatewayFixes(ledger)...)
