@@ -258,10 +258,10 @@ func ids(ctx context.Context, c *ec2.Client, rt ec2types.ResourceType, f []ec2ty
 	return out, nil
 }
 
-// taggedIDs lists the resources of the types whose tag filters moto 5.2
-// ignores or rejects (transit gateways' route tables, NAT gateways, VPN
-// connections): filters other than tag:KEY go to the service, tag:KEY
-// filters are matched here.
+// taggedIDs lists transit gateways, their route tables, NAT gateways,
+// prefix lists and VPN connections, leaving out deleted ones. moto 5.2
+// ignores tag filters on some of these, so filters other than tag:KEY go
+// to the service and tag:KEY filters are matched here.
 func taggedIDs(ctx context.Context, c *ec2.Client, rt ec2types.ResourceType, f []ec2types.Filter) ([]string, error) {
 	var server, byTag []ec2types.Filter
 	for _, x := range f {
