@@ -1,9 +1,13 @@
 // Package testenv is test support shared by the tests of every package: it
 // runs moto_server (the AWS emulator) on a free loopback port, isolates the
 // AWS SDK from the developer's own configuration, injects faults between the
-// SDK and moto (FaultProxy), and builds realistic networks and notebook
-// instances in moto (estate.go). Only _test.go files import it. Nothing in
-// it ever talks to real AWS: every endpoint is 127.0.0.1.
+// SDK and moto (FaultProxy), builds realistic networks and notebook
+// instances in moto (estate.go, with transit gateways in transit.go and
+// what lies past a subnet in routing.go), builds the estates of the path
+// analysis with their expected verdicts (paths.go), and corrects in the
+// proxy the answers moto gets wrong (motofix.go). Only _test.go files
+// import it. Nothing in it ever talks to real AWS: every endpoint is
+// 127.0.0.1.
 package testenv
 
 import (

@@ -13,6 +13,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -140,8 +141,9 @@ func ParamEquals(name, value string) func(Call) bool {
 
 // Fault is what the proxy does to a call a rule selects. Build one with
 // AccessDenied, Throttle, ServerError, APIError, Slow or Drop, or fill it
-// in: Delay runs first, then Drop, then an error response when Status is
-// set, else the call is forwarded (late).
+// in: Delay runs first, then Answer, then Rewrite and RewriteResponse,
+// then Drop or Lost, then an error response when Status is set, else the
+// call is forwarded (late).
 type Fault struct {
 	// Status is the HTTP status of the error response; 0 forwards the call.
 	Status int
@@ -165,6 +167,11 @@ type Fault struct {
 	// Rewrite, when set, forwards the call with the body it returns: the
 	// emulation of a service behaviour moto does not have.
 	Rewrite func(Call) []byte
+	// RewriteResponse, when set, forwards the call (after Rewrite, if
+	// any) and hands the client the body it returns in place of the
+	// service's, with the service's status and headers: a narrow fix of
+	// an answer moto gets wrong. It sees every answer, errors included.
+	RewriteResponse func(c Call, status int, body []byte) []byte
 
 	// kind picks the protocol's own code and status for a denial or a
 	// throttle, which differ between services.
@@ -490,12 +497,18 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(status)
 		_, _ = w.Write(body)
-	case fault.Rewrite != nil:
-		body := fault.Rewrite(c)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
-		r.Header.Del("Content-Length")
-		p.forward.ServeHTTP(w, r)
+	case fault.Rewrite != nil || fault.RewriteResponse != nil:
+		if fault.Rewrite != nil {
+			body := fault.Rewrite(c)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+			r.Header.Del("Content-Length")
+		}
+		if fault.RewriteResponse == nil {
+			p.forward.ServeHTTP(w, r)
+			return
+		}
+		p.forwardRewritten(w, r, c, fault.RewriteResponse)
 	case fault.Drop, fault.Lost:
 		if fault.Lost {
 			p.forward.ServeHTTP(httptest.NewRecorder(), r)
@@ -513,6 +526,30 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		p.forward.ServeHTTP(w, r)
 	}
+}
+
+// forwardRewritten forwards r and answers w with the service's status and
+// headers and the body rewrite makes of the service's body.
+func (p *FaultProxy) forwardRewritten(w http.ResponseWriter, r *http.Request, c Call, rewrite func(Call, int, []byte) []byte) {
+	// The rewrite needs the body as the service wrote it, not compressed.
+	r.Header.Del("Accept-Encoding")
+	rec := httptest.NewRecorder()
+	p.forward.ServeHTTP(rec, r)
+	res := rec.Result()
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		http.Error(w, "fault proxy: read the service's answer: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	body = rewrite(c, res.StatusCode, body)
+	h := w.Header()
+	for k, v := range res.Header {
+		h[k] = v
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(res.StatusCode)
+	_, _ = w.Write(body)
 }
 
 // writeError writes an error response shaped like the real service's, so

@@ -478,3 +478,74 @@ func TestProxyLosesTheAnswerAfterForwarding(t *testing.T) {
 		t.Errorf("the service got the call %d times, want 1", n)
 	}
 }
+
+func TestProxyRewritesTheAnswer(t *testing.T) {
+	var gotCIDR atomic.Value
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		gotCIDR.Store(r.PostForm.Get("CidrBlock"))
+		w.Header().Set("Content-Type", "text/xml")
+		w.Header().Set("X-Amzn-Requestid", "from-the-service")
+		_, _ = w.Write([]byte(`<CreateVpcResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><vpc><vpcId>vpc-1</vpcId>` +
+			`<cidrBlock>` + r.PostForm.Get("CidrBlock") + `</cidrBlock></vpc></CreateVpcResponse>`))
+	}))
+	t.Cleanup(target.Close)
+	p := NewFaultProxy(t, target.URL)
+	var seenStatus atomic.Int32
+	p.Add(Rule{Op: "ec2:CreateVpc", Fault: Fault{
+		Rewrite: func(c Call) []byte {
+			return []byte(strings.Replace(string(c.Body), "10.0.0.0%2F16", "10.9.0.0%2F16", 1))
+		},
+		RewriteResponse: func(c Call, status int, body []byte) []byte {
+			seenStatus.Store(int32(status))
+			return []byte(strings.Replace(string(body), "vpc-1", "vpc-rewritten-answer", 1))
+		},
+	}})
+	c := newClients(p.URL())
+	out, err := c.ec2.CreateVpc(context.Background(), &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := aws.ToString(out.Vpc.VpcId); id != "vpc-rewritten-answer" {
+		t.Errorf("VpcId = %q: the SDK did not read the rewritten answer", id)
+	}
+	if cidr := aws.ToString(out.Vpc.CidrBlock); cidr != "10.9.0.0/16" {
+		t.Errorf("CidrBlock = %q: the request rewrite did not run before the answer's", cidr)
+	}
+	if g, _ := gotCIDR.Load().(string); g != "10.9.0.0/16" {
+		t.Errorf("the service got CidrBlock %q", g)
+	}
+	if s := seenStatus.Load(); s != 200 {
+		t.Errorf("RewriteResponse saw status %d, want 200", s)
+	}
+}
+
+// The rewrite sees error answers with their status, and the client gets
+// that status: a fix must not turn an error into a success by accident.
+func TestProxyAnswerRewriteKeepsTheStatus(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`<Response><Errors><Error><Code>InvalidVpcID.NotFound</Code><Message>gone</Message></Error></Errors><RequestID>1</RequestID></Response>`))
+	}))
+	t.Cleanup(target.Close)
+	p := NewFaultProxy(t, target.URL)
+	var seen atomic.Int32
+	p.Add(Rule{Op: "ec2:DescribeVpcs", Fault: Fault{RewriteResponse: func(c Call, status int, body []byte) []byte {
+		seen.Store(int32(status))
+		return []byte(strings.Replace(string(body), "gone", "gone, said the proxy", 1))
+	}}})
+	c := newClients(p.URL())
+	_, err := c.ec2.DescribeVpcs(context.Background(), &ec2.DescribeVpcsInput{})
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "InvalidVpcID.NotFound" || api.ErrorMessage() != "gone, said the proxy" {
+		t.Fatalf("err = %v, want the service's InvalidVpcID.NotFound with the rewritten message", err)
+	}
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusBadRequest {
+		t.Errorf("HTTP status: %v, want 400", err)
+	}
+	if s := seen.Load(); s != http.StatusBadRequest {
+		t.Errorf("RewriteResponse saw status %d, want 400", s)
+	}
+}
