@@ -4,7 +4,10 @@
 // JSON tags are the stable contract of ../../docs/report-schema.md.
 package finding
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // SchemaVersion is the version of the JSON report contract.
 const SchemaVersion = "1"
@@ -317,4 +320,30 @@ func (r *Report) ExitCode(strict bool) int {
 		}
 	}
 	return 0
+}
+
+// Via renders the hops that matter for reading a path at a glance: the
+// transit gateway attachments and route tables, NAT and internet gateways,
+// peering connections and appliances it passes, then where it ends, joined
+// by " > " ("tgw-attach-1 > tgw-rtb-2 > nat-3 > igw-4 > internet"). Empty
+// without hops.
+func (r *Result) Via() string {
+	var parts []string
+	for _, h := range r.Hops {
+		switch h.Kind {
+		case "transit-gateway-attachment", "transit-gateway-route-table", "nat-gateway", "internet-gateway",
+			"egress-only-internet-gateway", "vpc-peering-connection", "appliance", "gateway", "transit-gateway":
+			parts = append(parts, h.ResourceID)
+		case "end":
+			switch {
+			case h.Decision == "internet":
+				parts = append(parts, "internet")
+			case strings.HasPrefix(h.Decision, "sight ends"):
+				parts = append(parts, "(sight ends)")
+			default:
+				parts = append(parts, "(dead end)")
+			}
+		}
+	}
+	return strings.Join(parts, " > ")
 }

@@ -115,6 +115,8 @@ type row struct {
 	Partition string
 	// Reproduce are the result's commands, rendered.
 	Reproduce []string
+	// Path is the deciding path, hop by hop.
+	Path []finding.Hop
 }
 
 func newPage(r *finding.Report) page {
@@ -186,6 +188,7 @@ func newPage(r *finding.Report) page {
 			Evidence:  slices.DeleteFunc(reportfmt.Evidence(res), func(f reportfmt.Field) bool { return f.Name == "Tags" }),
 			Partition: reportfmt.Partition(res),
 			Reproduce: res.Reproduce.Strings(),
+			Path:      res.Hops,
 		}
 		var failing []string
 		for _, c := range res.Checks {

@@ -119,6 +119,12 @@ func Report() *finding.Report {
 		NetworkACLID: "acl-0c1", Routes: []string{"0.0.0.0/0 -> tgw-0c1 (transit)"}, DecidingRoute: "0.0.0.0/0 -> tgw-0c1 (transit)",
 		Notes: []string{"egress beyond a transit gateway depends on the network account's inspection VPC"},
 	}
+	review.Hops = []finding.Hop{
+		{Kind: "route-table", ResourceID: "rtb-0c1", AccountID: "111111111111", Region: "eu-west-1", Decision: "0.0.0.0/0 -> tgw-0c1 (tgw)"},
+		{Kind: "transit-gateway-attachment", ResourceID: "tgw-attach-0c1", AccountID: "111111111111", Region: "eu-west-1", Decision: "vpc-0c1 to tgw-0c1"},
+		{Kind: "end", Decision: "sight ends: transit gateway tgw-0c1 is in account 999999999999, which this scan does not read (add --network-accounts 999999999999 to follow it)"},
+	}
+
 	review.Remediation = "Confirm that the transit gateway's egress is inspected and restricted, or record an exception."
 
 	errRes := result("222222222222", "us-west-2", "unreadable-notebook", finding.StatusError, finding.SeverityHigh, finding.PathUnknown,

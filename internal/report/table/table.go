@@ -43,10 +43,10 @@ func Write(w io.Writer, r *finding.Report, opts Options) error {
 	for i := range r.Results {
 		res := &r.Results[i]
 		statuses[i] = res.Status
-		rows[i] = fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", res.Status, res.AccountID, res.Region,
-			Clean(res.Resource.Name), res.InternetPath, res.Severity, Clean(reason(res)))
+		rows[i] = fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", res.Status, res.AccountID, res.Region,
+			Clean(res.Resource.Name), res.InternetPath, res.Severity, Clean(shorten(res.Via(), 60)), Clean(reason(res)))
 	}
-	if err := WriteAligned(w, "STATUS\tACCOUNT\tREGION\tNOTEBOOK\tPATH\tSEVERITY\tWHY", rows, statuses, opts); err != nil {
+	if err := WriteAligned(w, "STATUS\tACCOUNT\tREGION\tNOTEBOOK\tPATH\tSEVERITY\tVIA\tWHY", rows, statuses, opts); err != nil {
 		return err
 	}
 	if len(r.Errors) > 0 {
@@ -125,6 +125,7 @@ func writePlain(w io.Writer, r *finding.Report) error {
 	var b strings.Builder
 	for i := range r.Results {
 		res := &r.Results[i]
+		// Seven fields, as scripts read them; the path is in the JSON report.
 		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", res.Status, res.AccountID, res.Region,
 			Clean(res.Resource.Name), res.InternetPath, res.Severity, Clean(reason(res)))
 	}
@@ -175,6 +176,16 @@ func reason(res *finding.Result) string {
 		return res.Checks[0].ID + ": " + res.Checks[0].Message
 	}
 	return ""
+}
+
+// shorten keeps the ends of a long path and elides its middle.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n || n < 5 {
+		return s
+	}
+	half := (n - 1) / 2
+	return string(r[:half]) + "…" + string(r[len(r)-(n-1-half):])
 }
 
 // Clean removes control characters so a value from AWS or a scanned file

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sagefence/sagefence/internal/finding"
+	"github.com/sagefence/sagefence/internal/report/reporttest"
 )
 
 func sample() *finding.Report {
@@ -59,5 +60,26 @@ func TestPlainHasNoColourOrHeader(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), strings.Repeat("long reason ", 20)[:100]) {
 		t.Error("plain output truncated the reason")
+	}
+}
+
+// TestHopsAreShownCompactly: a result's path reads at a glance in the
+// terminal table (a VIA column); piped lines keep their seven fields.
+func TestHopsAreShownCompactly(t *testing.T) {
+	r := reporttest.Report()
+	var tty, plain strings.Builder
+	if err := Write(&tty, r, Options{TTY: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(&plain, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(tty.String(), "VIA") || !strings.Contains(tty.String(), "tgw-attach-0c1 > (sight ends)") {
+		t.Errorf("TTY table lacks the path:\n%s", tty.String())
+	}
+	for _, l := range strings.Split(strings.TrimSpace(plain.String()), "\n") {
+		if strings.Contains(l, "transit-notebook") && strings.Count(l, "\t") != 6 {
+			t.Errorf("piped line %q: want seven fields", l)
+		}
 	}
 }
