@@ -629,6 +629,9 @@ func remediation(status finding.Status, checks []finding.Check, a *netpath.Analy
 				parts = append(parts, "Confirm that the transit or appliance path filters internet traffic, or record the necessity as an exception.")
 			} else {
 				parts = append(parts, "Restrict the security groups' egress to the destinations the notebook needs, or send it through an inspected proxy (sagefence plan --fix egress).")
+				if nat := centralNAT(a); nat != "" {
+					parts = append(parts, "Egress is central ("+nat+"): the security group is the local remedy; the central egress is the network team's to restrict.")
+				}
 			}
 		case CheckPublicSubnet:
 			parts = append(parts, "Move the notebook to a private subnet; disable MapPublicIpOnLaunch on "+a.Subnet.ID+" (sagefence plan --fix public-subnet).")
@@ -637,4 +640,23 @@ func remediation(status finding.Status, checks []finding.Check, a *netpath.Analy
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// centralNAT names the NAT gateway an open path reaches through a transit
+// gateway, with its account: "nat-1 in account 222233334444".
+func centralNAT(a *netpath.Analysis) string {
+	b := a.Best()
+	if b == nil || b.Opaque {
+		return ""
+	}
+	transit := false
+	for _, h := range b.Hops {
+		switch {
+		case h.Kind == "transit-gateway-attachment":
+			transit = true
+		case transit && h.Kind == "nat-gateway":
+			return h.ResourceID + " in account " + h.AccountID
+		}
+	}
+	return ""
 }

@@ -390,7 +390,7 @@ func renderForSearch(r finding.Result) string {
 		b.WriteString(c.Message + "\n")
 	}
 	e := r.Evidence
-	b.WriteString(strings.Join(append(append(append([]string{e.RouteTableID, e.DecidingRoute, e.DecidingRule}, e.Routes...), e.Notes...), r.Reproduce.Strings()...), "\n"))
+	b.WriteString(strings.Join(append(append(append([]string{e.RouteTableID, e.DecidingRoute, e.DecidingRule, r.Remediation}, e.Routes...), e.Notes...), r.Reproduce.Strings()...), "\n"))
 	return b.String()
 }
 

@@ -148,7 +148,7 @@ func TestHubAndSpoke(t *testing.T) {
 		error string   // a message the result must carry
 	}{
 		{"spoke through the transit gateway to the egress VPC's NAT: FAIL nat", nil, Options{},
-			want{status: "FAIL", path: "nat", checks: map[string]finding.Status{CheckEgress: "FAIL"}},
+			want{status: "FAIL", path: "nat", checks: map[string]finding.Status{CheckEgress: "FAIL"}, contains: []string{"Egress is central (nat-e in account 222233334444)"}},
 			[]string{"rtb-a", "tgw-attach-spoke", "tgw-rtb-spoke", "tgw-attach-egress", "subnet-e-tgw", "rtb-e-tgw", "nat-e", "subnet-e-pub", "rtb-e-pub", "igw-e"}, ""},
 		{"the egress VPC in a network account the scan does not read: REVIEW naming it", func(inv *inventory.Inventory) {
 			inv.Regions = inv.Regions[:1]

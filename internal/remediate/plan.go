@@ -357,7 +357,7 @@ func (b *planner) result(r *finding.Result) {
 			}
 		case checkEgress:
 			if b.selected(FixEgress, where, c.ID) {
-				b.egress(reg, nb, where)
+				b.egress(reg, nb, where, r.Hops)
 			}
 		case checkPublicSubnet:
 			if b.selected(FixPublicSubnet, where, c.ID) {
@@ -419,7 +419,8 @@ func (a *Action) warn(format string, args ...any) {
 // isWholeInternet reports whether a rule's destination is 0.0.0.0/0 or ::/0.
 func isWholeInternet(r Rule) bool { return r.CIDR == "0.0.0.0/0" || r.IPv6CIDR == "::/0" }
 
-func (b *planner) egress(reg *inventory.Region, nb *inventory.Notebook, where string) {
+func (b *planner) egress(reg *inventory.Region, nb *inventory.Notebook, where string, hops []finding.Hop) {
+	central := centralEgress(hops)
 	found := false
 	for _, id := range nb.SecurityGroupIDs {
 		g := findSG(reg, id)
@@ -433,15 +434,37 @@ func (b *planner) egress(reg *inventory.Region, nb *inventory.Notebook, where st
 		}
 		found = true
 		a, existed := b.add(ActionRestrictSGEgress, reg, id, nb.Name, checkEgress)
+		if central != "" {
+			a.warn("%s", central)
+		}
 		if existed {
 			continue
 		}
 		a.Before = State{SecurityGroup: &SGState{GroupID: g.ID, GroupName: g.Name, VPCID: g.VPCID, Egress: rules}}
 	}
 	if !found {
-		b.note("notebook %s: %s fails but none of its security groups has an egress rule to 0.0.0.0/0 or ::/0; "+
+		b.note("notebook %s: %s fails but none of its security groups has an egress rule to 0.0.0.0/0 or ::/0 "+
+			"(the open space comes through a prefix list, several narrower rules or a blocklist network ACL); "+
 			"review its egress by hand", where, checkEgress)
 	}
+}
+
+// centralEgress says, for a path that leaves through a transit gateway,
+// where it reaches the internet: the plan's security-group change is the
+// local remedy, and the central NAT is someone else's to change.
+func centralEgress(hops []finding.Hop) string {
+	via := ""
+	for _, h := range hops {
+		switch {
+		case h.Kind == "transit-gateway-attachment" && via == "":
+			via = h.ResourceID
+		case via != "" && (h.Kind == "nat-gateway" || h.Kind == "internet-gateway"):
+			return fmt.Sprintf("egress is central: the notebook reaches the internet through %s %s (account %s, %s) via transit gateway attachment %s; "+
+				"restricting the notebook's security group is the local remedy, the central egress is left as it is",
+				strings.ReplaceAll(h.Kind, "-", " "), h.ResourceID, h.AccountID, h.Region, via)
+		}
+	}
+	return ""
 }
 
 func (b *planner) publicSubnet(reg *inventory.Region, nb *inventory.Notebook, where string) {

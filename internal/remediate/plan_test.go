@@ -450,3 +450,27 @@ func TestInvalidOptionsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestCentralEgressIsNamedOnTheLocalFix: when a notebook reaches the
+// internet through a transit gateway and a NAT gateway elsewhere, the
+// security-group fix is the local remedy and says where the NAT is.
+func TestCentralEgressIsNamedOnTheLocalFix(t *testing.T) {
+	rep := fixtureReport()
+	rep.Results[0].Hops = []finding.Hop{
+		{Kind: "route-table", ResourceID: "rtb-nat", AccountID: acct, Region: region, Decision: "0.0.0.0/0 -> tgw-1 (tgw)"},
+		{Kind: "transit-gateway-attachment", ResourceID: "tgw-attach-spoke", AccountID: acct, Region: region},
+		{Kind: "transit-gateway-route-table", ResourceID: "tgw-rtb-spoke", AccountID: "222233334444", Region: region},
+		{Kind: "nat-gateway", ResourceID: "nat-egress", AccountID: "222233334444", Region: region},
+		{Kind: "internet-gateway", ResourceID: "igw-egress", AccountID: "222233334444", Region: region},
+		{Kind: "end", Decision: "internet"},
+	}
+	a := actionOf(t, mustPlan(t, fixture(), rep, PlanOptions{}), ActionRestrictSGEgress)
+	w := strings.Join(a.Warnings, "\n")
+	if !strings.Contains(w, "nat gateway nat-egress (account 222233334444, us-east-1) via transit gateway attachment tgw-attach-spoke") {
+		t.Errorf("warnings do not name the central NAT: %q", a.Warnings)
+	}
+	local := actionOf(t, mustPlan(t, fixture(), fixtureReport(), PlanOptions{}), ActionRestrictSGEgress)
+	if strings.Contains(strings.Join(local.Warnings, "\n"), "central") {
+		t.Errorf("a local NAT path is called central: %q", local.Warnings)
+	}
+}
