@@ -30,6 +30,9 @@ func orgInventory(t *testing.T, accounts ...string) *inventory.Inventory {
 	inv := &inventory.Inventory{SchemaVersion: ex.SchemaVersion, CollectedAt: ex.CollectedAt, Partition: ex.Partition}
 	for _, a := range accounts {
 		for _, r := range ex.Regions {
+			if r.NetworkOnly {
+				continue // the network account's region is not copied per account
+			}
 			r.AccountID = a
 			r.Errors = slices.Clone(r.Errors)
 			for i := range r.Errors {

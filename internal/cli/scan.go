@@ -480,11 +480,12 @@ func loadExceptions(path string) (*exceptions.Set, error) {
 	return set, nil
 }
 
-// accountsOf lists the inventory's account IDs, comma-separated.
+// accountsOf lists the inventory's scanned account IDs, comma-separated
+// (an account read for networking only is not one the scan covered).
 func accountsOf(inv *inventory.Inventory) string {
 	var ids []string
 	for _, r := range inv.Regions {
-		if r.AccountID != "" && !slices.Contains(ids, r.AccountID) {
+		if r.AccountID != "" && !r.NetworkOnly && !slices.Contains(ids, r.AccountID) {
 			ids = append(ids, r.AccountID)
 		}
 	}

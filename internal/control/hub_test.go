@@ -334,3 +334,36 @@ func TestHubAndSpokeEvidence(t *testing.T) {
 		t.Errorf("reproduce lacks the route search in the network account: %q\n%v", search, got.Reproduce.Strings())
 	}
 }
+
+// TestSchema1InventoryStillEvaluates: a schema 1 inventory (the example as
+// it was) loads and evaluates as before; what schema 1 did not collect is
+// reported as not collected, and nothing it lacks passes.
+func TestSchema1InventoryStillEvaluates(t *testing.T) {
+	inv, err := inventory.ReadFile("testdata/inventory-schema1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.SchemaVersion != inventory.SchemaVersion1 {
+		t.Fatalf("schema_version %q, want 1", inv.SchemaVersion)
+	}
+	ev, _ := New(Options{})
+	res, _ := ev.Evaluate(inv)
+	got := map[string]string{}
+	for _, r := range res {
+		got[r.Resource.Name] = string(r.Status) + "/" + string(r.InternetPath)
+		if r.Resource.Name == "shared-services-nb" && !strings.Contains(renderForSearch(r), "not collected") {
+			t.Errorf("shared-services-nb does not say the transit gateway was not collected:\n%s", renderForSearch(r))
+		}
+	}
+	want := map[string]string{
+		"eu-ml-sandbox": "ERROR/unknown", "eu-quickstart": "FAIL/direct", "credit-scoring": "ERROR/unknown",
+		"forecasting": "FAIL/none", "fraud-model-dev": "FAIL/nat", "genomics-pipeline": "PASS/nat", "hipaa-analytics": "PASS/none",
+		"marketing-etl": "FAIL/direct", "old-experiment": "PASS/none", "quant-research": "FAIL/igw", "research-legacy": "FAIL/direct",
+		"shared-services-nb": "REVIEW/transit",
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s = %s, want %s", name, got[name], w)
+		}
+	}
+}
