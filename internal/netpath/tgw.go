@@ -241,9 +241,13 @@ func (r *Resolver) transitGateway(st state, p *piece) ([]term, int) {
 			reason: "transit gateway " + tgw + " (account " + owner + "): its route tables were not collected"}
 		return prefix([]term{t}, mask, pre...), noLoop
 	}
-	rtID := att.RouteTableID
+	assoc := att
 	if oa := of.tgwAtts[att.ID]; oa != nil {
-		rtID = oa.RouteTableID
+		assoc = oa
+	}
+	rtID := assoc.RouteTableID
+	if assoc.AssociationState == "disassociated" {
+		rtID = ""
 	}
 	if rtID == "" {
 		return []term{dead(fam, "attachment "+att.ID+" is not associated with a route table", ah)}, noLoop
