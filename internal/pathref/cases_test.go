@@ -29,6 +29,8 @@ type Want struct {
 	Paths                                []string
 	// ReachV4 is the exact count when not empty.
 	ReachV4 string
+	// End is a substring of some end's description, when not empty.
+	End string
 }
 
 // SpecCase is one hand-built estate.
@@ -207,6 +209,12 @@ func SpecCases() []SpecCase {
 			acl.Entries[3].CIDR = "10.0.0.0/8"
 			app.NetworkACLs = append(app.NetworkACLs, acl)
 		}), none},
+		{"NAT subnet ACL denies the notebook's source", with(baseCase(), func(app *inventory.Region, _ *inventory.Inventory) {
+			app.NetworkACLs[0].SubnetIDs = []string{"subnet-app"}
+			acl := allowAll("acl-nat", "vpc-app", "subnet-nat")
+			acl.Entries = append(acl.Entries, inventory.ACLEntry{RuleNumber: 50, Protocol: "-1", Action: "deny", CIDR: "10.0.1.0/24"})
+			app.NetworkACLs = append(app.NetworkACLs, acl)
+		}), none},
 		{"split default to a deleted NAT", with(baseCase(), func(app *inventory.Region, _ *inventory.Inventory) {
 			app.NATGateways = append(app.NATGateways, inventory.NATGateway{ID: "nat-old", VPCID: "vpc-app", SubnetID: "subnet-nat", State: "deleted"})
 			app.RouteTables[0].Routes = append(app.RouteTables[0].Routes,
@@ -314,7 +322,10 @@ func SpecCases() []SpecCase {
 		{"transit gateway owner out of scope is opaque", with(hubCase(), func(_ *inventory.Region, inv *inventory.Inventory) {
 			inv.NetworkAccounts = nil
 			inv.Regions = inv.Regions[:1]
-		}), Want{Opaque: true, Paths: []string{"transit"}, ReachV4: "0"}},
+		}), Want{Opaque: true, Paths: []string{"transit"}, ReachV4: "0", End: "out of scope (--network-accounts " + CaseNetwork + ")"}},
+		{"transit gateway owner in scope but not read is opaque", with(hubCase(), func(_ *inventory.Region, inv *inventory.Inventory) {
+			inv.Regions = inv.Regions[:1]
+		}), Want{Opaque: true, Paths: []string{"transit"}, ReachV4: "0", End: "not collected"}},
 		{"transit gateway owner in scope but unreadable is unknown", with(hubCase(), func(_ *inventory.Region, inv *inventory.Inventory) {
 			inv.Regions = inv.Regions[:1]
 			inv.Errors = []inventory.CollectError{{AccountID: CaseNetwork, Operation: "sts:AssumeRole", Message: "AccessDenied"}}

@@ -42,6 +42,9 @@ func TestSpecCases(t *testing.T) {
 			if c.Want.ReachV4 != "" && got.ReachV4.String() != c.Want.ReachV4 {
 				t.Fatalf("reach4 = %v, want %s\n%v", got.ReachV4, c.Want.ReachV4, got)
 			}
+			if c.Want.End != "" && !slices.ContainsFunc(got.Ends, func(e string) bool { return strings.Contains(e, c.Want.End) }) {
+				t.Fatalf("no end says %q\n%v", c.Want.End, got)
+			}
 		})
 	}
 }
