@@ -391,6 +391,10 @@ func (v Verdict) String() string {
 	if !v.Applicable {
 		return "not applicable"
 	}
+	ends := v.Ends
+	if len(ends) > 3 {
+		ends = append(ends[:3:3], fmt.Sprintf("and %d more", len(v.Ends)-3))
+	}
 	return fmt.Sprintf("unknown=%v open=%v opaque=%v reach4=%v reach6=%v paths=%v why=%q ends=%q",
-		v.Unknown, v.Open, v.Opaque, v.ReachV4, v.ReachV6, v.Paths, v.Why, v.Ends)
+		v.Unknown, v.Open, v.Opaque, v.ReachV4, v.ReachV6, v.Paths, v.Why, ends)
 }
