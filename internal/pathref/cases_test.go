@@ -226,6 +226,17 @@ func SpecCases() []SpecCase {
 		{"appliance interface is opaque",
 			with(baseCase(), appDefault(inventory.Route{DestinationCIDR: "0.0.0.0/0", NetworkInterfaceID: "eni-fw"})),
 			Want{Opaque: true, Paths: []string{"appliance"}, ReachV4: "0"}},
+		{"gateway endpoint is an AWS service", with(baseCase(), func(app *inventory.Region, _ *inventory.Inventory) {
+			app.RouteTables[0].Routes[1] = inventory.Route{DestinationCIDR: "0.0.0.0/0", GatewayID: "vpce-s3"}
+			app.VPCEndpoints = []inventory.VPCEndpoint{{ID: "vpce-s3", VPCID: "vpc-app", Type: "Gateway"}}
+		}), none},
+		{"Gateway Load Balancer endpoint is opaque", with(baseCase(), func(app *inventory.Region, _ *inventory.Inventory) {
+			app.RouteTables[0].Routes[1] = inventory.Route{DestinationCIDR: "0.0.0.0/0", GatewayID: "vpce-fw"}
+			app.VPCEndpoints = []inventory.VPCEndpoint{{ID: "vpce-fw", VPCID: "vpc-app", Type: "GatewayLoadBalancer"}}
+		}), Want{Opaque: true, Paths: []string{"appliance"}, ReachV4: "0"}},
+		{"endpoint missing from a covered read is an unrecognised endpoint",
+			with(baseCase(), appDefault(inventory.Route{DestinationCIDR: "0.0.0.0/0", GatewayID: "vpce-gone"})),
+			Want{Opaque: true, Paths: []string{"appliance"}, ReachV4: "0"}},
 		{"virtual private gateway is opaque",
 			with(baseCase(), appDefault(inventory.Route{DestinationCIDR: "0.0.0.0/0", GatewayID: "vgw-1"})),
 			Want{Opaque: true, Paths: []string{"transit"}, ReachV4: "0"}},

@@ -284,15 +284,20 @@ func (w *walker) route(f flow, st state, r *routeEntry) {
 		}
 	case tEndpoint:
 		ep, p, why := lookup(ri, ri.endpoints, opsEndpoints, "VPC endpoint", r.t.id, vpc)
-		if ep == nil {
-			w.byPresence(&st, p, why)
+		switch {
+		case p == failedRead:
+			w.unknown(&st, why)
 			return
-		}
-		if ep.Type == "Gateway" {
+		case ep == nil:
+			// The spec's "unrecognised endpoint" is an appliance: an
+			// endpoint that cannot be identified is not a blackhole.
+			if w.leave(&st, f) {
+				w.opaque(&st, "appliance", r.desc+" to unrecognised endpoint "+r.t.id)
+			}
+			return
+		case ep.Type == "Gateway":
 			w.dead(&st, "gateway endpoint "+ep.ID+": AWS service")
-			return
-		}
-		if w.leave(&st, f) {
+		case w.leave(&st, f):
 			w.opaque(&st, "appliance", r.desc+" to endpoint "+ep.ID+" ("+ep.Type+")")
 		}
 	case tAppliance:
