@@ -390,6 +390,8 @@ func (g *gen) tgwDesign(id string) []inventory.TransitGatewayRoute {
 	return []inventory.TransitGatewayRoute{{DestinationCIDR: to.cidr, Type: "propagated", State: "active", Attachments: ra}}
 }
 
+// tgwTable is a transit gateway route table: the designed routes, then
+// random ones (any destination, type, state, ECMP, unknown attachments).
 func (g *gen) tgwTable(id string, routes []inventory.TransitGatewayRoute) inventory.TransitGatewayRouteTable {
 	rt := inventory.TransitGatewayRouteTable{ID: id, TransitGatewayID: g.tgw.id, Routes: append([]inventory.TransitGatewayRoute{}, routes...), Truncated: g.bad(0.03)}
 	seen := map[string]bool{}
@@ -468,7 +470,7 @@ func (g *gen) routeTables(v *genVPC) {
 		}
 	}
 	for k := range tables {
-		tables[k].Routes = g.routes(v, &tables[k], g.servesNAT(v, tables, k))
+		tables[k].Routes = g.routes(v, g.servesNAT(v, tables, k))
 	}
 	r.RouteTables = append(r.RouteTables, tables...)
 }
@@ -510,7 +512,7 @@ func (g *gen) designedTables(v *genVPC) []inventory.RouteTable {
 	tables := []inventory.RouteTable{public, private}
 	for k := range tables {
 		if g.chance(0.5) {
-			extra := g.routes(v, &tables[k], k == 0)
+			extra := g.routes(v, k == 0)
 			for _, x := range extra[len(local()):] {
 				if !slices.ContainsFunc(tables[k].Routes, func(y inventory.Route) bool {
 					return y.DestinationCIDR == x.DestinationCIDR && y.DestinationIPv6CIDR == x.DestinationIPv6CIDR && y.DestinationPrefixListID == x.DestinationPrefixListID
@@ -538,7 +540,7 @@ func (g *gen) servesNAT(v *genVPC, tables []inventory.RouteTable, k int) bool {
 	return false
 }
 
-func (g *gen) routes(v *genVPC, t *inventory.RouteTable, natSubnet bool) []inventory.Route {
+func (g *gen) routes(v *genVPC, natSubnet bool) []inventory.Route {
 	routes := []inventory.Route{{DestinationCIDR: v.cidr, GatewayID: "local", State: "active"}}
 	if v.ipv6 != "" {
 		routes = append(routes, inventory.Route{DestinationIPv6CIDR: v.ipv6, GatewayID: "local", State: "active"})
@@ -659,7 +661,8 @@ func (g *gen) target(v *genVPC, natSubnet, v6 bool) inventory.Route {
 	return inventory.Route{GatewayID: "igw-0", NATGatewayID: "nat-00"} // two targets
 }
 
-// aclStyle builds one network ACL's entries.
+// aclEntries draws one network ACL's entries in one of the common styles,
+// perhaps with a malformed entry, and ends them with EC2's default rule.
 func (g *gen) aclEntries(v6 bool) []inventory.ACLEntry {
 	var e []inventory.ACLEntry
 	both := func(num int32, egress bool, proto, action, cidr string, ports ...int32) {
@@ -730,7 +733,7 @@ func (g *gen) aclEntries(v6 bool) []inventory.ACLEntry {
 		}
 		e = append(e, x)
 	}
-	// The default rule, as EC2 reports it; duplicate numbers are left out.
+	// EC2 refuses two entries with one number in one direction.
 	seen := map[[2]int32]bool{}
 	var out []inventory.ACLEntry
 	for _, x := range e {
@@ -744,6 +747,7 @@ func (g *gen) aclEntries(v6 bool) []inventory.ACLEntry {
 		seen[[2]int32{x.RuleNumber, dir}] = true
 		out = append(out, x)
 	}
+	// The default rule, as EC2 reports it.
 	for _, egress := range []bool{true, false} {
 		out = append(out, inventory.ACLEntry{RuleNumber: 32767, Egress: egress, Protocol: "-1", Action: "deny", CIDR: "0.0.0.0/0"})
 	}
