@@ -211,7 +211,12 @@ func TestHubAndSpoke(t *testing.T) {
 		}, Options{}, want{status: "REVIEW", path: "transit", contains: []string{"tgw-attach-vpn (VPN vpn-1)"}}, nil, ""},
 		{"an attachment type sagefence does not know: ERROR", func(inv *inventory.Inventory) {
 			tgwTable(inv, "tgw-rtb-spoke").Routes[0].Attachments = []inventory.TransitGatewayRouteAttachment{{ID: "tgw-attach-new", ResourceType: "quantum-link", ResourceID: "ql-1"}}
+			netRegion(inv).TransitGatewayAttachments = append(netRegion(inv).TransitGatewayAttachments, inventory.TransitGatewayAttachment{
+				ID: "tgw-attach-new", TransitGatewayID: "tgw-hub", TransitGatewayOwnerID: networkAcct, ResourceType: "quantum-link", ResourceID: "ql-1", State: "available"})
 		}, Options{}, want{status: "ERROR", path: "unknown", contains: []string{"quantum-link"}}, nil, ""},
+		{"a route to an attachment the owner's whole read does not hold: a blackhole", func(inv *inventory.Inventory) {
+			tgwTable(inv, "tgw-rtb-spoke").Routes[0].Attachments = []inventory.TransitGatewayRouteAttachment{{ID: "tgw-attach-gone", ResourceType: "vpc", ResourceID: "vpc-gone"}}
+		}, Options{}, want{status: "PASS", path: "none", contains: []string{"tgw-attach-gone no longer exists"}}, nil, ""},
 		{"an active transit gateway route without attachments: ERROR", func(inv *inventory.Inventory) {
 			tgwTable(inv, "tgw-rtb-spoke").Routes[0].Attachments = nil
 		}, Options{}, want{status: "ERROR", path: "unknown", contains: []string{"names no attachment"}}, nil, ""},

@@ -293,7 +293,7 @@ func (f *facts) missing(kind, id, vpc string, ops ...string) Unknown {
 // prefixList resolves a prefix list: AWS-managed, its entries, or unknown.
 func (f *facts) prefixList(id string) (*inventory.PrefixList, *Unknown) {
 	pl, ok := f.prefixes[id]
-	if ok {
+	if ok && (pl.AWSManaged() || !f.prefixFailed(id)) {
 		return pl, nil
 	}
 	u := Unknown{Fact: "prefix list " + id, Resource: id}
@@ -306,6 +306,13 @@ func (f *facts) prefixList(id string) (*inventory.PrefixList, *Unknown) {
 		u.Why = "not found in the inventory"
 	}
 	return nil, &u
+}
+
+// prefixFailed reports whether a read of a prefix list's entries failed:
+// a list kept despite it may be partial.
+func (f *facts) prefixFailed(id string) bool {
+	_, failed := f.failure(id, awsop.GetManagedPrefixListEntries)
+	return failed
 }
 
 // subnetCIDRs is a subnet's address blocks as a set of the family, or

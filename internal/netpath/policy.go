@@ -206,13 +206,17 @@ func compileACL(acl *inventory.NetworkACL) *aclFacts {
 	var es []parsed
 	for i, e := range acl.Entries {
 		fact := fmt.Sprintf("network ACL %s rule %d (%s)", acl.ID, e.RuleNumber, map[bool]string{true: "outbound", false: "inbound"}[e.Egress])
+		// Network ACLs spell protocols as numbers only (-1 for all).
 		proto, ok := parseProto(e.Protocol)
+		if _, err := strconv.Atoi(e.Protocol); err != nil {
+			ok = false
+		}
 		if !ok {
 			a.unknowns = append(a.unknowns, Unknown{Fact: fact + " protocol", Resource: acl.ID, Why: fmt.Sprintf("protocol %q is not recognised", e.Protocol)})
 			continue
 		}
 		var allow bool
-		switch strings.ToLower(e.Action) {
+		switch e.Action {
 		case "allow":
 			allow = true
 		case "deny":

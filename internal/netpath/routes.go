@@ -294,6 +294,13 @@ func (f *facts) classify(r *inventory.Route, vpc string) piece {
 			targets++
 		}
 	}
+	if targets > 1 && !(targets == 2 && r.InstanceID != "" && r.NetworkInterfaceID != "") {
+		// EC2 names an instance route's interface too; any other pair
+		// is not one route.
+		p.kind = KindUnknown
+		p.unknown = &Unknown{Fact: "route " + routeDest(r) + " target", Resource: vpc, Why: fmt.Sprintf("%d targets, a route has one", targets)}
+		return p
+	}
 	switch st := strings.ToLower(r.State); st {
 	case "", "active", "blackhole":
 	default:

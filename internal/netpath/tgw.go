@@ -180,7 +180,7 @@ func (r *Resolver) transitGateway(st state, p *piece) ([]term, int) {
 		switch why, failed := f.vpcFailure(st.vpc, tgw, awsop.DescribeTransitGatewayAttachments, awsop.DescribeTransitGatewayVpcAttachments); {
 		case failed:
 			return []term{unknownTerm(fam, Unknown{Fact: "attachment of " + st.vpc + " to " + tgw, Resource: tgw, Why: why})}, noLoop
-		case r.schema1 || f.reg.Coverage == nil:
+		case r.schema1 || f.reg.Coverage == nil || !f.covVPC[st.vpc]:
 			return []term{{mask: everything(fam), kind: outOpaque, path: PathTransit, hops: []Hop{st.hop("transit-gateway", tgw, "not collected")},
 				reason: "transit gateway " + tgw + ": not collected (the inventory predates transit gateway collection; scan again with this version)"}}, noLoop
 		}
@@ -198,17 +198,18 @@ func (r *Resolver) transitGateway(st state, p *piece) ([]term, int) {
 	if sub := f.subnets[st.subnet]; sub != nil {
 		zone = sub.AvailabilityZone
 	}
-	entry, zonesKnown := "", zone != ""
+	var entries []string // the attachment's subnets in the zone
+	zonesKnown := zone != ""
 	for _, s := range att.SubnetIDs {
 		sub := f.subnets[s]
 		switch {
 		case sub == nil || sub.AvailabilityZone == "":
 			zonesKnown = false
 		case sub.AvailabilityZone == zone:
-			entry = s
+			entries = append(entries, s)
 		}
 	}
-	if zonesKnown && entry == "" && len(att.SubnetIDs) > 0 {
+	if zonesKnown && len(entries) == 0 && len(att.SubnetIDs) > 0 {
 		return []term{dead(fam, "attachment "+att.ID+" has no subnet in "+zone+": the transit gateway drops this zone's traffic", ah)}, noLoop
 	}
 	mask, u := st.leaveMask()
@@ -216,17 +217,27 @@ func (r *Resolver) transitGateway(st state, p *piece) ([]term, int) {
 		return []term{unknownTerm(fam, *u)}, noLoop
 	}
 	pre := []Hop{ah}
-	if entry != "" && entry != st.subnet {
-		acl, ok := f.aclOf(entry)
-		if !ok {
-			return []term{unknownTerm(fam, f.missing("network ACL of subnet", entry, st.vpc, awsop.DescribeNetworkAcls))}, noLoop
+	if len(entries) > 0 && !slices.Contains(entries, st.subnet) {
+		// Entering the attachment subnet from another subnet: its ACL
+		// must admit the source. AWS has one subnet per zone; should the
+		// inventory name several, any of them may carry the traffic.
+		var e *flows
+		for _, entry := range entries {
+			acl, ok := f.aclOf(entry)
+			if !ok {
+				return []term{unknownTerm(fam, f.missing("network ACL of subnet", entry, st.vpc, awsop.DescribeNetworkAcls))}, noLoop
+			}
+			if len(acl.unknowns) > 0 {
+				return []term{unknownTerm(fam, acl.unknowns[0])}, noLoop
+			}
+			m := acl.entering(fam, st.src)
+			if e != nil {
+				m = m.union(*e)
+			}
+			e = &m
+			pre = append(pre, st.hop("subnet", entry, "attachment subnet; network ACL "+acl.id+" applies"))
 		}
-		if len(acl.unknowns) > 0 {
-			return []term{unknownTerm(fam, acl.unknowns[0])}, noLoop
-		}
-		e := acl.entering(fam, st.src)
-		mask = and(mask, &e)
-		pre = append(pre, st.hop("subnet", entry, "attachment subnet; network ACL "+acl.id+" applies"))
+		mask = and(mask, e)
 	}
 	owner := firstNonEmpty(att.TransitGatewayOwnerID, f.reg.AccountID)
 	of, end := r.sight(st, owner, "transit gateway "+tgw)
@@ -300,11 +311,19 @@ func (r *Resolver) intoAttachment(ost state, zone string, ra inventory.TransitGa
 	of, fam := ost.f, ost.fam
 	noLoop := maxHops + 1
 	a := of.tgwAtts[ra.ID]
-	typ, res := ra.ResourceType, ra.ResourceID
-	if a != nil {
-		typ, res = firstNonEmpty(a.ResourceType, typ), firstNonEmpty(a.ResourceID, res)
+	h := ost.hop("transit-gateway-attachment", ra.ID, ra.ResourceType+" "+ra.ResourceID)
+	if a == nil {
+		// The owner's read of this gateway's attachments was whole: the
+		// route names one that no longer exists.
+		h.Decision = "no longer exists"
+		return []term{dead(fam, "transit gateway attachment "+ra.ID+" no longer exists: the route is a blackhole", h)}, noLoop
 	}
-	h := ost.hop("transit-gateway-attachment", ra.ID, typ+" "+res)
+	typ, res := a.ResourceType, firstNonEmpty(a.ResourceID, ra.ResourceID)
+	h.Decision = typ + " " + res
+	if ra.ResourceType != "" && ra.ResourceType != typ {
+		return []term{unknownTerm(fam, Unknown{Fact: "transit gateway attachment " + ra.ID, Resource: ra.ID,
+			Why: fmt.Sprintf("the route says %q, the attachment %q", ra.ResourceType, typ)}, h)}, noLoop
+	}
 	if what, ok := tgwAttachmentOpaque[typ]; ok {
 		return []term{{mask: everything(fam), kind: outOpaque, path: PathTransit, hops: []Hop{h},
 			reason: "transit gateway attachment " + ra.ID + " (" + what + " " + res + "): the scanner cannot see past it"}}, noLoop
@@ -312,7 +331,7 @@ func (r *Resolver) intoAttachment(ost state, zone string, ra inventory.TransitGa
 	if typ != "vpc" {
 		return []term{unknownTerm(fam, Unknown{Fact: "transit gateway attachment " + ra.ID, Resource: ra.ID, Why: fmt.Sprintf("resource type %q is not recognised", typ)}, h)}, noLoop
 	}
-	if a == nil || len(a.SubnetIDs) == 0 {
+	if len(a.SubnetIDs) == 0 {
 		return []term{unknownTerm(fam, Unknown{Fact: "subnets of transit gateway attachment " + ra.ID, Resource: ra.ID, Why: "not found in the inventory"}, h)}, noLoop
 	}
 	vpc := res

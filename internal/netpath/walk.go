@@ -121,6 +121,12 @@ func (st *state) hop(kind, id, decision string) Hop {
 
 func everything(fam family) flows { return allFlows(universe(fam.v6())) }
 
+// notCollected ends sight at an object of a VPC the inventory did not read.
+func notCollected(st state, what string) term {
+	return term{mask: everything(st.fam), kind: outOpaque, path: PathTransit,
+		reason: what + ": not collected (" + st.vpc + " was not read in account " + st.f.reg.AccountID + ")"}
+}
+
 func dead(fam family, reason string, hops ...Hop) term {
 	return term{mask: everything(fam), kind: outDead, reason: reason, hops: hops}
 }
@@ -297,6 +303,9 @@ func (r *Resolver) internetGateway(st state, p *piece) []term {
 		if why, failed := f.vpcFailure(st.vpc, p.target, op); failed {
 			return []term{unknownTerm(fam, Unknown{Fact: kind + " " + p.target, Resource: p.target, Why: why})}
 		}
+		if !f.covVPC[st.vpc] {
+			return []term{notCollected(st, kind+" "+p.target)}
+		}
 	}
 	h := st.hop(kind, p.target, "attached to "+st.vpc)
 	if !slices.Contains(vpcs, st.vpc) {
@@ -332,6 +341,9 @@ func (r *Resolver) natGateway(st state, p *piece) ([]term, int) {
 	if !ok {
 		if why, failed := f.vpcFailure(st.vpc, p.target, awsop.DescribeNatGateways); failed {
 			return []term{unknownTerm(fam, Unknown{Fact: "NAT gateway " + p.target, Resource: p.target, Why: why})}, noLoop
+		}
+		if !f.covVPC[st.vpc] {
+			return []term{notCollected(st, "NAT gateway "+p.target)}, noLoop
 		}
 		return []term{dead(fam, "NAT gateway "+p.target+" no longer exists: its routes are blackholes",
 			st.hop("nat-gateway", p.target, "deleted"))}, noLoop

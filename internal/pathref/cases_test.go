@@ -309,10 +309,19 @@ func SpecCases() []SpecCase {
 			app.RouteTables[0].Routes = append(app.RouteTables[0].Routes, inventory.Route{DestinationIPv6CIDR: "64:ff9b::/96", NATGatewayID: "nat-1"})
 			app.SecurityGroups[0].Egress = []inventory.SGRule{{Protocol: "-1", IPv6CIDRs: []string{"::/0"}}}
 		}), Want{Opaque: true, Paths: []string{"transit"}, ReachV4: "0"}},
-		{"NAT gateway not collected (schema 1) is opaque", with(baseCase(), func(app *inventory.Region, inv *inventory.Inventory) {
+		{"a NAT gateway absent from a schema 1 snapshot is deleted (schema 1 read the notebook's VPC whole)", with(baseCase(), func(app *inventory.Region, inv *inventory.Inventory) {
 			inv.SchemaVersion = inventory.SchemaVersion1
 			app.Coverage = nil
 			app.NATGateways = nil
+		}), none},
+		{"a NAT gateway of a VPC a schema 2 snapshot did not read is opaque", with(baseCase(), func(app *inventory.Region, _ *inventory.Inventory) {
+			app.Coverage.VPCs = nil
+			app.NATGateways = nil
+		}), Want{Opaque: true, Paths: []string{"transit"}, ReachV4: "0"}},
+		{"a schema 1 transit gateway route is opaque: attachments were never read", with(hubCase(), func(app *inventory.Region, inv *inventory.Inventory) {
+			inv.SchemaVersion = inventory.SchemaVersion1
+			app.Coverage, app.TransitGatewayAttachments = nil, nil
+			inv.Regions = inv.Regions[:1]
 		}), Want{Opaque: true, Paths: []string{"transit"}, ReachV4: "0"}},
 		{"direct internet access is not a path verdict", with(baseCase(), func(app *inventory.Region, _ *inventory.Inventory) {
 			app.Notebooks[0].DirectInternetAccess = "Enabled"
@@ -329,7 +338,12 @@ func SpecCases() []SpecCase {
 		}), none},
 		{"transit gateway to a VPN attachment is opaque", with(hubCase(), func(_ *inventory.Region, inv *inventory.Inventory) {
 			inv.Regions[1].TransitGatewayRouteTables[0].Routes[0].Attachments[0] = inventory.TransitGatewayRouteAttachment{ID: "tgw-attach-vpn", ResourceType: "vpn"}
+			inv.Regions[1].TransitGatewayAttachments = append(inv.Regions[1].TransitGatewayAttachments, inventory.TransitGatewayAttachment{
+				ID: "tgw-attach-vpn", TransitGatewayID: "tgw-1", TransitGatewayOwnerID: CaseNetwork, ResourceType: "vpn", ResourceID: "vpn-1", State: "available"})
 		}), Want{Opaque: true, Paths: []string{"transit"}, ReachV4: "0"}},
+		{"transit gateway route to an attachment the owner does not have is a blackhole", with(hubCase(), func(_ *inventory.Region, inv *inventory.Inventory) {
+			inv.Regions[1].TransitGatewayRouteTables[0].Routes[0].Attachments[0] = inventory.TransitGatewayRouteAttachment{ID: "tgw-attach-gone", ResourceType: "vpn"}
+		}), none},
 		{"transit gateway owner out of scope is opaque", with(hubCase(), func(_ *inventory.Region, inv *inventory.Inventory) {
 			inv.NetworkAccounts = nil
 			inv.Regions = inv.Regions[:1]

@@ -460,11 +460,8 @@ func (t *tgwTable) lookup(a netip.Addr) ([]*tgwRoute, string) {
 		}
 	}
 	for _, r := range tied {
-		if r.why != "" {
-			return nil, r.why
-		}
 		if r.typeWhy != "" && len(tied) > 1 {
-			return nil, r.typeWhy
+			return nil, r.typeWhy // its rank among the tied is unknown
 		}
 	}
 	if slices.ContainsFunc(tied, func(r *tgwRoute) bool { return r.static }) {
@@ -472,6 +469,12 @@ func (t *tgwTable) lookup(a netip.Addr) ([]*tgwRoute, string) {
 	}
 	if slices.ContainsFunc(tied, func(r *tgwRoute) bool { return !r.pl }) {
 		tied = slices.DeleteFunc(tied, func(r *tgwRoute) bool { return r.pl })
+	}
+	// A route outranked on a tie changes nothing, whatever is wrong with it.
+	for _, r := range tied {
+		if r.why != "" {
+			return nil, r.why
+		}
 	}
 	return tied, ""
 }
@@ -578,6 +581,19 @@ func newRegionIndex(reg *inventory.Region) *regionIndex {
 		for _, t := range c.TransitGateways {
 			ri.tgws[t] = true
 		}
+	} else {
+		// Schema 1 read the VPCs of its subnets, security groups and
+		// interfaces whole; it never read transit gateways or prefix lists.
+		for _, x := range reg.Subnets {
+			ri.vpcs[x.VPCID] = true
+		}
+		for _, x := range reg.SecurityGroups {
+			ri.vpcs[x.VPCID] = true
+		}
+		for _, x := range reg.NetworkInterfaces {
+			ri.vpcs[x.VPCID] = true
+		}
+		delete(ri.vpcs, "")
 	}
 	// Prefix lists are resolved while parsing, so they come first.
 	for i := range reg.SecurityGroups {
@@ -733,7 +749,7 @@ func (ri *regionIndex) parseTable(rt *inventory.RouteTable) *routeTable {
 	for i := range rt.Routes {
 		r := &rt.Routes[i]
 		desc := fmt.Sprintf("route table %s route %d", rt.ID, i)
-		blackhole := false
+		blackhole, badState := false, ""
 		switch r.State {
 		case "filtered":
 			continue // ignored as if absent
@@ -741,8 +757,9 @@ func (ri *regionIndex) parseTable(rt *inventory.RouteTable) *routeTable {
 		case "blackhole":
 			blackhole = true
 		default:
-			t.bad = fmt.Sprintf("%s: state %q not recognised", desc, r.State)
-			return t
+			// Whether the route is installed is unknown: it matters
+			// exactly where it would win, like an unrecognised target.
+			badState = fmt.Sprintf("state %q not recognised", r.State)
 		}
 		n := 0
 		for _, d := range []string{r.DestinationCIDR, r.DestinationIPv6CIDR, r.DestinationPrefixListID} {
@@ -755,7 +772,10 @@ func (ri *regionIndex) parseTable(rt *inventory.RouteTable) *routeTable {
 			return t
 		}
 		var tg target
-		if !blackhole {
+		switch {
+		case badState != "":
+			tg = target{why: badState}
+		case !blackhole:
 			tg = classifyTarget(r)
 		}
 		add := func(p netip.Prefix, pl bool) {
@@ -778,6 +798,11 @@ func (ri *regionIndex) parseTable(rt *inventory.RouteTable) *routeTable {
 			add(p, false)
 		default:
 			entries, aws, unknown := ri.prefixList(r.DestinationPrefixListID)
+			if ep := ri.endpoints[r.GatewayID]; unknown != "" && ep != nil && ep.Type == "Gateway" {
+				// A gateway endpoint's route can only carry its AWS
+				// service's list, whatever the inventory holds of it.
+				unknown, aws = "", true
+			}
 			if unknown != "" {
 				t.bad = desc + ": " + unknown
 				return t

@@ -434,7 +434,8 @@ func (w *walker) tgw(f flow, st state, tgwID string) {
 			w.unknown(&st, "attachment of "+vpc+" to "+tgwID+": "+why)
 			return
 		}
-		covered := ri.vpcs[vpc]
+		// Schema 1 never read attachments: only a schema 2 VPC read covers them.
+		covered := ri.reg.Coverage != nil && ri.vpcs[vpc]
 		for _, x := range w.e.regionsNamed(w.region) {
 			covered = covered || x.tgws[tgwID]
 		}
@@ -529,9 +530,8 @@ func (w *walker) tgwRoute(f flow, st state, tgwID, owner string, primary *invent
 	if rec := of(recs, owner); rec != nil {
 		assoc = rec
 	}
-	switch assoc.AssociationState {
-	case "", "associated", "associating":
-	default:
+	// Only a finished disassociation stops the routing (path-model step 4).
+	if assoc.AssociationState == "disassociated" {
 		assoc = nil
 	}
 	if assoc == nil || assoc.RouteTableID == "" {
@@ -581,9 +581,15 @@ func (w *walker) tgwTarget(f flow, st state, ori *regionIndex, r *tgwRoute, a in
 	if rec == nil && len(recs) > 0 {
 		rec = recs[0].a
 	}
-	rtype := a.ResourceType
-	if rtype == "" && rec != nil {
-		rtype = rec.ResourceType
+	if rec == nil {
+		// The owner read the gateway's attachments whole.
+		w.dead(&st, r.desc+": attachment "+a.ID+" does not exist")
+		return
+	}
+	rtype := rec.ResourceType
+	if a.ResourceType != "" && a.ResourceType != rtype {
+		w.unknown(&st, fmt.Sprintf("%s: attachment %s is %q in the route but %q in its record", r.desc, a.ID, a.ResourceType, rtype))
+		return
 	}
 	switch rtype {
 	case "vpc":
