@@ -10,6 +10,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sagefence/sagefence/internal/awsop"
 	"github.com/sagefence/sagefence/internal/inventory"
 )
 
@@ -85,7 +86,7 @@ func collectNetwork(ctx context.Context, ec EC2API, rec *recorder, r *inventory.
 	g.SetLimit(opts.concurrency())
 	if len(subnetIDs) > 0 {
 		g.Go(func() error {
-			const op = "ec2:DescribeSubnets"
+			const op = awsop.DescribeSubnets
 			subnets, err := readChunked(ctx, subnetIDs, func(ctx context.Context, ids []string) ([]ec2types.Subnet, error) {
 				p := ec2.NewDescribeSubnetsPaginator(ec, &ec2.DescribeSubnetsInput{Filters: filter("subnet-id", ids)})
 				return readAll(ctx, p, func(o *ec2.DescribeSubnetsOutput) []ec2types.Subnet { return o.Subnets })
@@ -103,7 +104,7 @@ func collectNetwork(ctx context.Context, ec EC2API, rec *recorder, r *inventory.
 	}
 	if len(groupIDs) > 0 {
 		g.Go(func() error {
-			const op = "ec2:DescribeSecurityGroups"
+			const op = awsop.DescribeSecurityGroups
 			groups, err := readChunked(ctx, groupIDs, func(ctx context.Context, ids []string) ([]ec2types.SecurityGroup, error) {
 				p := ec2.NewDescribeSecurityGroupsPaginator(ec, &ec2.DescribeSecurityGroupsInput{Filters: filter("group-id", ids)})
 				return readAll(ctx, p, func(o *ec2.DescribeSecurityGroupsOutput) []ec2types.SecurityGroup { return o.SecurityGroups })
@@ -121,7 +122,7 @@ func collectNetwork(ctx context.Context, ec EC2API, rec *recorder, r *inventory.
 	}
 	if len(eniIDs) > 0 {
 		g.Go(func() error {
-			const op = "ec2:DescribeNetworkInterfaces"
+			const op = awsop.DescribeNetworkInterfaces
 			enis, err := readChunked(ctx, eniIDs, func(ctx context.Context, ids []string) ([]ec2types.NetworkInterface, error) {
 				p := ec2.NewDescribeNetworkInterfacesPaginator(ec, &ec2.DescribeNetworkInterfacesInput{Filters: filter("network-interface-id", ids)})
 				return readAll(ctx, p, func(o *ec2.DescribeNetworkInterfacesOutput) []ec2types.NetworkInterface { return o.NetworkInterfaces })
@@ -165,7 +166,7 @@ func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Reg
 	var g errgroup.Group
 	g.SetLimit(opts.concurrency())
 	g.Go(func() error {
-		const op = "ec2:DescribeVpcs"
+		const op = awsop.DescribeVpcs
 		vpcs, err := readChunked(ctx, vpcIDs, func(ctx context.Context, ids []string) ([]ec2types.Vpc, error) {
 			p := ec2.NewDescribeVpcsPaginator(ec, &ec2.DescribeVpcsInput{Filters: filter("vpc-id", ids)})
 			return readAll(ctx, p, func(o *ec2.DescribeVpcsOutput) []ec2types.Vpc { return o.Vpcs })
@@ -186,7 +187,7 @@ func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Reg
 			return readAll(ctx, p, func(o *ec2.DescribeRouteTablesOutput) []ec2types.RouteTable { return o.RouteTables })
 		})
 		if err != nil {
-			rec.fail("ec2:DescribeRouteTables", "", err)
+			rec.fail(awsop.DescribeRouteTables, "", err)
 			return nil
 		}
 		for _, t := range tables {
@@ -200,7 +201,7 @@ func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Reg
 			return readAll(ctx, p, func(o *ec2.DescribeNatGatewaysOutput) []ec2types.NatGateway { return o.NatGateways })
 		})
 		if err != nil {
-			rec.fail("ec2:DescribeNatGateways", "", err)
+			rec.fail(awsop.DescribeNatGateways, "", err)
 			return nil
 		}
 		for _, n := range nats {
@@ -220,7 +221,7 @@ func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Reg
 			return readAll(ctx, p, func(o *ec2.DescribeInternetGatewaysOutput) []ec2types.InternetGateway { return o.InternetGateways })
 		})
 		if err != nil {
-			rec.fail("ec2:DescribeInternetGateways", "", err)
+			rec.fail(awsop.DescribeInternetGateways, "", err)
 			return nil
 		}
 		for _, gw := range igws {
@@ -239,7 +240,7 @@ func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Reg
 			return o.EgressOnlyInternetGateways
 		})
 		if err != nil {
-			rec.fail("ec2:DescribeEgressOnlyInternetGateways", "", err)
+			rec.fail(awsop.DescribeEgressOnlyInternetGateways, "", err)
 			return nil
 		}
 		for _, gw := range eigws {
@@ -264,7 +265,7 @@ func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Reg
 			return readAll(ctx, p, func(o *ec2.DescribeNetworkAclsOutput) []ec2types.NetworkAcl { return o.NetworkAcls })
 		})
 		if err != nil {
-			rec.fail("ec2:DescribeNetworkAcls", "", err)
+			rec.fail(awsop.DescribeNetworkAcls, "", err)
 			return nil
 		}
 		for _, a := range acls {
@@ -278,7 +279,7 @@ func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Reg
 			return readAll(ctx, p, func(o *ec2.DescribeVpcEndpointsOutput) []ec2types.VpcEndpoint { return o.VpcEndpoints })
 		})
 		if err != nil {
-			rec.fail("ec2:DescribeVpcEndpoints", "", err)
+			rec.fail(awsop.DescribeVpcEndpoints, "", err)
 			return nil
 		}
 		for _, e := range eps {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sagefence/sagefence/internal/awsclient"
+	"github.com/sagefence/sagefence/internal/awsop"
 	"github.com/sagefence/sagefence/internal/inventory"
 )
 
@@ -211,14 +212,14 @@ func collectFrom(ctx context.Context, src clientSource, home string, opts Collec
 	if err != nil {
 		// Without an identity nothing can be attributed to an account;
 		// stop here and let the report say why.
-		r.inv.Errors = append(r.inv.Errors, collectError("", home, "sts:GetCallerIdentity", "", err))
+		r.inv.Errors = append(r.inv.Errors, collectError("", home, awsop.GetCallerIdentity, "", err))
 		return r.inv, nil
 	}
 	r.inv.Partition = r.partition
 
 	accounts, err := r.accounts(ctx)
 	if err != nil {
-		r.inv.Errors = append(r.inv.Errors, collectError(r.caller, "", "organizations:ListAccounts", "", err))
+		r.inv.Errors = append(r.inv.Errors, collectError(r.caller, "", awsop.ListAccounts, "", err))
 		return r.inv, nil
 	}
 	if slices.Contains(accounts, r.caller) || len(requested) > 0 {
@@ -326,7 +327,7 @@ func (r *run) setup(ctx context.Context, id string) []work {
 	} else {
 		src, err = r.src.assume(ctx, r.partition, id)
 		if err != nil {
-			r.addError(collectError(id, "", "sts:AssumeRole", awsclient.RoleARN(r.partition, id, r.opts.Role.Name), err))
+			r.addError(collectError(id, "", awsop.AssumeRole, awsclient.RoleARN(r.partition, id, r.opts.Role.Name), err))
 			return nil
 		}
 		list, err = Regions(ctx, src.regions(), r.partition, r.requested)
@@ -335,12 +336,12 @@ func (r *run) setup(ctx context.Context, id string) []work {
 	case errors.Is(err, ErrUnknownRegion):
 		// Only when the caller's own region list could not be read:
 		// the requested regions were not checked before.
-		r.addError(inventory.CollectError{AccountID: id, Operation: "ec2:DescribeRegions", Code: "UnknownRegion", Message: err.Error()})
+		r.addError(inventory.CollectError{AccountID: id, Operation: awsop.DescribeRegions, Code: "UnknownRegion", Message: err.Error()})
 		return nil
 	case err != nil:
 		// The region list could not be read and none was requested: read
 		// the configured region only, and say the rest was not covered.
-		r.addError(collectError(id, "", "ec2:DescribeRegions", "", err))
+		r.addError(collectError(id, "", awsop.DescribeRegions, "", err))
 		list = RegionList{Enabled: []string{r.home}}
 	}
 	for _, reg := range list.NotEnabled {
@@ -349,7 +350,7 @@ func (r *run) setup(ctx context.Context, id string) []work {
 			Region:    reg,
 			Notebooks: []inventory.Notebook{},
 			Errors: []inventory.CollectError{{
-				AccountID: id, Region: reg, Operation: "ec2:DescribeRegions", Code: "RegionNotEnabled",
+				AccountID: id, Region: reg, Operation: awsop.DescribeRegions, Code: "RegionNotEnabled",
 				Message: "region " + reg + " is not enabled in account " + id + " (an opt-in region); it was not read",
 			}},
 		})

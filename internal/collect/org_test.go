@@ -63,6 +63,7 @@ type fakeSource struct {
 	perRegion   int
 	denied      map[string]error // AssumeRole fails for these accounts
 	regionsErr  map[string]error // DescribeRegions fails in these accounts
+	identityErr error            // GetCallerIdentity fails
 	latency     time.Duration    // added to every SageMaker call
 	block       bool             // SageMaker describes wait for the context
 
@@ -71,9 +72,14 @@ type fakeSource struct {
 	built   map[string]int // account/region -> clients built
 }
 
-func (f *fakeSource) identity(context.Context) (string, string, error) { return caller, "aws", nil }
-func (f *fakeSource) organizations() OrganizationsAPI                  { return f.org }
-func (f *fakeSource) own() accountSource                               { return fakeAccount{f, caller} }
+func (f *fakeSource) identity(context.Context) (string, string, error) {
+	if f.identityErr != nil {
+		return "", "", f.identityErr
+	}
+	return caller, "aws", nil
+}
+func (f *fakeSource) organizations() OrganizationsAPI { return f.org }
+func (f *fakeSource) own() accountSource              { return fakeAccount{f, caller} }
 
 func (f *fakeSource) assume(ctx context.Context, partition, account string) (accountSource, error) {
 	f.mu.Lock()
