@@ -70,9 +70,18 @@ func (r *recorder) missing(op, resource, what string) {
 	})
 }
 
+// add records ce unless a failure of the same operation about the same
+// resource is already recorded: a read that fails in two rounds (the
+// notebooks' subnets, then their VPCs' subnets) says nothing more the
+// second time.
 func (r *recorder) add(ce inventory.CollectError) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if slices.ContainsFunc(r.errs, func(e inventory.CollectError) bool {
+		return e.Operation == ce.Operation && e.Resource == ce.Resource
+	}) {
+		return
+	}
 	r.errs = append(r.errs, ce)
 }
 

@@ -66,10 +66,29 @@ type fakeSource struct {
 	identityErr error            // GetCallerIdentity fails
 	latency     time.Duration    // added to every SageMaker call
 	block       bool             // SageMaker describes wait for the context
+	// estate, if set, makes each account-region's clients instead of
+	// bigEstate(perRegion).
+	estate func(account, region string) (*fakeSageMaker, *fakeEC2)
 
 	mu      sync.Mutex
 	assumed map[string]int
-	built   map[string]int // account/region -> clients built
+	built   map[string]int            // account/region -> clients built
+	ecs     map[string]*fakeEC2       // account/region -> the EC2 fake built last
+	sms     map[string]*fakeSageMaker // account/region -> the SageMaker fake built last
+}
+
+// ec2Of is the EC2 fake built for account and region (nil if none was).
+func (f *fakeSource) ec2Of(account, region string) *fakeEC2 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ecs[account+"/"+region]
+}
+
+// sageMakerOf is the SageMaker fake built for account and region.
+func (f *fakeSource) sageMakerOf(account, region string) *fakeSageMaker {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.sms[account+"/"+region]
 }
 
 func (f *fakeSource) identity(context.Context) (string, string, error) {
@@ -124,7 +143,19 @@ func (a fakeAccount) region(name string) (SageMakerAPI, EC2API) {
 	}
 	a.f.built[a.id+"/"+name]++
 	a.f.mu.Unlock()
-	sm, ec := bigEstate(a.f.perRegion)
+	var sm *fakeSageMaker
+	var ec *fakeEC2
+	if a.f.estate != nil {
+		sm, ec = a.f.estate(a.id, name)
+	} else {
+		sm, ec = bigEstate(a.f.perRegion)
+	}
+	a.f.mu.Lock()
+	if a.f.ecs == nil {
+		a.f.ecs, a.f.sms = map[string]*fakeEC2{}, map[string]*fakeSageMaker{}
+	}
+	a.f.ecs[a.id+"/"+name], a.f.sms[a.id+"/"+name] = ec, sm
+	a.f.mu.Unlock()
 	sm.block = a.f.block
 	return slowSageMaker{sm, a.f.latency}, ec
 }
