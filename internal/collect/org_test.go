@@ -422,6 +422,11 @@ func TestAccountOptionsAreChecked(t *testing.T) {
 		{"role without accounts", CollectOptions{Role: audit}, false},
 		{"shard without accounts", CollectOptions{Shard: shard.Shard{Index: 0, Count: 2}}, false},
 		{"invalid role name", CollectOptions{Org: true, Role: awsclient.RoleOptions{Name: "bad name"}}, false},
+		{"network accounts with a role", CollectOptions{NetworkAccounts: []string{"123456789012"}, Role: audit}, true},
+		{"network accounts with the organization", CollectOptions{Org: true, NetworkAccounts: []string{"123456789012"}, Role: audit}, true},
+		{"network accounts without a role", CollectOptions{NetworkAccounts: []string{"123456789012"}}, false},
+		{"malformed network account", CollectOptions{NetworkAccounts: []string{"12345678901"}, Role: audit}, false},
+		{"network accounts and a shard without accounts", CollectOptions{NetworkAccounts: []string{"123456789012"}, Role: audit, Shard: shard.Shard{Index: 0, Count: 2}}, false},
 	}
 	for _, tt := range tests {
 		err := tt.opts.checkAccountOptions()
