@@ -21,6 +21,9 @@ const (
 	// CodeNotFound: a call succeeded but did not return an object a
 	// notebook references (a deleted subnet, for example).
 	CodeNotFound = "NotFound"
+	// CodeNotRead: a path leads through the object, but the follow-up
+	// phase stopped (after maxFollowUpRounds) before reading it.
+	CodeNotRead = "NotRead"
 )
 
 // collectError turns a failed call into an inventory error: the API error

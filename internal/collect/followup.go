@@ -3,12 +3,14 @@ package collect
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sagefence/sagefence/internal/awsop"
 	"github.com/sagefence/sagefence/internal/inventory"
 )
 
@@ -57,10 +59,12 @@ func (r *run) followUp(ctx context.Context) {
 		}
 	}
 
-	// A cancelled scan reports what it has; reading more would only add
-	// Canceled errors.
+	// A cancelled scan reports what it has (and that it was interrupted);
+	// reading more would only add Canceled errors.
+	done := false
 	for range maxFollowUpRounds {
 		if ctx.Err() != nil {
+			done = true
 			break
 		}
 		tgws := f.tgwNeeds()
@@ -68,8 +72,16 @@ func (r *run) followUp(ctx context.Context) {
 		vpcs := f.vpcNeeds()
 		f.readAll(ctx, vpcs, f.readVPCs)
 		if len(tgws) == 0 && len(vpcs) == 0 {
+			done = true
 			break
 		}
+	}
+	if !done && ctx.Err() == nil {
+		// A chain longer than the rounds: what it still leads to is
+		// recorded as not read, so that the analysis fails closed there
+		// instead of taking it for out of sight.
+		f.notRead(f.tgwNeeds(), awsop.DescribeTransitGatewayRouteTables, "transit gateway")
+		f.notRead(f.vpcNeeds(), awsop.DescribeVpcs, "VPC")
 	}
 
 	regions := make([]inventory.Region, 0, len(f.entries))
@@ -245,12 +257,7 @@ func (f *follow) readAll(ctx context.Context, need map[acctRegion][]string, read
 			continue // the account could not be read: recorded in setup or session
 		}
 		jobs = append(jobs, job{k, f.client(k, src)})
-		if f.entries[k] == nil {
-			f.entries[k] = &inventory.Region{
-				AccountID: k.account, Region: k.region, NetworkOnly: true,
-				Notebooks: []inventory.Notebook{}, Coverage: &inventory.Coverage{VPCs: []string{}},
-			}
-		}
+		f.entry(k)
 	}
 	g = errgroup.Group{}
 	g.SetLimit(workers)
@@ -261,6 +268,31 @@ func (f *follow) readAll(ctx context.Context, need map[acctRegion][]string, read
 		})
 	}
 	_ = g.Wait()
+}
+
+// notRead records each needed object as not read, in its account-region's
+// entry.
+func (f *follow) notRead(need map[acctRegion][]string, op, what string) {
+	for k, ids := range need {
+		e := f.entry(k)
+		for _, id := range ids {
+			e.Errors = mergeErrors(e.Errors, []inventory.CollectError{{
+				AccountID: k.account, Region: k.region, Operation: op, Resource: id, Code: CodeNotRead,
+				Message: fmt.Sprintf("%s %s is on a path, but the scan stopped following paths after %d rounds", what, id, maxFollowUpRounds),
+			}})
+		}
+	}
+}
+
+// entry is k's entry, made network-only when the scan has none.
+func (f *follow) entry(k acctRegion) *inventory.Region {
+	if f.entries[k] == nil {
+		f.entries[k] = &inventory.Region{
+			AccountID: k.account, Region: k.region, NetworkOnly: true,
+			Notebooks: []inventory.Notebook{}, Coverage: &inventory.Coverage{VPCs: []string{}},
+		}
+	}
+	return f.entries[k]
 }
 
 // client is the EC2 client of an account-region: the pool's, when it read

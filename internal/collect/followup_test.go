@@ -2,9 +2,13 @@ package collect
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sagefence/sagefence/internal/awsop"
@@ -347,5 +351,75 @@ func TestMayCarryPublic(t *testing.T) {
 		if got := mayCarryPublic(tt.cidr, tt.v6, tt.pl); got != tt.want {
 			t.Errorf("mayCarryPublic(%q, %q, %q) = %v, want %v", tt.cidr, tt.v6, tt.pl, got, tt.want)
 		}
+	}
+}
+
+// chain is one account-region where the notebooks' VPC, vpc-0, sends
+// 0.0.0.0/0 to tgw-1, whose route table sends it to vpc-1, which sends it
+// to tgw-2, and so on up to tgw-n and vpc-n.
+func chain(n int) func(account, region string) (*fakeSageMaker, *fakeEC2) {
+	return func(account, _ string) (*fakeSageMaker, *fakeEC2) {
+		sm := &fakeSageMaker{notebooks: []*sagemaker.DescribeNotebookInstanceOutput{vpcNotebook("nb", "subnet-0", "sg-0")}}
+		ec := &fakeEC2{
+			subnets:   []ec2types.Subnet{{SubnetId: aws.String("subnet-0"), VpcId: aws.String("vpc-0")}},
+			groups:    []ec2types.SecurityGroup{{GroupId: aws.String("sg-0"), VpcId: aws.String("vpc-0")}},
+			tgwRoutes: map[string][]ec2types.TransitGatewayRoute{},
+		}
+		for i := 0; i <= n; i++ {
+			vpc, tgw, next := fmt.Sprintf("vpc-%d", i), fmt.Sprintf("tgw-%d", i), fmt.Sprintf("tgw-%d", i+1)
+			ec.vpcs = append(ec.vpcs, ec2types.Vpc{VpcId: aws.String(vpc)})
+			ec.tables = append(ec.tables, ec2types.RouteTable{RouteTableId: aws.String("rtb-" + vpc), VpcId: aws.String(vpc),
+				Associations: []ec2types.RouteTableAssociation{{Main: aws.Bool(true)}},
+				Routes:       []ec2types.Route{{DestinationCidrBlock: aws.String("0.0.0.0/0"), TransitGatewayId: aws.String(next), State: ec2types.RouteStateActive}}})
+			// vpc-i's attachment to the next gateway, and (i > 0) gateway
+			// i's attachment to vpc-i, the target of its route table.
+			ec.tgwAtts = append(ec.tgwAtts, ec2types.TransitGatewayAttachment{TransitGatewayAttachmentId: aws.String("att-" + vpc + "-" + next),
+				TransitGatewayId: aws.String(next), ResourceType: ec2types.TransitGatewayAttachmentResourceTypeVpc, ResourceId: aws.String(vpc),
+				State: ec2types.TransitGatewayAttachmentStateAvailable})
+			if i == 0 {
+				continue
+			}
+			att := "att-" + tgw + "-" + vpc
+			ec.tgwAtts = append(ec.tgwAtts, ec2types.TransitGatewayAttachment{TransitGatewayAttachmentId: aws.String(att),
+				TransitGatewayId: aws.String(tgw), ResourceType: ec2types.TransitGatewayAttachmentResourceTypeVpc, ResourceId: aws.String(vpc),
+				State: ec2types.TransitGatewayAttachmentStateAvailable})
+			ec.tgwTables = append(ec.tgwTables, ec2types.TransitGatewayRouteTable{TransitGatewayRouteTableId: aws.String("tgw-rtb-" + tgw), TransitGatewayId: aws.String(tgw)})
+			ec.tgwRoutes["tgw-rtb-"+tgw] = []ec2types.TransitGatewayRoute{{DestinationCidrBlock: aws.String("0.0.0.0/0"), State: ec2types.TransitGatewayRouteStateActive,
+				Type: ec2types.TransitGatewayRouteTypeStatic, TransitGatewayAttachments: []ec2types.TransitGatewayRouteAttachment{{
+					TransitGatewayAttachmentId: aws.String(att), ResourceType: ec2types.TransitGatewayAttachmentResourceTypeVpc, ResourceId: aws.String(vpc)}}}}
+		}
+		return sm, ec
+	}
+}
+
+// TestFollowUpStopsAfterItsRoundsAndSaysWhatItDidNotRead: a chain of
+// gateways and VPCs longer than the rounds is followed four hops deep;
+// the next gateway is recorded as not read (the analysis fails closed
+// there), not left to look out of sight.
+func TestFollowUpStopsAfterItsRoundsAndSaysWhatItDidNotRead(t *testing.T) {
+	src := &fakeSource{regionNames: []string{"eu-west-1"}, estate: chain(6)}
+	inv, err := collectFrom(context.Background(), src, "eu-west-1", CollectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := inv.Regions[0]
+	want := &inventory.Coverage{VPCs: []string{"vpc-0", "vpc-1", "vpc-2", "vpc-3", "vpc-4"}, TransitGateways: []string{"tgw-1", "tgw-2", "tgw-3", "tgw-4"}}
+	if diff := cmp.Diff(want, r.Coverage); diff != "" {
+		t.Errorf("coverage after %d rounds (-want +got):\n%s", maxFollowUpRounds, diff)
+	}
+	wantErrs := []inventory.CollectError{{AccountID: caller, Region: "eu-west-1", Operation: awsop.DescribeTransitGatewayRouteTables, Resource: "tgw-5",
+		Code: CodeNotRead, Message: "transit gateway tgw-5 is on a path, but the scan stopped following paths after 4 rounds"}}
+	if diff := cmp.Diff(wantErrs, r.Errors); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+
+	// A chain within the rounds ends with nothing left unread.
+	src = &fakeSource{regionNames: []string{"eu-west-1"}, estate: chain(3)}
+	if inv, err = collectFrom(context.Background(), src, "eu-west-1", CollectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// tgw-4 is the last gateway; vpc-3 routes to it and it has no table.
+	if r := inv.Regions[0]; len(r.Errors) != 0 || !slices.Equal(r.Coverage.TransitGateways, []string{"tgw-1", "tgw-2", "tgw-3", "tgw-4"}) {
+		t.Errorf("errors %+v, coverage %+v", r.Errors, r.Coverage)
 	}
 }
