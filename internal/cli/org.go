@@ -16,6 +16,9 @@ type orgOptions struct {
 	Org             bool
 	Accounts        []string
 	ExcludeAccounts []string
+	// NetworkAccounts are read for networking only (transit gateways and
+	// the VPCs behind them), never for notebooks.
+	NetworkAccounts []string
 	RoleName        string
 	ExternalID      string
 	RoleSessionName string
@@ -27,12 +30,13 @@ type orgOptions struct {
 }
 
 // orgFlagNames are the flags addOrgFlags defines; they all read AWS.
-var orgFlagNames = []string{"org", "accounts", "exclude-accounts", "role-name", "external-id", "role-session-name", "shard", "workers"}
+var orgFlagNames = []string{"org", "accounts", "exclude-accounts", "network-accounts", "role-name", "external-id", "role-session-name", "shard", "workers"}
 
 func addOrgFlags(f *pflag.FlagSet, o *orgOptions) {
 	f.BoolVar(&o.Org, "org", false, "scan every ACTIVE account of the organization (organizations:ListAccounts; run from the management or a delegated-administrator account); needs --role-name")
 	f.StringSliceVar(&o.Accounts, "accounts", nil, "comma-separated account `IDs` to scan through --role-name (the caller's own account is read with its own credentials)")
 	f.StringSliceVar(&o.ExcludeAccounts, "exclude-accounts", nil, "comma-separated account `IDs` never to scan")
+	f.StringSliceVar(&o.NetworkAccounts, "network-accounts", nil, "comma-separated account `IDs` whose transit gateways and egress VPCs the path analysis may read, through --role-name; their notebooks are not scanned (a path into an account out of scope is REVIEW)")
 	f.StringVar(&o.RoleName, "role-name", "", "role to assume in each account, as arn:<partition>:iam::<account>:role/`NAME` (one AssumeRole per account)")
 	f.StringVar(&o.ExternalID, "external-id", "", "external ID to pass to AssumeRole")
 	f.StringVar(&o.RoleSessionName, "role-session-name", awsclient.DefaultRoleSessionName, "role session name, as CloudTrail shows it")
@@ -60,22 +64,30 @@ func (o *orgOptions) validate(f *pflag.FlagSet, input bool) error {
 	if o.ExcludeAccounts, err = accountList("--exclude-accounts", o.ExcludeAccounts); err != nil {
 		return err
 	}
+	if o.NetworkAccounts, err = accountList("--network-accounts", o.NetworkAccounts); err != nil {
+		return err
+	}
 	multi := o.Org || len(o.Accounts) > 0
+	network := len(o.NetworkAccounts) > 0
 	switch {
 	case o.Org && len(o.Accounts) > 0:
 		return usageErrf("--org and --accounts cannot be combined: use --exclude-accounts to leave organization accounts out")
 	case multi && o.RoleName == "":
 		return usageErrf("--org and --accounts need --role-name: other accounts are read through a role assumed in each")
-	case !multi && o.RoleName != "":
-		return usageErrf("--role-name needs --org or --accounts (without them the caller's own account is scanned with its own credentials)")
+	case network && o.RoleName == "":
+		return usageErrf("--network-accounts needs --role-name: network accounts are read through a role assumed in each")
+	case !multi && !network && o.RoleName != "":
+		return usageErrf("--role-name needs --org or --accounts, or --network-accounts (without them the caller's own account is scanned with its own credentials)")
 	case !multi && o.Shard.Count > 1:
 		return usageErrf("--shard needs --org or --accounts: it splits accounts")
-	case !multi && (f.Changed("external-id") || f.Changed("role-session-name") || len(o.ExcludeAccounts) > 0):
-		return usageErrf("--external-id, --role-session-name and --exclude-accounts need --org or --accounts")
+	case !multi && len(o.ExcludeAccounts) > 0:
+		return usageErrf("--exclude-accounts needs --org or --accounts")
+	case !multi && !network && (f.Changed("external-id") || f.Changed("role-session-name")):
+		return usageErrf("--external-id and --role-session-name need --org or --accounts, or --network-accounts")
 	case o.Workers < 1 || o.Workers > 256:
 		return usageErrf("--workers %d: want 1 to 256", o.Workers)
 	}
-	if multi {
+	if multi || network {
 		if err := o.role().Validate(); err != nil {
 			return usageErrf("--role-name, --external-id or --role-session-name: %v", err)
 		}
@@ -108,6 +120,7 @@ func (o *orgOptions) apply(c *collect.CollectOptions) {
 	c.Org = o.Org
 	c.Accounts = o.Accounts
 	c.ExcludeAccounts = o.ExcludeAccounts
+	c.NetworkAccounts = o.NetworkAccounts
 	c.Shard = o.Shard
 	c.RegionConcurrency = o.Workers
 	if o.RoleName != "" {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sagefence/sagefence/internal/collect"
 	"github.com/sagefence/sagefence/internal/inventory"
 	"github.com/sagefence/sagefence/internal/iostreams"
 	"github.com/sagefence/sagefence/internal/shard"
@@ -97,5 +98,68 @@ func TestAccountFailureMakesTheScanIncompleteAndNamesTheAccount(t *testing.T) {
 	if !strings.Contains(out.String(), `"account_id": "444455556666"`) || !strings.Contains(out.String(), `"operation": "sts:AssumeRole"`) ||
 		!strings.Contains(out.String(), `"complete": false`) {
 		t.Errorf("report does not name the account that could not be read:\n%s", out)
+	}
+}
+
+func TestNetworkAccountsFlag(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []string // the network accounts collected with; nil with wantErr
+		err  string   // what the one-line usage error mentions
+	}{
+		{name: "with the caller's account alone", args: []string{"--network-accounts", "111122223333", "--role-name", "r"},
+			want: []string{"111122223333"}},
+		{name: "comma-separated, repeated, spaced", args: []string{"--network-accounts", "111122223333, 444455556666", "--network-accounts", " 777788889999 ",
+			"--role-name", "r"}, want: []string{"111122223333", "444455556666", "777788889999"}},
+		{name: "with an organization scan", args: []string{"--org", "--network-accounts", "111122223333", "--role-name", "r", "--external-id", "ext-1"},
+			want: []string{"111122223333"}},
+		{name: "with listed accounts", args: []string{"--accounts", "444455556666", "--network-accounts", "111122223333", "--role-name", "r"},
+			want: []string{"111122223333"}},
+		{name: "not an account ID", args: []string{"--network-accounts", "1111-2222-3333", "--role-name", "r"}, err: `--network-accounts: "1111-2222-3333"`},
+		{name: "too short", args: []string{"--network-accounts", "12345", "--role-name", "r"}, err: "12-digit"},
+		{name: "without a role", args: []string{"--network-accounts", "111122223333"}, err: "--network-accounts needs --role-name"},
+		{name: "with --input", args: []string{"--input", example, "--network-accounts", "111122223333"}, err: "--network-accounts reads AWS and cannot be combined with --input"},
+		{name: "exclusions still need accounts", args: []string{"--network-accounts", "111122223333", "--role-name", "r", "--exclude-accounts", "444455556666"},
+			err: "--exclude-accounts needs --org or --accounts"},
+		{name: "a shard still needs accounts", args: []string{"--network-accounts", "111122223333", "--role-name", "r", "--shard", "0/2"},
+			err: "--shard needs --org or --accounts"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got *liveOptions
+			ios, _, _, errOut := iostreams.Test()
+			code := run(t, context.Background(), ios, func(_ context.Context, o liveOptions) (*inventory.Inventory, statsPrinter, error) {
+				got = &o
+				return stubInventory(), nil, nil
+			}, append([]string{"scan"}, tt.args...)...)
+			if tt.err != "" {
+				if code != ExitUsage || got != nil {
+					t.Errorf("exit = %d (collected: %v), want 2 before any call", code, got != nil)
+				}
+				if msg := strings.TrimSpace(errOut.String()); !strings.Contains(msg, tt.err) || strings.Contains(msg, "\n") {
+					t.Errorf("stderr = %q, want one line mentioning %q", msg, tt.err)
+				}
+				return
+			}
+			if code != ExitOK || got == nil {
+				t.Fatalf("exit = %d; stderr %s", code, errOut)
+			}
+			var copts collect.CollectOptions
+			got.Org.apply(&copts)
+			if !slices.Equal(copts.NetworkAccounts, tt.want) || copts.Role.Name != "r" {
+				t.Errorf("collection options: network accounts %v, role %q; want %v through r", copts.NetworkAccounts, copts.Role.Name, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelpTeachesNetworkAccounts(t *testing.T) {
+	ios, _, out, _ := iostreams.Test()
+	Main(context.Background(), ios, []string{"scan", "--help"})
+	for _, want := range []string{"--network-accounts", "transit gateways and egress VPCs the path analysis may read", "their notebooks are not scanned"} {
+		if !strings.Contains(strings.Join(strings.Fields(out.String()), " "), want) {
+			t.Errorf("scan --help lacks %q", want)
+		}
 	}
 }

@@ -169,6 +169,9 @@ progress on stderr.
   # every account of the organization, through a role deployed in each
   sagefence scan --org --role-name SagefenceAudit --format json --output org.json
 
+  # follow transit gateways into a network account's egress VPCs (its notebooks are not scanned)
+  sagefence scan --org --role-name SagefenceAudit --network-accounts 999988887777
+
   # one shard of four (one per machine or pod), then join the shards
   sagefence scan --org --role-name SagefenceAudit --shard 0/4 --format json --output shard-0.json
   sagefence merge shard-*.json --format json --output org.json

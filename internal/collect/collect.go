@@ -4,10 +4,14 @@
 // SageMaker notebook instances of each region, described one by one with
 // bounded concurrency, and the network objects they reference (subnets,
 // VPCs, route tables, gateways, security groups, network ACLs, network
-// interfaces, VPC endpoints), read with a constant number of batched EC2
-// calls per region. Every call that fails is recorded in the inventory; the
-// analysis fails closed on what is missing. Only configuration problems
-// that leave nothing to evaluate come back as Go errors.
+// interfaces, VPC endpoints, transit gateway attachments, prefix lists),
+// read with a constant number of batched EC2 calls per region. A
+// follow-up phase then reads what the notebooks' traffic meets past their
+// VPCs (transit gateway route tables and the VPCs behind them, in the
+// accounts in scope; followup.go). Every call that fails is recorded in
+// the inventory; the analysis fails closed on what is missing. Only
+// configuration problems that leave nothing to evaluate come back as Go
+// errors.
 package collect
 
 import (
@@ -50,6 +54,12 @@ type EC2API interface {
 	DescribeNetworkAcls(ctx context.Context, in *ec2.DescribeNetworkAclsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeNetworkAclsOutput, error)
 	DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
 	DescribeVpcEndpoints(ctx context.Context, in *ec2.DescribeVpcEndpointsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeVpcEndpointsOutput, error)
+	DescribeTransitGatewayAttachments(ctx context.Context, in *ec2.DescribeTransitGatewayAttachmentsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeTransitGatewayAttachmentsOutput, error)
+	DescribeTransitGatewayVpcAttachments(ctx context.Context, in *ec2.DescribeTransitGatewayVpcAttachmentsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeTransitGatewayVpcAttachmentsOutput, error)
+	DescribeTransitGatewayRouteTables(ctx context.Context, in *ec2.DescribeTransitGatewayRouteTablesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeTransitGatewayRouteTablesOutput, error)
+	SearchTransitGatewayRoutes(ctx context.Context, in *ec2.SearchTransitGatewayRoutesInput, optFns ...func(*ec2.Options)) (*ec2.SearchTransitGatewayRoutesOutput, error)
+	DescribeManagedPrefixLists(ctx context.Context, in *ec2.DescribeManagedPrefixListsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeManagedPrefixListsOutput, error)
+	GetManagedPrefixListEntries(ctx context.Context, in *ec2.GetManagedPrefixListEntriesInput, optFns ...func(*ec2.Options)) (*ec2.GetManagedPrefixListEntriesOutput, error)
 }
 
 // DefaultConcurrency is how many notebooks of a region are described at
@@ -96,8 +106,13 @@ type CollectOptions struct {
 	Org bool
 	// Accounts are the IDs of the accounts to read.
 	Accounts []string
-	// ExcludeAccounts are never read.
+	// ExcludeAccounts are never read (unless listed in NetworkAccounts).
 	ExcludeAccounts []string
+	// NetworkAccounts are read for networking only, never for notebooks,
+	// even when Org or Accounts select them: the transit gateways and the
+	// VPCs behind them that the notebooks' paths lead into (followup.go).
+	// Reading them needs Role.
+	NetworkAccounts []string
 	// Shard keeps the accounts of one shard only (shard.Shard.Owns).
 	Shard shard.Shard
 	// Role is assumed in every account to read except the caller's own,
@@ -139,12 +154,13 @@ func Collect(ctx context.Context, cfg aws.Config, opts CollectOptions) (*invento
 }
 
 // Region reads one account-region: every notebook instance (listed,
-// described and tagged) and the network objects they reference. It never
-// fails: a call that fails is recorded on the notebook it concerns
-// (Notebook.Error) or in Region.Errors, and the rest is still collected.
+// described and tagged) and the network objects they reference, with the
+// coverage of the VPCs it read whole. It never fails: a call that fails is
+// recorded on the notebook it concerns (Notebook.Error) or in
+// Region.Errors, and the rest is still collected.
 func Region(ctx context.Context, sm SageMakerAPI, ec EC2API, accountID, region string, opts Options) inventory.Region {
 	rec := &recorder{account: accountID, region: region}
-	r := inventory.Region{AccountID: accountID, Region: region}
+	r := inventory.Region{AccountID: accountID, Region: region, Coverage: &inventory.Coverage{VPCs: []string{}}}
 	r.Notebooks = collectNotebooks(ctx, sm, rec, opts)
 	collectNetwork(ctx, ec, rec, &r, opts)
 	r.Errors = rec.list()

@@ -21,6 +21,9 @@ const (
 	// CodeNotFound: a call succeeded but did not return an object a
 	// notebook references (a deleted subnet, for example).
 	CodeNotFound = "NotFound"
+	// CodeNotRead: a path leads through the object, but the follow-up
+	// phase stopped (after maxFollowUpRounds) before reading it.
+	CodeNotRead = "NotRead"
 )
 
 // collectError turns a failed call into an inventory error: the API error
@@ -70,9 +73,18 @@ func (r *recorder) missing(op, resource, what string) {
 	})
 }
 
+// add records ce unless a failure of the same operation about the same
+// resource is already recorded: a read that fails in two rounds (the
+// notebooks' subnets, then their VPCs' subnets) says nothing more the
+// second time.
 func (r *recorder) add(ce inventory.CollectError) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if slices.ContainsFunc(r.errs, func(e inventory.CollectError) bool {
+		return e.Operation == ce.Operation && e.Resource == ce.Resource
+	}) {
+		return
+	}
 	r.errs = append(r.errs, ce)
 }
 

@@ -219,8 +219,18 @@ func TestCollectReadsTheNetworkAroundNotebooks(t *testing.T) {
 		r.NATGateways); diff != "" {
 		t.Errorf("NAT gateways (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]inventory.InternetGateway{{ID: e.net.InternetGatewayID, VPCIDs: []string{e.net.VPCID}}}, r.InternetGateways); diff != "" {
+	if diff := cmp.Diff([]inventory.InternetGateway{{ID: e.net.InternetGatewayID, VPCIDs: []string{e.net.VPCID},
+		Attachments: []inventory.GatewayAttachment{{VPCID: e.net.VPCID, State: "available"}}}}, r.InternetGateways); diff != "" {
 		t.Errorf("internet gateways (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(&inventory.Coverage{VPCs: []string{e.net.VPCID}}, r.Coverage); diff != "" {
+		t.Errorf("coverage (-want +got):\n%s", diff)
+	}
+	// The S3 gateway endpoint's route names the AWS-managed S3 list: read,
+	// without its entries.
+	if diff := cmp.Diff([]inventory.PrefixList{{ID: e.pl, Name: "com.amazonaws.us-east-1.s3", OwnerID: "AWS", AddressFamily: "IPv4", State: "create-complete"}},
+		r.PrefixLists); diff != "" {
+		t.Errorf("prefix lists (-want +got):\n%s", diff)
 	}
 	wantLocked := inventory.SecurityGroup{
 		ID: e.sgLocked, Name: "locked", VPCID: e.net.VPCID,

@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sagefence/sagefence/internal/awsop"
 	"github.com/sagefence/sagefence/internal/inventory"
 )
 
@@ -64,11 +66,13 @@ func filter(name string, values []string) []ec2types.Filter {
 }
 
 // collectNetwork reads the network objects the region's notebooks
-// reference into r, in two rounds of concurrent calls: first the subnets,
-// security groups and network interfaces the notebooks name, then
-// everything in the VPCs those belong to. That is at most ten calls per
-// region (more only past 200 subnets, groups or VPCs, or on extra pages),
-// however many notebooks there are, and none when no notebook is in a VPC.
+// reference into r, in three rounds of concurrent calls: first the
+// subnets, security groups and network interfaces the notebooks name, then
+// everything in the VPCs those belong to (readVPCs), then the managed
+// prefix lists their rules and routes reference. That is at most fourteen
+// calls per region plus one per customer-managed prefix list (more only
+// past 200 subnets, groups, VPCs or lists, or on extra pages), however many
+// notebooks there are, and none when no notebook is in a VPC.
 func collectNetwork(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Region, opts Options) {
 	var subnetIDs, groupIDs, eniIDs []string
 	for _, nb := range r.Notebooks {
@@ -85,7 +89,7 @@ func collectNetwork(ctx context.Context, ec EC2API, rec *recorder, r *inventory.
 	g.SetLimit(opts.concurrency())
 	if len(subnetIDs) > 0 {
 		g.Go(func() error {
-			const op = "ec2:DescribeSubnets"
+			const op = awsop.DescribeSubnets
 			subnets, err := readChunked(ctx, subnetIDs, func(ctx context.Context, ids []string) ([]ec2types.Subnet, error) {
 				p := ec2.NewDescribeSubnetsPaginator(ec, &ec2.DescribeSubnetsInput{Filters: filter("subnet-id", ids)})
 				return readAll(ctx, p, func(o *ec2.DescribeSubnetsOutput) []ec2types.Subnet { return o.Subnets })
@@ -103,7 +107,7 @@ func collectNetwork(ctx context.Context, ec EC2API, rec *recorder, r *inventory.
 	}
 	if len(groupIDs) > 0 {
 		g.Go(func() error {
-			const op = "ec2:DescribeSecurityGroups"
+			const op = awsop.DescribeSecurityGroups
 			groups, err := readChunked(ctx, groupIDs, func(ctx context.Context, ids []string) ([]ec2types.SecurityGroup, error) {
 				p := ec2.NewDescribeSecurityGroupsPaginator(ec, &ec2.DescribeSecurityGroupsInput{Filters: filter("group-id", ids)})
 				return readAll(ctx, p, func(o *ec2.DescribeSecurityGroupsOutput) []ec2types.SecurityGroup { return o.SecurityGroups })
@@ -121,7 +125,7 @@ func collectNetwork(ctx context.Context, ec EC2API, rec *recorder, r *inventory.
 	}
 	if len(eniIDs) > 0 {
 		g.Go(func() error {
-			const op = "ec2:DescribeNetworkInterfaces"
+			const op = awsop.DescribeNetworkInterfaces
 			enis, err := readChunked(ctx, eniIDs, func(ctx context.Context, ids []string) ([]ec2types.NetworkInterface, error) {
 				p := ec2.NewDescribeNetworkInterfacesPaginator(ec, &ec2.DescribeNetworkInterfacesInput{Filters: filter("network-interface-id", ids)})
 				return readAll(ctx, p, func(o *ec2.DescribeNetworkInterfacesOutput) []ec2types.NetworkInterface { return o.NetworkInterfaces })
@@ -155,29 +159,80 @@ func collectNetwork(ctx context.Context, ec EC2API, rec *recorder, r *inventory.
 	if len(vpcIDs) > 0 {
 		collectVPCs(ctx, ec, rec, r, vpcIDs, opts)
 	}
+	if ids := prefixListRefs(r); len(ids) > 0 {
+		r.PrefixLists = append(r.PrefixLists, readPrefixLists(ctx, ec, failer{rec: rec}, ids, opts)...)
+	}
 	sortRegion(r)
 }
 
-// collectVPCs reads everything in vpcIDs: the VPCs, all their route tables
-// (so the main tables are there), NAT, internet and egress-only internet
-// gateways, network ACLs and VPC endpoints.
+// collectVPCs is the second round of a region's read: everything in
+// vpcIDs (readVPCs), merged with what the first round read, and the
+// coverage that says so. A failed call is recorded against the whole
+// region.
 func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Region, vpcIDs []string, opts Options) {
+	part := readVPCs(ctx, ec, failer{rec: rec}, vpcIDs, opts)
+	mergeFacts(r, &part, false)
+	r.Coverage.VPCs = sortedSet(r.Coverage.VPCs, vpcIDs)
+}
+
+// failer records a read that failed as a whole. Without each, the failure
+// is region-wide: every object of the operation's kind is missing (the
+// scan's own rounds). With each, it names each object the read was about
+// (the follow-up rounds, which read more of a region whose own reads
+// succeeded and must not be taken for their failure).
+type failer struct {
+	rec  *recorder
+	each bool
+}
+
+func (f failer) fail(op string, about []string, err error) {
+	if !f.each {
+		f.rec.fail(op, "", err)
+		return
+	}
+	for _, id := range about {
+		f.rec.fail(op, id, err)
+	}
+}
+
+// readVPCs reads everything in vpcIDs: the VPCs, all their subnets (the
+// NAT gateways' and transit gateway attachments' too) and route tables
+// (so the main tables are there), NAT, internet and egress-only internet
+// gateways, network ACLs, VPC endpoints and transit gateway attachments.
+// That is ten calls (more only past 200 VPCs or on extra pages). Each kind
+// is returned whole or not at all.
+func readVPCs(ctx context.Context, ec EC2API, f failer, vpcIDs []string, opts Options) inventory.Region {
+	var out inventory.Region
 	var g errgroup.Group
 	g.SetLimit(opts.concurrency())
 	g.Go(func() error {
-		const op = "ec2:DescribeVpcs"
+		const op = awsop.DescribeVpcs
 		vpcs, err := readChunked(ctx, vpcIDs, func(ctx context.Context, ids []string) ([]ec2types.Vpc, error) {
 			p := ec2.NewDescribeVpcsPaginator(ec, &ec2.DescribeVpcsInput{Filters: filter("vpc-id", ids)})
 			return readAll(ctx, p, func(o *ec2.DescribeVpcsOutput) []ec2types.Vpc { return o.Vpcs })
 		})
 		if err != nil {
-			rec.fail(op, "", err)
+			f.fail(op, vpcIDs, err)
 			return nil
 		}
 		for _, v := range vpcs {
-			r.VPCs = append(r.VPCs, mapVPC(v))
+			out.VPCs = append(out.VPCs, mapVPC(v))
 		}
-		reportMissing(rec, op, "VPC", vpcIDs, r.VPCs, func(v inventory.VPC) string { return v.ID })
+		reportMissing(f.rec, op, "VPC", vpcIDs, out.VPCs, func(v inventory.VPC) string { return v.ID })
+		return nil
+	})
+	g.Go(func() error {
+		subnets, err := readChunked(ctx, vpcIDs, func(ctx context.Context, ids []string) ([]ec2types.Subnet, error) {
+			p := ec2.NewDescribeSubnetsPaginator(ec, &ec2.DescribeSubnetsInput{Filters: filter("vpc-id", ids)})
+			return readAll(ctx, p, func(o *ec2.DescribeSubnetsOutput) []ec2types.Subnet { return o.Subnets })
+		})
+		if err != nil {
+			f.fail(awsop.DescribeSubnets, vpcIDs, err)
+			return nil
+		}
+		for _, s := range subnets {
+			out.Subnets = append(out.Subnets, mapSubnet(s))
+		}
 		return nil
 	})
 	g.Go(func() error {
@@ -186,11 +241,11 @@ func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Reg
 			return readAll(ctx, p, func(o *ec2.DescribeRouteTablesOutput) []ec2types.RouteTable { return o.RouteTables })
 		})
 		if err != nil {
-			rec.fail("ec2:DescribeRouteTables", "", err)
+			f.fail(awsop.DescribeRouteTables, vpcIDs, err)
 			return nil
 		}
 		for _, t := range tables {
-			r.RouteTables = append(r.RouteTables, mapRouteTable(t))
+			out.RouteTables = append(out.RouteTables, mapRouteTable(t))
 		}
 		return nil
 	})
@@ -200,11 +255,11 @@ func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Reg
 			return readAll(ctx, p, func(o *ec2.DescribeNatGatewaysOutput) []ec2types.NatGateway { return o.NatGateways })
 		})
 		if err != nil {
-			rec.fail("ec2:DescribeNatGateways", "", err)
+			f.fail(awsop.DescribeNatGateways, vpcIDs, err)
 			return nil
 		}
 		for _, n := range nats {
-			r.NATGateways = append(r.NATGateways, inventory.NATGateway{
+			out.NATGateways = append(out.NATGateways, inventory.NATGateway{
 				ID:               aws.ToString(n.NatGatewayId),
 				VPCID:            aws.ToString(n.VpcId),
 				SubnetID:         aws.ToString(n.SubnetId),
@@ -215,21 +270,18 @@ func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Reg
 		return nil
 	})
 	g.Go(func() error {
+		// Only gateways attached to a VPC are returned: a detached one is
+		// absent, and a route to it is a blackhole.
 		igws, err := readChunked(ctx, vpcIDs, func(ctx context.Context, ids []string) ([]ec2types.InternetGateway, error) {
 			p := ec2.NewDescribeInternetGatewaysPaginator(ec, &ec2.DescribeInternetGatewaysInput{Filters: filter("attachment.vpc-id", ids)})
 			return readAll(ctx, p, func(o *ec2.DescribeInternetGatewaysOutput) []ec2types.InternetGateway { return o.InternetGateways })
 		})
 		if err != nil {
-			rec.fail("ec2:DescribeInternetGateways", "", err)
+			f.fail(awsop.DescribeInternetGateways, vpcIDs, err)
 			return nil
 		}
 		for _, gw := range igws {
-			ig := inventory.InternetGateway{ID: aws.ToString(gw.InternetGatewayId)}
-			for _, a := range gw.Attachments {
-				ig.VPCIDs = append(ig.VPCIDs, aws.ToString(a.VpcId))
-			}
-			ig.VPCIDs = sortedSet(ig.VPCIDs)
-			r.InternetGateways = append(r.InternetGateways, ig)
+			out.InternetGateways = append(out.InternetGateways, mapInternetGateway(gw))
 		}
 		return nil
 	})
@@ -239,7 +291,7 @@ func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Reg
 			return o.EgressOnlyInternetGateways
 		})
 		if err != nil {
-			rec.fail("ec2:DescribeEgressOnlyInternetGateways", "", err)
+			f.fail(awsop.DescribeEgressOnlyInternetGateways, vpcIDs, err)
 			return nil
 		}
 		for _, gw := range eigws {
@@ -253,7 +305,7 @@ func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Reg
 			}
 			if ours {
 				eg.VPCIDs = sortedSet(eg.VPCIDs)
-				r.EgressOnlyInternetGateways = append(r.EgressOnlyInternetGateways, eg)
+				out.EgressOnlyInternetGateways = append(out.EgressOnlyInternetGateways, eg)
 			}
 		}
 		return nil
@@ -264,11 +316,11 @@ func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Reg
 			return readAll(ctx, p, func(o *ec2.DescribeNetworkAclsOutput) []ec2types.NetworkAcl { return o.NetworkAcls })
 		})
 		if err != nil {
-			rec.fail("ec2:DescribeNetworkAcls", "", err)
+			f.fail(awsop.DescribeNetworkAcls, vpcIDs, err)
 			return nil
 		}
 		for _, a := range acls {
-			r.NetworkACLs = append(r.NetworkACLs, mapNetworkACL(a))
+			out.NetworkACLs = append(out.NetworkACLs, mapNetworkACL(a))
 		}
 		return nil
 	})
@@ -278,11 +330,11 @@ func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Reg
 			return readAll(ctx, p, func(o *ec2.DescribeVpcEndpointsOutput) []ec2types.VpcEndpoint { return o.VpcEndpoints })
 		})
 		if err != nil {
-			rec.fail("ec2:DescribeVpcEndpoints", "", err)
+			f.fail(awsop.DescribeVpcEndpoints, vpcIDs, err)
 			return nil
 		}
 		for _, e := range eps {
-			r.VPCEndpoints = append(r.VPCEndpoints, inventory.VPCEndpoint{
+			out.VPCEndpoints = append(out.VPCEndpoints, inventory.VPCEndpoint{
 				ID:          aws.ToString(e.VpcEndpointId),
 				VPCID:       aws.ToString(e.VpcId),
 				Type:        string(e.VpcEndpointType),
@@ -291,7 +343,36 @@ func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Reg
 		}
 		return nil
 	})
+	// The VPCs' transit gateway attachments, as their own account sees
+	// them, with the subnets of each from the VPC attachment's read.
+	var (
+		atts            []ec2types.TransitGatewayAttachment
+		vpcAtts         []ec2types.TransitGatewayVpcAttachment
+		attsErr, vpcErr error
+	)
+	g.Go(func() error {
+		atts, attsErr = readChunked(ctx, vpcIDs, func(ctx context.Context, ids []string) ([]ec2types.TransitGatewayAttachment, error) {
+			return readTGWAttachments(ctx, ec, filter("resource-id", ids))
+		})
+		if attsErr != nil {
+			f.fail(awsop.DescribeTransitGatewayAttachments, vpcIDs, attsErr)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		vpcAtts, vpcErr = readChunked(ctx, vpcIDs, func(ctx context.Context, ids []string) ([]ec2types.TransitGatewayVpcAttachment, error) {
+			return readTGWVPCAttachments(ctx, ec, filter("vpc-id", ids))
+		})
+		if vpcErr != nil {
+			f.fail(awsop.DescribeTransitGatewayVpcAttachments, vpcIDs, vpcErr)
+		}
+		return nil
+	})
 	_ = g.Wait()
+	if attsErr == nil && vpcErr == nil {
+		out.TransitGatewayAttachments = mapTGWAttachments(atts, vpcAtts)
+	}
+	return out
 }
 
 // reportMissing records each wanted ID that a successful read did not
@@ -401,10 +482,27 @@ func mapRouteTable(t ec2types.RouteTable) inventory.RouteTable {
 			LocalGatewayID:              aws.ToString(rt.LocalGatewayId),
 			CarrierGatewayID:            aws.ToString(rt.CarrierGatewayId),
 			CoreNetworkARN:              aws.ToString(rt.CoreNetworkArn),
+			OdbNetworkARN:               aws.ToString(rt.OdbNetworkArn),
+			NextHopIP:                   aws.ToString(rt.IpAddress),
 			State:                       string(rt.State),
 		})
 	}
 	return out
+}
+
+// mapInternetGateway keeps each attachment's VPC and state (a gateway
+// routes only while attached), and the VPCs alone as schema 1 did.
+func mapInternetGateway(gw ec2types.InternetGateway) inventory.InternetGateway {
+	ig := inventory.InternetGateway{ID: aws.ToString(gw.InternetGatewayId)}
+	for _, a := range gw.Attachments {
+		ig.VPCIDs = append(ig.VPCIDs, aws.ToString(a.VpcId))
+		ig.Attachments = append(ig.Attachments, inventory.GatewayAttachment{VPCID: aws.ToString(a.VpcId), State: string(a.State)})
+	}
+	ig.VPCIDs = sortedSet(ig.VPCIDs)
+	slices.SortFunc(ig.Attachments, func(a, b inventory.GatewayAttachment) int {
+		return cmp.Or(strings.Compare(a.VPCID, b.VPCID), strings.Compare(a.State, b.State))
+	})
+	return ig
 }
 
 func mapSecurityGroup(sg ec2types.SecurityGroup) inventory.SecurityGroup {
@@ -521,4 +619,69 @@ func sortRegion(r *inventory.Region) {
 	slices.SortFunc(r.NetworkACLs, func(a, b inventory.NetworkACL) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(r.NetworkInterfaces, func(a, b inventory.NetworkInterface) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(r.VPCEndpoints, func(a, b inventory.VPCEndpoint) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(r.TransitGatewayAttachments, func(a, b inventory.TransitGatewayAttachment) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(r.TransitGatewayRouteTables, func(a, b inventory.TransitGatewayRouteTable) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(r.PrefixLists, func(a, b inventory.PrefixList) int { return strings.Compare(a.ID, b.ID) })
+}
+
+// mergeFacts adds to dst the objects of src it does not hold yet (by ID).
+// Transit gateway attachments and route tables of src replace dst's when
+// ownerRecords is set: a transit gateway owner's record of an attachment
+// (with its association) wins over the attached VPC's account's.
+func mergeFacts(dst, src *inventory.Region, ownerRecords bool) {
+	dst.VPCs = addMissing(dst.VPCs, src.VPCs, func(x inventory.VPC) string { return x.ID })
+	dst.Subnets = addMissing(dst.Subnets, src.Subnets, func(x inventory.Subnet) string { return x.ID })
+	dst.RouteTables = addMissing(dst.RouteTables, src.RouteTables, func(x inventory.RouteTable) string { return x.ID })
+	dst.NATGateways = addMissing(dst.NATGateways, src.NATGateways, func(x inventory.NATGateway) string { return x.ID })
+	dst.InternetGateways = addMissing(dst.InternetGateways, src.InternetGateways, func(x inventory.InternetGateway) string { return x.ID })
+	dst.EgressOnlyInternetGateways = addMissing(dst.EgressOnlyInternetGateways, src.EgressOnlyInternetGateways,
+		func(x inventory.EgressOnlyInternetGateway) string { return x.ID })
+	dst.SecurityGroups = addMissing(dst.SecurityGroups, src.SecurityGroups, func(x inventory.SecurityGroup) string { return x.ID })
+	dst.NetworkACLs = addMissing(dst.NetworkACLs, src.NetworkACLs, func(x inventory.NetworkACL) string { return x.ID })
+	dst.NetworkInterfaces = addMissing(dst.NetworkInterfaces, src.NetworkInterfaces, func(x inventory.NetworkInterface) string { return x.ID })
+	dst.VPCEndpoints = addMissing(dst.VPCEndpoints, src.VPCEndpoints, func(x inventory.VPCEndpoint) string { return x.ID })
+	dst.PrefixLists = addMissing(dst.PrefixLists, src.PrefixLists, func(x inventory.PrefixList) string { return x.ID })
+	attID := func(x inventory.TransitGatewayAttachment) string { return x.ID }
+	tableID := func(x inventory.TransitGatewayRouteTable) string { return x.ID }
+	if ownerRecords {
+		dst.TransitGatewayAttachments = putByID(dst.TransitGatewayAttachments, src.TransitGatewayAttachments, attID)
+		dst.TransitGatewayRouteTables = putByID(dst.TransitGatewayRouteTables, src.TransitGatewayRouteTables, tableID)
+	} else {
+		dst.TransitGatewayAttachments = addMissing(dst.TransitGatewayAttachments, src.TransitGatewayAttachments, attID)
+		dst.TransitGatewayRouteTables = addMissing(dst.TransitGatewayRouteTables, src.TransitGatewayRouteTables, tableID)
+	}
+	sortRegion(dst)
+}
+
+// addMissing appends the items of src whose ID dst does not hold.
+func addMissing[T any](dst, src []T, id func(T) string) []T {
+	have := make(map[string]bool, len(dst))
+	for _, x := range dst {
+		have[id(x)] = true
+	}
+	for _, x := range src {
+		if !have[id(x)] {
+			have[id(x)] = true
+			dst = append(dst, x)
+		}
+	}
+	return dst
+}
+
+// putByID appends the items of src, each replacing dst's item of the same
+// ID.
+func putByID[T any](dst, src []T, id func(T) string) []T {
+	at := make(map[string]int, len(dst))
+	for i, x := range dst {
+		at[id(x)] = i
+	}
+	for _, x := range src {
+		if i, ok := at[id(x)]; ok {
+			dst[i] = x
+			continue
+		}
+		at[id(x)] = len(dst)
+		dst = append(dst, x)
+	}
+	return dst
 }

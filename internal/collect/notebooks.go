@@ -11,6 +11,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sagefence/sagefence/internal/awsop"
 	"github.com/sagefence/sagefence/internal/inventory"
 )
 
@@ -37,7 +38,7 @@ func collectNotebooks(ctx context.Context, sm SageMakerAPI, rec *recorder, opts 
 		if err != nil {
 			// The notebooks of the pages not read are unknown: the whole
 			// region's evaluation is incomplete.
-			rec.fail("sagemaker:ListNotebookInstances", "", err)
+			rec.fail(awsop.ListNotebookInstances, "", err)
 			break
 		}
 		for _, s := range page.NotebookInstances {
@@ -79,7 +80,7 @@ func describeNotebook(ctx context.Context, sm SageMakerAPI, rec *recorder, s smt
 		AdditionalCodeRepositories: s.AdditionalCodeRepositories,
 		CreationTime:               s.CreationTime,
 	}
-	const describeOp = "sagemaker:DescribeNotebookInstance"
+	const describeOp = awsop.DescribeNotebookInstance
 	if err := ctx.Err(); err != nil {
 		nb.Error = rec.notebookError(describeOp, nb.Name, err)
 		return nb
@@ -99,7 +100,7 @@ func describeNotebook(ctx context.Context, sm SageMakerAPI, rec *recorder, s smt
 	}
 	tags, err := listTags(ctx, sm, nb.ARN)
 	if err != nil {
-		nb.Error = rec.notebookError("sagemaker:ListTags", nb.Name, err)
+		nb.Error = rec.notebookError(awsop.ListTags, nb.Name, err)
 		return nb
 	}
 	nb.Tags = tags

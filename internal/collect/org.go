@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sagefence/sagefence/internal/awsclient"
+	"github.com/sagefence/sagefence/internal/awsop"
 	"github.com/sagefence/sagefence/internal/inventory"
 )
 
@@ -77,7 +78,7 @@ func active(a orgtypes.Account) bool {
 // checkAccountOptions rejects account options that cannot be meant.
 func (o CollectOptions) checkAccountOptions() error {
 	var bad []string
-	for _, id := range slices.Concat(o.Accounts, o.ExcludeAccounts) {
+	for _, id := range slices.Concat(o.Accounts, o.ExcludeAccounts, o.NetworkAccounts) {
 		if !awsclient.ValidAccountID(id) {
 			bad = append(bad, fmt.Sprintf("%q", id))
 		}
@@ -87,10 +88,12 @@ func (o CollectOptions) checkAccountOptions() error {
 		return fmt.Errorf("%w: %s is not a 12-digit account ID", ErrAccountOptions, strings.Join(bad, ", "))
 	case o.Org && len(o.Accounts) > 0:
 		return fmt.Errorf("%w: list the accounts or read them from the organization, not both", ErrAccountOptions)
-	case (o.Org || len(o.Accounts) > 0) && o.Role.Name == "":
+	case (o.Org || len(o.Accounts) > 0 || len(o.NetworkAccounts) > 0) && o.Role.Name == "":
 		return fmt.Errorf("%w: other accounts are read through a role: name it", ErrAccountOptions)
-	case !o.Org && len(o.Accounts) == 0 && (o.Role.Name != "" || o.Shard.Count > 1):
-		return fmt.Errorf("%w: a role or a shard needs accounts to read (a list or the organization)", ErrAccountOptions)
+	case !o.Org && len(o.Accounts) == 0 && o.Shard.Count > 1:
+		return fmt.Errorf("%w: a shard needs accounts to read (a list or the organization)", ErrAccountOptions)
+	case !o.Org && len(o.Accounts) == 0 && len(o.NetworkAccounts) == 0 && o.Role.Name != "":
+		return fmt.Errorf("%w: a role needs accounts to read (a list, the organization or network accounts)", ErrAccountOptions)
 	}
 	if o.Role.Name != "" {
 		if err := o.Role.Validate(); err != nil {
@@ -179,10 +182,29 @@ type run struct {
 	// validates the requested regions before anything else is read).
 	ownList RegionList
 	ownErr  error
+	// scope are the accounts whose networking the follow-up phase may
+	// read (followup.go).
+	scope []string
 
 	mu  sync.Mutex
 	inv *inventory.Inventory
+	// sessions are the accounts' clients, or why none could be had, each
+	// obtained once (one AssumeRole per account).
+	sessions map[string]session
+	// clients are the EC2 clients of the account-regions read that hold
+	// transit gateway attachments, and of those the follow-up phase read:
+	// a later read there reuses the client and its rate limiter.
+	clients map[acctRegion]EC2API
 }
+
+// session is an account's clients, or the error that denied them.
+type session struct {
+	src accountSource
+	err error
+}
+
+// acctRegion names one account-region.
+type acctRegion struct{ account, region string }
 
 // collectFrom is Collect over any client source.
 func collectFrom(ctx context.Context, src clientSource, home string, opts CollectOptions) (*inventory.Inventory, error) {
@@ -197,12 +219,16 @@ func collectFrom(ctx context.Context, src clientSource, home string, opts Collec
 	if now == nil {
 		now = time.Now
 	}
-	r := &run{src: src, opts: opts, home: home, requested: requested, inv: &inventory.Inventory{
-		SchemaVersion: inventory.SchemaVersion,
-		CollectedAt:   now().UTC(),
-		Partition:     awsclient.PartitionOf(home),
-		Regions:       []inventory.Region{},
-	}}
+	r := &run{
+		src: src, opts: opts, home: home, requested: requested,
+		sessions: map[string]session{}, clients: map[acctRegion]EC2API{},
+		inv: &inventory.Inventory{
+			SchemaVersion: inventory.SchemaVersion,
+			CollectedAt:   now().UTC(),
+			Partition:     awsclient.PartitionOf(home),
+			Regions:       []inventory.Region{},
+		},
+	}
 	if s := opts.Shard; s.Count > 1 {
 		r.inv.Shard = &inventory.Shard{Index: s.Index, Count: s.Count}
 	}
@@ -211,14 +237,14 @@ func collectFrom(ctx context.Context, src clientSource, home string, opts Collec
 	if err != nil {
 		// Without an identity nothing can be attributed to an account;
 		// stop here and let the report say why.
-		r.inv.Errors = append(r.inv.Errors, collectError("", home, "sts:GetCallerIdentity", "", err))
+		r.inv.Errors = append(r.inv.Errors, collectError("", home, awsop.GetCallerIdentity, "", err))
 		return r.inv, nil
 	}
 	r.inv.Partition = r.partition
 
-	accounts, err := r.accounts(ctx)
+	accounts, scope, err := r.accounts(ctx)
 	if err != nil {
-		r.inv.Errors = append(r.inv.Errors, collectError(r.caller, "", "organizations:ListAccounts", "", err))
+		r.inv.Errors = append(r.inv.Errors, collectError(r.caller, "", awsop.ListAccounts, "", err))
 		return r.inv, nil
 	}
 	if slices.Contains(accounts, r.caller) || len(requested) > 0 {
@@ -228,7 +254,9 @@ func collectFrom(ctx context.Context, src clientSource, home string, opts Collec
 		}
 	}
 
+	r.scope = scope
 	r.pool(ctx, accounts)
+	r.followUp(ctx)
 
 	slices.SortFunc(r.inv.Regions, func(a, b inventory.Region) int {
 		if c := strings.Compare(a.AccountID, b.AccountID); c != 0 {
@@ -245,16 +273,18 @@ func collectFrom(ctx context.Context, src clientSource, home string, opts Collec
 	return r.inv, nil
 }
 
-// accounts decides which accounts to read: the organisation's ACTIVE ones,
-// the listed ones, or the caller's; less the excluded ones and those of
-// other shards.
-func (r *run) accounts(ctx context.Context) ([]string, error) {
+// accounts decides which accounts to read notebooks from: the
+// organisation's ACTIVE ones, the listed ones, or the caller's; less the
+// excluded ones, the network accounts and those of other shards. scope
+// adds back the other shards' accounts and the network accounts: every
+// account whose networking a path may be followed into.
+func (r *run) accounts(ctx context.Context) (read, scope []string, err error) {
 	var ids []string
 	switch {
 	case r.opts.Org:
 		list, err := OrgAccounts(ctx, r.src.organizations())
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ids = list
 	case len(r.opts.Accounts) > 0:
@@ -263,7 +293,9 @@ func (r *run) accounts(ctx context.Context) ([]string, error) {
 		ids = []string{r.caller}
 	}
 	ids = slices.DeleteFunc(ids, func(id string) bool { return slices.Contains(r.opts.ExcludeAccounts, id) })
-	return r.opts.Shard.Filter(ids), nil
+	scope = sortedSet(ids, r.opts.NetworkAccounts)
+	ids = slices.DeleteFunc(ids, func(id string) bool { return slices.Contains(r.opts.NetworkAccounts, id) })
+	return r.opts.Shard.Filter(ids), scope, nil
 }
 
 // pool sets the accounts up and reads their regions, Workers account-regions
@@ -301,6 +333,12 @@ func (r *run) pool(ctx context.Context, accounts []string) {
 				took := time.Since(start)
 				r.mu.Lock()
 				r.inv.Regions = append(r.inv.Regions, reg)
+				if len(reg.TransitGatewayAttachments) > 0 {
+					// The follow-up phase may read more here; other
+					// regions' clients are not kept for a large scan's
+					// whole length.
+					r.clients[acctRegion{w.account, w.region}] = ec
+				}
 				r.mu.Unlock()
 				if r.opts.RegionRead != nil {
 					r.opts.RegionRead(w.account, w.region, took, len(reg.Notebooks))
@@ -324,9 +362,7 @@ func (r *run) setup(ctx context.Context, id string) []work {
 		// no AssumeRole into itself (see docs/scale.md).
 		src, list, err = r.src.own(), r.ownList, r.ownErr
 	} else {
-		src, err = r.src.assume(ctx, r.partition, id)
-		if err != nil {
-			r.addError(collectError(id, "", "sts:AssumeRole", awsclient.RoleARN(r.partition, id, r.opts.Role.Name), err))
+		if src, err = r.session(ctx, id); err != nil {
 			return nil
 		}
 		list, err = Regions(ctx, src.regions(), r.partition, r.requested)
@@ -335,12 +371,12 @@ func (r *run) setup(ctx context.Context, id string) []work {
 	case errors.Is(err, ErrUnknownRegion):
 		// Only when the caller's own region list could not be read:
 		// the requested regions were not checked before.
-		r.addError(inventory.CollectError{AccountID: id, Operation: "ec2:DescribeRegions", Code: "UnknownRegion", Message: err.Error()})
+		r.addError(inventory.CollectError{AccountID: id, Operation: awsop.DescribeRegions, Code: "UnknownRegion", Message: err.Error()})
 		return nil
 	case err != nil:
 		// The region list could not be read and none was requested: read
 		// the configured region only, and say the rest was not covered.
-		r.addError(collectError(id, "", "ec2:DescribeRegions", "", err))
+		r.addError(collectError(id, "", awsop.DescribeRegions, "", err))
 		list = RegionList{Enabled: []string{r.home}}
 	}
 	for _, reg := range list.NotEnabled {
@@ -349,7 +385,7 @@ func (r *run) setup(ctx context.Context, id string) []work {
 			Region:    reg,
 			Notebooks: []inventory.Notebook{},
 			Errors: []inventory.CollectError{{
-				AccountID: id, Region: reg, Operation: "ec2:DescribeRegions", Code: "RegionNotEnabled",
+				AccountID: id, Region: reg, Operation: awsop.DescribeRegions, Code: "RegionNotEnabled",
 				Message: "region " + reg + " is not enabled in account " + id + " (an opt-in region); it was not read",
 			}},
 		})
@@ -359,6 +395,29 @@ func (r *run) setup(ctx context.Context, id string) []work {
 		out = append(out, work{account: id, src: src, region: reg})
 	}
 	return out
+}
+
+// session returns the clients of account: the caller's own, or through
+// the role, assumed once per account and remembered (a denial too, which
+// is recorded against the account the first time).
+func (r *run) session(ctx context.Context, account string) (accountSource, error) {
+	if account == r.caller {
+		return r.src.own(), nil
+	}
+	r.mu.Lock()
+	s, ok := r.sessions[account]
+	r.mu.Unlock()
+	if ok {
+		return s.src, s.err
+	}
+	src, err := r.src.assume(ctx, r.partition, account)
+	if err != nil {
+		r.addError(collectError(account, "", awsop.AssumeRole, awsclient.RoleARN(r.partition, account, r.opts.Role.Name), err))
+	}
+	r.mu.Lock()
+	r.sessions[account] = session{src: src, err: err}
+	r.mu.Unlock()
+	return src, err
 }
 
 func (r *run) addError(ce inventory.CollectError) {

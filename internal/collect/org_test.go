@@ -63,17 +63,42 @@ type fakeSource struct {
 	perRegion   int
 	denied      map[string]error // AssumeRole fails for these accounts
 	regionsErr  map[string]error // DescribeRegions fails in these accounts
+	identityErr error            // GetCallerIdentity fails
 	latency     time.Duration    // added to every SageMaker call
 	block       bool             // SageMaker describes wait for the context
+	// estate, if set, makes each account-region's clients instead of
+	// bigEstate(perRegion).
+	estate func(account, region string) (*fakeSageMaker, *fakeEC2)
 
 	mu      sync.Mutex
 	assumed map[string]int
-	built   map[string]int // account/region -> clients built
+	built   map[string]int            // account/region -> clients built
+	ecs     map[string]*fakeEC2       // account/region -> the EC2 fake built last
+	sms     map[string]*fakeSageMaker // account/region -> the SageMaker fake built last
 }
 
-func (f *fakeSource) identity(context.Context) (string, string, error) { return caller, "aws", nil }
-func (f *fakeSource) organizations() OrganizationsAPI                  { return f.org }
-func (f *fakeSource) own() accountSource                               { return fakeAccount{f, caller} }
+// ec2Of is the EC2 fake built for account and region (nil if none was).
+func (f *fakeSource) ec2Of(account, region string) *fakeEC2 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ecs[account+"/"+region]
+}
+
+// sageMakerOf is the SageMaker fake built for account and region.
+func (f *fakeSource) sageMakerOf(account, region string) *fakeSageMaker {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.sms[account+"/"+region]
+}
+
+func (f *fakeSource) identity(context.Context) (string, string, error) {
+	if f.identityErr != nil {
+		return "", "", f.identityErr
+	}
+	return caller, "aws", nil
+}
+func (f *fakeSource) organizations() OrganizationsAPI { return f.org }
+func (f *fakeSource) own() accountSource              { return fakeAccount{f, caller} }
 
 func (f *fakeSource) assume(ctx context.Context, partition, account string) (accountSource, error) {
 	f.mu.Lock()
@@ -118,7 +143,19 @@ func (a fakeAccount) region(name string) (SageMakerAPI, EC2API) {
 	}
 	a.f.built[a.id+"/"+name]++
 	a.f.mu.Unlock()
-	sm, ec := bigEstate(a.f.perRegion)
+	var sm *fakeSageMaker
+	var ec *fakeEC2
+	if a.f.estate != nil {
+		sm, ec = a.f.estate(a.id, name)
+	} else {
+		sm, ec = bigEstate(a.f.perRegion)
+	}
+	a.f.mu.Lock()
+	if a.f.ecs == nil {
+		a.f.ecs, a.f.sms = map[string]*fakeEC2{}, map[string]*fakeSageMaker{}
+	}
+	a.f.ecs[a.id+"/"+name], a.f.sms[a.id+"/"+name] = ec, sm
+	a.f.mu.Unlock()
 	sm.block = a.f.block
 	return slowSageMaker{sm, a.f.latency}, ec
 }
@@ -385,6 +422,11 @@ func TestAccountOptionsAreChecked(t *testing.T) {
 		{"role without accounts", CollectOptions{Role: audit}, false},
 		{"shard without accounts", CollectOptions{Shard: shard.Shard{Index: 0, Count: 2}}, false},
 		{"invalid role name", CollectOptions{Org: true, Role: awsclient.RoleOptions{Name: "bad name"}}, false},
+		{"network accounts with a role", CollectOptions{NetworkAccounts: []string{"123456789012"}, Role: audit}, true},
+		{"network accounts with the organization", CollectOptions{Org: true, NetworkAccounts: []string{"123456789012"}, Role: audit}, true},
+		{"network accounts without a role", CollectOptions{NetworkAccounts: []string{"123456789012"}}, false},
+		{"malformed network account", CollectOptions{NetworkAccounts: []string{"12345678901"}, Role: audit}, false},
+		{"network accounts and a shard without accounts", CollectOptions{NetworkAccounts: []string{"123456789012"}, Role: audit, Shard: shard.Shard{Index: 0, Count: 2}}, false},
 	}
 	for _, tt := range tests {
 		err := tt.opts.checkAccountOptions()

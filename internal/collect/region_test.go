@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -242,7 +243,14 @@ func TestEC2CallsAreBatchedAndChunked(t *testing.T) {
 			if len(r.Subnets) != n {
 				t.Errorf("%d subnets collected, want %d", len(r.Subnets), n)
 			}
-			subnetCalls := ec.callsTo("DescribeSubnets")
+			// The notebooks' subnets by ID, in chunks of 200; their VPC's
+			// in one more call.
+			var subnetCalls []fakeCall
+			for _, c := range ec.callsTo("DescribeSubnets") {
+				if c.filter == "subnet-id" {
+					subnetCalls = append(subnetCalls, c)
+				}
+			}
 			if want := (n + 199) / 200; len(subnetCalls) != want {
 				t.Errorf("%d DescribeSubnets calls for %d subnets, want %d", len(subnetCalls), n, want)
 			}
@@ -251,9 +259,9 @@ func TestEC2CallsAreBatchedAndChunked(t *testing.T) {
 					t.Errorf("%s filter %s with %d values", c.op, c.filter, len(c.values))
 				}
 			}
-			// One call per kind of object (no ENIs here), plus the extra
-			// subnet chunks.
-			if got, want := len(ec.callsTo("")), 8+len(subnetCalls); got != want {
+			// One call per kind of object (no ENIs, no prefix lists here),
+			// plus the extra subnet chunks.
+			if got, want := len(ec.callsTo("")), 11+len(subnetCalls); got != want {
 				t.Errorf("%d EC2 calls for %d notebooks, want %d", got, n, want)
 			}
 			if got := sm.called("DescribeNotebookInstance"); got != n {
@@ -263,25 +271,52 @@ func TestEC2CallsAreBatchedAndChunked(t *testing.T) {
 	}
 }
 
+// TestEC2FiltersAreTheOnesAWSAndMotoSupport lists the filters of every
+// call a scan makes, the follow-up's included: each is documented by AWS
+// and in moto's list for that call (moto answers HTTP 500 to one it
+// lacks), checked against moto 5.2.1's sources.
 func TestEC2FiltersAreTheOnesAWSAndMotoSupport(t *testing.T) {
-	sm, ec := bigEstate(2)
-	sm.notebooks[0].NetworkInterfaceId = aws.String("eni-1")
-	Region(context.Background(), sm, ec, acct, region, Options{})
-	want := map[string]string{
-		"DescribeSubnets":                    "subnet-id",
-		"DescribeSecurityGroups":             "group-id",
-		"DescribeNetworkInterfaces":          "network-interface-id",
-		"DescribeVpcs":                       "vpc-id",
-		"DescribeRouteTables":                "vpc-id",
-		"DescribeNatGateways":                "vpc-id",
-		"DescribeInternetGateways":           "attachment.vpc-id",
-		"DescribeEgressOnlyInternetGateways": "",
-		"DescribeNetworkAcls":                "vpc-id",
-		"DescribeVpcEndpoints":               "vpc-id",
+	s := accountIDs(1)[0]
+	estate := hubAndSpokes(network, []string{s}, 2)
+	src := &fakeSource{regionNames: []string{"eu-west-1"}, estate: func(account, region string) (*fakeSageMaker, *fakeEC2) {
+		sm, ec := estate(account, region)
+		if account == s {
+			sm.notebooks[0].NetworkInterfaceId = aws.String("eni-1")
+		}
+		return sm, ec
+	}}
+	if _, err := collectFrom(context.Background(), src, "eu-west-1", CollectOptions{Accounts: []string{s}, NetworkAccounts: []string{network}, Role: audit}); err != nil {
+		t.Fatal(err)
 	}
-	got := map[string]string{}
-	for _, c := range ec.callsTo("") {
-		got[c.op] = c.filter
+	want := map[string][]string{
+		"DescribeSubnets":                      {"subnet-id", "vpc-id"},
+		"DescribeSecurityGroups":               {"group-id"},
+		"DescribeNetworkInterfaces":            {"network-interface-id"},
+		"DescribeVpcs":                         {"vpc-id"},
+		"DescribeRouteTables":                  {"vpc-id"},
+		"DescribeNatGateways":                  {"vpc-id"},
+		"DescribeInternetGateways":             {"attachment.vpc-id"},
+		"DescribeEgressOnlyInternetGateways":   {""},
+		"DescribeNetworkAcls":                  {"vpc-id"},
+		"DescribeVpcEndpoints":                 {"vpc-id"},
+		"DescribeTransitGatewayAttachments":    {"resource-id", "transit-gateway-id"},
+		"DescribeTransitGatewayVpcAttachments": {"transit-gateway-id", "vpc-id"},
+		"DescribeTransitGatewayRouteTables":    {"transit-gateway-id"},
+		"SearchTransitGatewayRoutes":           {"state"},
+		"DescribeManagedPrefixLists":           {"prefix-list-id"},
+		"GetManagedPrefixListEntries":          {""},
+	}
+	got := map[string][]string{}
+	for _, account := range []string{s, network} {
+		for _, c := range src.ec2Of(account, "eu-west-1").callsTo("") {
+			if len(c.filters) > 1 {
+				t.Errorf("%s with filters %v: one filter per call", c.op, c.filters)
+			}
+			if !slices.Contains(got[c.op], c.filter) {
+				got[c.op] = append(got[c.op], c.filter)
+				slices.Sort(got[c.op])
+			}
+		}
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("filters per call (-want +got):\n%s", diff)
@@ -430,6 +465,8 @@ func TestNetworkMapping(t *testing.T) {
 					{DestinationCidrBlock: aws.String("2.0.0.0/8"), LocalGatewayId: aws.String("lgw-1")},
 					{DestinationCidrBlock: aws.String("3.0.0.0/8"), CarrierGatewayId: aws.String("cagw-1")},
 					{DestinationCidrBlock: aws.String("4.0.0.0/8"), CoreNetworkArn: aws.String("arn:aws:networkmanager::1:core-network/c")},
+					{DestinationCidrBlock: aws.String("5.0.0.0/8"), OdbNetworkArn: aws.String("arn:aws:odb:eu-west-1:1:odb-network/o")},
+					{DestinationCidrBlock: aws.String("6.0.0.0/8"), IpAddress: aws.String("10.0.9.9"), Origin: ec2types.RouteOriginAdvertisement},
 				},
 			},
 			{
@@ -457,7 +494,8 @@ func TestNetworkMapping(t *testing.T) {
 			GroupId: aws.String("sg-1"), GroupName: aws.String("nb"), VpcId: aws.String("vpc-1"),
 			IpPermissions: []ec2types.IpPermission{{
 				IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22),
-				IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0"), Description: aws.String("ssh")}},
+				IpRanges:      []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0"), Description: aws.String("ssh")}},
+				PrefixListIds: []ec2types.PrefixListId{{PrefixListId: aws.String("pl-office")}},
 			}},
 			IpPermissionsEgress: []ec2types.IpPermission{
 				{
@@ -493,6 +531,29 @@ func TestNetworkMapping(t *testing.T) {
 			{VpcEndpointId: aws.String("vpce-s3"), VpcId: aws.String("vpc-1"), VpcEndpointType: ec2types.VpcEndpointTypeGateway, ServiceName: aws.String("com.amazonaws.eu-west-1.s3")},
 			{VpcEndpointId: aws.String("vpce-other"), VpcId: aws.String("vpc-other"), VpcEndpointType: ec2types.VpcEndpointTypeInterface},
 		},
+		tgwAtts: []ec2types.TransitGatewayAttachment{
+			{TransitGatewayAttachmentId: aws.String("tgw-attach-1"), TransitGatewayId: aws.String("tgw-1"), TransitGatewayOwnerId: aws.String("999988887777"),
+				ResourceType: ec2types.TransitGatewayAttachmentResourceTypeVpc, ResourceId: aws.String("vpc-1"), ResourceOwnerId: aws.String(acct),
+				State: ec2types.TransitGatewayAttachmentStateAvailable,
+				Association: &ec2types.TransitGatewayAttachmentAssociation{TransitGatewayRouteTableId: aws.String("tgw-rtb-1"),
+					State: ec2types.TransitGatewayAssociationStateAssociated}},
+			{TransitGatewayAttachmentId: aws.String("tgw-attach-other"), TransitGatewayId: aws.String("tgw-1"),
+				ResourceType: ec2types.TransitGatewayAttachmentResourceTypeVpc, ResourceId: aws.String("vpc-other")},
+		},
+		tgwVPCAtts: []ec2types.TransitGatewayVpcAttachment{
+			{TransitGatewayAttachmentId: aws.String("tgw-attach-1"), TransitGatewayId: aws.String("tgw-1"), VpcId: aws.String("vpc-1"),
+				SubnetIds: []string{"subnet-tgw-b", "subnet-tgw-a"}},
+		},
+		prefixLists: []ec2types.ManagedPrefixList{
+			{PrefixListId: aws.String("pl-s3"), PrefixListName: aws.String("com.amazonaws.eu-west-1.s3"), OwnerId: aws.String("AWS"),
+				AddressFamily: aws.String("IPv4"), State: ec2types.PrefixListStateCreateComplete},
+			{PrefixListId: aws.String("pl-office"), PrefixListName: aws.String("office"), OwnerId: aws.String(acct),
+				AddressFamily: aws.String("IPv4"), State: ec2types.PrefixListStateModifyComplete},
+			{PrefixListId: aws.String("pl-unused"), OwnerId: aws.String(acct)},
+		},
+		plEntries: map[string][]ec2types.PrefixListEntry{
+			"pl-office": {{Cidr: aws.String("198.51.100.0/24"), Description: aws.String("hq")}, {Cidr: aws.String("192.0.2.0/24")}},
+		},
 	}
 	r := Region(context.Background(), sm, ec, acct, region, Options{})
 	r.Notebooks = nil
@@ -516,14 +577,18 @@ func TestNetworkMapping(t *testing.T) {
 				{DestinationCIDR: "2.0.0.0/8", LocalGatewayID: "lgw-1"},
 				{DestinationCIDR: "3.0.0.0/8", CarrierGatewayID: "cagw-1"},
 				{DestinationCIDR: "4.0.0.0/8", CoreNetworkARN: "arn:aws:networkmanager::1:core-network/c"},
+				{DestinationCIDR: "5.0.0.0/8", OdbNetworkARN: "arn:aws:odb:eu-west-1:1:odb-network/o"},
+				{DestinationCIDR: "6.0.0.0/8", NextHopIP: "10.0.9.9"},
 			}},
 		},
-		NATGateways:                []inventory.NATGateway{{ID: "nat-1", VPCID: "vpc-1", SubnetID: "subnet-pub", State: "available", ConnectivityType: "public"}},
-		InternetGateways:           []inventory.InternetGateway{{ID: "igw-1", VPCIDs: []string{"vpc-1"}}},
+		NATGateways: []inventory.NATGateway{{ID: "nat-1", VPCID: "vpc-1", SubnetID: "subnet-pub", State: "available", ConnectivityType: "public"}},
+		InternetGateways: []inventory.InternetGateway{{ID: "igw-1", VPCIDs: []string{"vpc-1"},
+			Attachments: []inventory.GatewayAttachment{{VPCID: "vpc-1", State: "attached"}}}},
 		EgressOnlyInternetGateways: []inventory.EgressOnlyInternetGateway{{ID: "eigw-1", VPCIDs: []string{"vpc-1"}}},
 		SecurityGroups: []inventory.SecurityGroup{{
 			ID: "sg-1", Name: "nb", VPCID: "vpc-1",
-			Ingress: []inventory.SGRule{{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDRs: []string{"0.0.0.0/0"}, Descriptions: map[string]string{"0.0.0.0/0": "ssh"}}},
+			Ingress: []inventory.SGRule{{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDRs: []string{"0.0.0.0/0"}, PrefixListIDs: []string{"pl-office"},
+				Descriptions: map[string]string{"0.0.0.0/0": "ssh"}}},
 			Egress: []inventory.SGRule{
 				{Protocol: "-1", CIDRs: []string{"10.0.0.0/8"}, IPv6CIDRs: []string{"::/0"}, Descriptions: map[string]string{"::/0": "v6"}},
 				{Protocol: "tcp", FromPort: 443, ToPort: 443, PrefixListIDs: []string{"pl-s3"}, SourceGroupIDs: []string{"sg-proxy"},
@@ -542,6 +607,16 @@ func TestNetworkMapping(t *testing.T) {
 			IPv6Addresses: []string{"2600:1f18::5"}, SecurityGroupIDs: []string{"sg-1"}, Description: "[DO NOT DELETE] ENI managed by SageMaker",
 		}},
 		VPCEndpoints: []inventory.VPCEndpoint{{ID: "vpce-s3", VPCID: "vpc-1", Type: "Gateway", ServiceName: "com.amazonaws.eu-west-1.s3"}},
+		TransitGatewayAttachments: []inventory.TransitGatewayAttachment{{
+			ID: "tgw-attach-1", TransitGatewayID: "tgw-1", TransitGatewayOwnerID: "999988887777", ResourceType: "vpc", ResourceID: "vpc-1",
+			ResourceOwnerID: acct, State: "available", RouteTableID: "tgw-rtb-1", AssociationState: "associated",
+			SubnetIDs: []string{"subnet-tgw-a", "subnet-tgw-b"},
+		}},
+		PrefixLists: []inventory.PrefixList{
+			{ID: "pl-office", Name: "office", OwnerID: acct, AddressFamily: "IPv4", State: "modify-complete", Entries: []string{"192.0.2.0/24", "198.51.100.0/24"}},
+			{ID: "pl-s3", Name: "com.amazonaws.eu-west-1.s3", OwnerID: "AWS", AddressFamily: "IPv4", State: "create-complete"},
+		},
+		Coverage: &inventory.Coverage{VPCs: []string{"vpc-1"}},
 	}
 	if diff := cmp.Diff(want, r); diff != "" {
 		t.Errorf("region (-want +got):\n%s", diff)

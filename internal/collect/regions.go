@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/sagefence/sagefence/internal/awsclient"
+	"github.com/sagefence/sagefence/internal/awsop"
 )
 
 // ErrUnknownRegion is matched (errors.Is) by the error for a requested
@@ -70,7 +71,7 @@ func Regions(ctx context.Context, api RegionsAPI, partition string, requested []
 	out, err := api.DescribeRegions(ctx, &ec2.DescribeRegionsInput{AllRegions: aws.Bool(true)})
 	if err != nil {
 		if len(req) == 0 {
-			return RegionList{}, fmt.Errorf("list regions (ec2:DescribeRegions): %w", err)
+			return RegionList{}, fmt.Errorf("list regions (%s): %w", awsop.DescribeRegions, err)
 		}
 		var other []string
 		for _, r := range req {

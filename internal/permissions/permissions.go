@@ -163,6 +163,15 @@ func catalog() []Action {
 		{"ec2", "DescribeNetworkInterfaces", audit, "", r, ScopeAny, "Describe", "Public IP association of the notebook's ENI."},
 		{"ec2", "DescribeVpcEndpoints", audit, "", r, ScopeAny, "Describe", "VPC endpoints that keep AWS-service traffic off the internet."},
 
+		// Past the subnet: transit gateways (in their owner's account) and
+		// the prefix lists rules and routes name.
+		{"ec2", "DescribeTransitGatewayAttachments", audit, "", r, ScopeAny, "Describe", "A VPC's transit gateway attachments, their owners and route table associations."},
+		{"ec2", "DescribeTransitGatewayVpcAttachments", audit, "", r, ScopeAny, "Describe", "The subnets (Availability Zones) where a VPC attachment enters its VPC."},
+		{"ec2", "DescribeTransitGatewayRouteTables", audit, "", r, ScopeAny, "Describe", "The route tables of a transit gateway public traffic is routed to."},
+		{"ec2", "SearchTransitGatewayRoutes", audit, "", r, ScopeAny, "Describe", "The active and blackhole routes of those transit gateway route tables."},
+		{"ec2", "DescribeManagedPrefixLists", audit, "", r, ScopeAny, "Describe", "Tell AWS-managed from customer-managed prefix lists named by rules and routes."},
+		{"ec2", "GetManagedPrefixListEntries", audit, "", r, ScopeAny, "Describe", "The CIDRs of a customer-managed prefix list (it may hold 0.0.0.0/0)."},
+
 		// Optional audit features.
 		{"securityhub", "BatchImportFindings", audit, FeatureSecurityHub, w, ScopeSecurityHubProduct, "ImportFindings", "Push results to Security Hub (--push-securityhub)."},
 		{"securityhub", "GetFindings", audit, FeatureSecurityHub, r, ScopeAny, "ReadFindings", "Read which pushed findings are suppressed (--push-securityhub)."},

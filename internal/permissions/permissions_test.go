@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sagefence/sagefence/internal/awsop"
 )
 
 // The documented lists, spelled out independently of the catalog so that a
@@ -16,7 +18,9 @@ func wantLists() (audit []string, optional map[string]Feature, remediateOnly []s
 		"ec2:DescribeVpcs", "ec2:DescribeRouteTables", "ec2:DescribeNatGateways",
 		"ec2:DescribeInternetGateways", "ec2:DescribeEgressOnlyInternetGateways",
 		"ec2:DescribeSecurityGroups", "ec2:DescribeNetworkAcls", "ec2:DescribeNetworkInterfaces",
-		"ec2:DescribeVpcEndpoints",
+		"ec2:DescribeVpcEndpoints", "ec2:DescribeTransitGatewayAttachments", "ec2:DescribeTransitGatewayVpcAttachments",
+		"ec2:DescribeTransitGatewayRouteTables", "ec2:SearchTransitGatewayRoutes", "ec2:DescribeManagedPrefixLists",
+		"ec2:GetManagedPrefixListEntries",
 	}
 	optional = map[string]Feature{
 		"securityhub:BatchImportFindings": FeatureSecurityHub,
@@ -82,6 +86,25 @@ func TestOptionalActionsCarryTheirFeatureAndNeededFiltersThem(t *testing.T) {
 	withHub := names(Needed(ModeAudit, FeatureSecurityHub))
 	if !slices.Contains(withHub, "securityhub:BatchImportFindings") || slices.Contains(withHub, "sts:AssumeRole") {
 		t.Errorf("Needed(audit, securityhub) = %v", withHub)
+	}
+}
+
+// TestEveryAuditOperationIsInTheCatalog: every operation a scan can read
+// (awsop, the vocabulary collect records failures under) is an audit-mode
+// action of the catalog, so iam-policy and preflight cover it.
+func TestEveryAuditOperationIsInTheCatalog(t *testing.T) {
+	for _, op := range awsop.Audit() {
+		a, ok := Lookup(op)
+		if !ok {
+			t.Errorf("%s is read by a scan but missing from the catalog", op)
+			continue
+		}
+		if a.String() != op {
+			t.Errorf("%s is spelled %s in the catalog", op, a)
+		}
+		if a.Mode != ModeAudit {
+			t.Errorf("%s: mode %s, want audit", op, a.Mode)
+		}
 	}
 }
 

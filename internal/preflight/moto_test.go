@@ -25,8 +25,9 @@ var moto testenv.SharedMoto
 func TestMain(m *testing.M) { testenv.Main(m, &moto) }
 
 // seed gives the emulated account what a real one has: a VPC with a
-// subnet and security group, and a notebook in it, so the read probes that
-// need a resource have one.
+// subnet and security group, a notebook in it, and a transit gateway (with
+// its default route table), so the read probes that need a resource have
+// one.
 func seed(t *testing.T, url string) {
 	t.Helper()
 	ctx := context.Background()
@@ -47,6 +48,9 @@ func seed(t *testing.T, url string) {
 	if _, err := testenv.CreateNotebook(ctx, sagemaker.NewFromConfig(cfg), testenv.Notebook{
 		Name: "nb-1", SubnetID: subnet, SecurityGroupIDs: []string{sg}, DirectInternetAccess: "Disabled",
 	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := testenv.CreateTransitGateway(ctx, ec); err != nil {
 		t.Fatal(err)
 	}
 }

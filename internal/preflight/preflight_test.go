@@ -70,8 +70,10 @@ func allowed() iamtypes.EvaluationResult {
 // fails the operations in errs.
 type fakeEC2 struct {
 	EC2API
-	regions []string
-	errs    map[string]error
+	regions      []string
+	tgwTables    []string // transit gateway route table IDs
+	searchDryRun error    // the answer to a dry-run search of another table
+	errs         map[string]error
 }
 
 func (f fakeEC2) DescribeRegions(context.Context, *ec2.DescribeRegionsInput, ...func(*ec2.Options)) (*ec2.DescribeRegionsOutput, error) {
@@ -122,6 +124,55 @@ func (f fakeEC2) DescribeVpcEndpoints(context.Context, *ec2.DescribeVpcEndpoints
 	return &ec2.DescribeVpcEndpointsOutput{}, f.errs["DescribeVpcEndpoints"]
 }
 
+func (f fakeEC2) DescribeTransitGatewayAttachments(context.Context, *ec2.DescribeTransitGatewayAttachmentsInput, ...func(*ec2.Options)) (*ec2.DescribeTransitGatewayAttachmentsOutput, error) {
+	return &ec2.DescribeTransitGatewayAttachmentsOutput{}, f.errs["DescribeTransitGatewayAttachments"]
+}
+
+func (f fakeEC2) DescribeTransitGatewayVpcAttachments(context.Context, *ec2.DescribeTransitGatewayVpcAttachmentsInput, ...func(*ec2.Options)) (*ec2.DescribeTransitGatewayVpcAttachmentsOutput, error) {
+	return &ec2.DescribeTransitGatewayVpcAttachmentsOutput{}, f.errs["DescribeTransitGatewayVpcAttachments"]
+}
+
+// DescribeTransitGatewayRouteTables finds the route tables in tgwTables.
+func (f fakeEC2) DescribeTransitGatewayRouteTables(context.Context, *ec2.DescribeTransitGatewayRouteTablesInput, ...func(*ec2.Options)) (*ec2.DescribeTransitGatewayRouteTablesOutput, error) {
+	out := &ec2.DescribeTransitGatewayRouteTablesOutput{}
+	for _, id := range f.tgwTables {
+		out.TransitGatewayRouteTables = append(out.TransitGatewayRouteTables, ec2types.TransitGatewayRouteTable{TransitGatewayRouteTableId: aws.String(id)})
+	}
+	return out, f.errs["DescribeTransitGatewayRouteTables"]
+}
+
+// SearchTransitGatewayRoutes searches the tables of tgwTables; a dry run
+// on another answers searchDryRun (DryRunOperation by default).
+func (f fakeEC2) SearchTransitGatewayRoutes(_ context.Context, in *ec2.SearchTransitGatewayRoutesInput, _ ...func(*ec2.Options)) (*ec2.SearchTransitGatewayRoutesOutput, error) {
+	if len(in.Filters) == 0 || in.MaxResults != nil {
+		return nil, errors.New("fake: search without a filter or with MaxResults")
+	}
+	if err := f.errs["SearchTransitGatewayRoutes"]; err != nil {
+		return nil, err
+	}
+	switch {
+	case slices.Contains(f.tgwTables, aws.ToString(in.TransitGatewayRouteTableId)):
+		return &ec2.SearchTransitGatewayRoutesOutput{}, nil
+	case !aws.ToBool(in.DryRun):
+		return nil, errors.New("fake: a search of an unknown route table without DryRun")
+	case f.searchDryRun != nil:
+		return nil, f.searchDryRun
+	}
+	return nil, apiErr("DryRunOperation")
+}
+
+func (f fakeEC2) DescribeManagedPrefixLists(context.Context, *ec2.DescribeManagedPrefixListsInput, ...func(*ec2.Options)) (*ec2.DescribeManagedPrefixListsOutput, error) {
+	return &ec2.DescribeManagedPrefixListsOutput{PrefixLists: []ec2types.ManagedPrefixList{{PrefixListId: aws.String("pl-0fake"), OwnerId: aws.String("AWS")}}},
+		f.errs["DescribeManagedPrefixLists"]
+}
+
+func (f fakeEC2) GetManagedPrefixListEntries(_ context.Context, in *ec2.GetManagedPrefixListEntriesInput, _ ...func(*ec2.Options)) (*ec2.GetManagedPrefixListEntriesOutput, error) {
+	if aws.ToString(in.PrefixListId) != "pl-0fake" {
+		return nil, errors.New("fake: entries of an unknown prefix list")
+	}
+	return &ec2.GetManagedPrefixListEntriesOutput{}, f.errs["GetManagedPrefixListEntries"]
+}
+
 func (f fakeEC2) dryRun(op string, dry *bool) error {
 	if err := f.errs[op]; err != nil {
 		return err
@@ -162,6 +213,9 @@ func (fakeSageMaker) DescribeNotebookInstanceLifecycleConfig(context.Context, *s
 func fakeClients(arn string, im IAMAPI, ec fakeEC2) Clients {
 	if ec.regions == nil {
 		ec.regions = []string{"us-east-1", "eu-west-1"}
+	}
+	if ec.tgwTables == nil {
+		ec.tgwTables = []string{"tgw-rtb-0fake"}
 	}
 	return Clients{
 		Region: "us-east-1",
@@ -364,6 +418,40 @@ func TestAuditNeedsNoSimulation(t *testing.T) {
 		if c.Action == "iam:SimulatePrincipalPolicy" {
 			t.Error("audit checks iam:SimulatePrincipalPolicy it does not need")
 		}
+	}
+}
+
+// TestTransitGatewaySearchProbe: a region's route table is searched; with
+// none, a dry run on a placeholder asks for the permission alone, and an
+// answer about the table, which proves nothing, leaves it to simulation.
+func TestTransitGatewaySearchProbe(t *testing.T) {
+	tests := []struct {
+		name   string
+		ec     fakeEC2
+		status Status
+		method Method
+	}{
+		{"a route table to search", fakeEC2{tgwTables: []string{"tgw-rtb-1"}}, StatusGranted, MethodCall},
+		{"none: the dry run is authorized", fakeEC2{tgwTables: []string{}}, StatusGranted, MethodDryRun},
+		{"none: the dry run is denied", fakeEC2{tgwTables: []string{}, searchDryRun: apiErr("UnauthorizedOperation")}, StatusDenied, MethodDryRun},
+		{"none: the answer is about the table", fakeEC2{tgwTables: []string{}, searchDryRun: apiErr("InvalidRouteTableID.NotFound")}, StatusGranted, MethodSimulation},
+		{"denied search", fakeEC2{errs: map[string]error{"SearchTransitGatewayRoutes": apiErr("UnauthorizedOperation")}}, StatusDenied, MethodCall},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.ec.regions = []string{"us-east-1"}
+			im := &fakeIAM{decide: func(string) iamtypes.EvaluationResult { return allowed() }}
+			r, err := Run(context.Background(), fakeClients(roleSession, im, tt.ec), Options{Mode: permissions.ModeAudit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := check(t, r, "ec2:SearchTransitGatewayRoutes", "us-east-1"); c.Status != tt.status || c.Method != tt.method {
+				t.Errorf("search: %s by %s (%s), want %s by %s", c.Status, c.Method, c.Detail, tt.status, tt.method)
+			}
+			if c := check(t, r, "ec2:GetManagedPrefixListEntries", "us-east-1"); c.Status != StatusGranted || c.Method != MethodCall {
+				t.Errorf("prefix list entries: %s by %s (%s), want a call on the region's AWS-managed list", c.Status, c.Method, c.Detail)
+			}
+		})
 	}
 }
 

@@ -25,6 +25,10 @@ import (
 // account has none to ask about. It is never created.
 const probeName = "sagefence-preflight-probe"
 
+// placeholderTGWRouteTable is the transit gateway route table a dry run
+// names when the region has none.
+const placeholderTGWRouteTable = "tgw-rtb-00000000000000000"
+
 // DefaultMemberRoleName is the role an organization scan assumes when
 // Options.MemberRoleName is empty.
 const DefaultMemberRoleName = "OrganizationAccountAccessRole"
@@ -108,6 +112,71 @@ func probeFor(action string) probe {
 			_, err := c.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{MaxResults: five})
 			return err
 		})
+	case "ec2:DescribeTransitGatewayAttachments":
+		return ec2read(func(ctx context.Context, c EC2API) error {
+			_, err := c.DescribeTransitGatewayAttachments(ctx, &ec2.DescribeTransitGatewayAttachmentsInput{MaxResults: five})
+			return err
+		})
+	case "ec2:DescribeTransitGatewayVpcAttachments":
+		return ec2read(func(ctx context.Context, c EC2API) error {
+			_, err := c.DescribeTransitGatewayVpcAttachments(ctx, &ec2.DescribeTransitGatewayVpcAttachmentsInput{MaxResults: five})
+			return err
+		})
+	case "ec2:DescribeTransitGatewayRouteTables":
+		return probe{regional: true, call: func(r *run, rs *regionState) (Method, error) {
+			out, err := rs.c.EC2.DescribeTransitGatewayRouteTables(r.ctx, &ec2.DescribeTransitGatewayRouteTablesInput{MaxResults: five})
+			if err == nil && len(out.TransitGatewayRouteTables) > 0 {
+				rs.tgwRouteTableID = aws.ToString(out.TransitGatewayRouteTables[0].TransitGatewayRouteTableId)
+			}
+			return MethodCall, err
+		}}
+	case "ec2:SearchTransitGatewayRoutes":
+		// A search names a route table. With one in the region it is
+		// searched, like the collector does (without MaxResults: moto 5.2
+		// fails a search that sets it). Without one, a dry run on a
+		// placeholder asks for the permission alone: DryRunOperation or a
+		// denial decides, an answer about the table proves nothing and the
+		// permission is simulated.
+		return probe{regional: true, call: func(r *run, rs *regionState) (Method, error) {
+			in := &ec2.SearchTransitGatewayRoutesInput{
+				TransitGatewayRouteTableId: aws.String(rs.tgwRouteTableID),
+				Filters:                    []ec2types.Filter{{Name: aws.String("state"), Values: []string{"active"}}},
+			}
+			if rs.tgwRouteTableID != "" {
+				_, err := rs.c.EC2.SearchTransitGatewayRoutes(r.ctx, in)
+				return MethodCall, err
+			}
+			in.TransitGatewayRouteTableId = aws.String(placeholderTGWRouteTable)
+			in.DryRun = aws.Bool(true)
+			_, err := rs.c.EC2.SearchTransitGatewayRoutes(r.ctx, in)
+			var ae smithy.APIError
+			if errors.As(err, &ae) && ae.ErrorCode() != "DryRunOperation" && !deniedCode(ae.ErrorCode()) {
+				return MethodNone, nil
+			}
+			// No error: the endpoint ignored DryRun and searched, which
+			// for a read is harmless and as good an answer.
+			return MethodDryRun, err
+		}}
+	case "ec2:DescribeManagedPrefixLists":
+		return probe{regional: true, call: func(r *run, rs *regionState) (Method, error) {
+			out, err := rs.c.EC2.DescribeManagedPrefixLists(r.ctx, &ec2.DescribeManagedPrefixListsInput{MaxResults: five})
+			if err == nil && len(out.PrefixLists) > 0 {
+				// Every region has AWS-managed lists; their entries can be
+				// read like a customer list's.
+				rs.prefixListID = aws.ToString(out.PrefixLists[0].PrefixListId)
+			}
+			return MethodCall, err
+		}}
+	case "ec2:GetManagedPrefixListEntries":
+		return probe{regional: true, call: func(r *run, rs *regionState) (Method, error) {
+			if rs.prefixListID == "" {
+				return MethodNone, nil
+			}
+			_, err := rs.c.EC2.GetManagedPrefixListEntries(r.ctx, &ec2.GetManagedPrefixListEntriesInput{
+				PrefixListId: aws.String(rs.prefixListID), MaxResults: five,
+			})
+			return MethodCall, err
+		}}
 	case "ec2:AuthorizeSecurityGroupEgress":
 		return probe{regional: true, call: dryRunAuthorize}
 	case "ec2:RevokeSecurityGroupEgress":
@@ -280,6 +349,8 @@ type regionState struct {
 	lifecycleConfig string
 	securityGroupID string
 	subnetID        string
+	tgwRouteTableID string
+	prefixListID    string
 	note            string
 }
 
