@@ -147,6 +147,19 @@ func (r *Resolver) attachmentOf(f *facts, tgw, vpc string) *inventory.TransitGat
 	return nil
 }
 
+// tgwCovered reports whether some account of the region read a transit
+// gateway's attachments whole (its owner).
+func (r *Resolver) tgwCovered(region, tgw string) bool {
+	for k := range r.regions {
+		if k.region == region {
+			if f := r.facts(k.account, k.region); f.covTGW[tgw] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // sight checks that an account's region can be read: in scope, reached,
 // not failed. It returns the facts, or the term that ends the path.
 func (r *Resolver) sight(st state, account, what string) (*facts, *term) {
@@ -180,7 +193,7 @@ func (r *Resolver) transitGateway(st state, p *piece) ([]term, int) {
 		switch why, failed := f.vpcFailure(st.vpc, tgw, awsop.DescribeTransitGatewayAttachments, awsop.DescribeTransitGatewayVpcAttachments); {
 		case failed:
 			return []term{unknownTerm(fam, Unknown{Fact: "attachment of " + st.vpc + " to " + tgw, Resource: tgw, Why: why})}, noLoop
-		case r.schema1 || f.reg.Coverage == nil || !f.covVPC[st.vpc]:
+		case !r.tgwCovered(f.reg.Region, tgw) && (r.schema1 || f.reg.Coverage == nil || !f.covVPC[st.vpc]):
 			return []term{{mask: everything(fam), kind: outOpaque, path: PathTransit, hops: []Hop{st.hop("transit-gateway", tgw, "not collected")},
 				reason: "transit gateway " + tgw + ": not collected (the inventory predates transit gateway collection; scan again with this version)"}}, noLoop
 		}
