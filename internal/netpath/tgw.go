@@ -225,7 +225,7 @@ func (r *Resolver) transitGateway(st state, p *piece) ([]term, int) {
 	if zonesKnown && len(entries) == 0 && len(att.SubnetIDs) > 0 {
 		return []term{dead(fam, "attachment "+att.ID+" has no subnet in "+zone+": the transit gateway drops this zone's traffic", ah)}, noLoop
 	}
-	mask, u := st.leaveMask()
+	fs, u := st.leaveFilter()
 	if u != nil {
 		return []term{unknownTerm(fam, *u)}, noLoop
 	}
@@ -234,28 +234,24 @@ func (r *Resolver) transitGateway(st state, p *piece) ([]term, int) {
 		// Entering the attachment subnet from another subnet: its ACL
 		// must admit the source. AWS has one subnet per zone; should the
 		// inventory name several, any of them may carry the traffic.
-		var e *flows
-		for _, entry := range entries {
-			acl, ok := f.aclOf(entry)
-			if !ok {
-				return []term{unknownTerm(fam, f.missing("network ACL of subnet", entry, st.vpc, awsop.DescribeNetworkAcls))}, noLoop
+		var e filter
+		for i, entry := range entries {
+			ef, u := st.enterFilter(f, entry, st.vpc)
+			if u != nil {
+				return []term{unknownTerm(fam, *u)}, noLoop
 			}
-			if len(acl.unknowns) > 0 {
-				return []term{unknownTerm(fam, acl.unknowns[0])}, noLoop
+			if i > 0 {
+				ef.mask = ef.mask.union(e.mask)
 			}
-			m := acl.entering(fam, st.src)
-			if e != nil {
-				m = m.union(*e)
-			}
-			e = &m
-			pre = append(pre, st.hop("subnet", entry, "attachment subnet; network ACL "+acl.id+" applies"))
+			e = ef
+			pre = append(pre, st.hop("subnet", entry, "attachment subnet; network ACL "+ef.hop.ResourceID+" applies"))
 		}
-		mask = and(mask, e)
+		fs = append(fs, e)
 	}
 	owner := firstNonEmpty(att.TransitGatewayOwnerID, f.reg.AccountID)
 	of, end := r.sight(st, owner, "transit gateway "+tgw)
 	if end != nil {
-		return prefix([]term{*end}, mask, pre...), noLoop
+		return prefix(through(fam, []term{*end}, fs...), nil, pre...), noLoop
 	}
 	if why, failed := of.failure(tgw, tgwOps...); failed {
 		return []term{unknownTerm(fam, Unknown{Fact: "transit gateway " + tgw, Resource: tgw, Why: why}, ah)}, noLoop
@@ -263,7 +259,7 @@ func (r *Resolver) transitGateway(st state, p *piece) ([]term, int) {
 	if !of.covTGW[tgw] {
 		t := term{mask: everything(fam), kind: outOpaque, path: PathTransit,
 			reason: "transit gateway " + tgw + " (account " + owner + "): its route tables were not collected"}
-		return prefix([]term{t}, mask, pre...), noLoop
+		return prefix(through(fam, []term{t}, fs...), nil, pre...), noLoop
 	}
 	assoc := att
 	if oa := of.tgwAtts[att.ID]; oa != nil {
@@ -316,7 +312,7 @@ func (r *Resolver) transitGateway(st state, p *piece) ([]term, int) {
 		out = append(out, term{mask: m, kind: outDead, reason: "no route in " + rtID,
 			hops: []Hop{ost.hop("transit-gateway-route-table", rtID, "no route")}})
 	}
-	return prefix(out, mask, pre...), low
+	return prefix(through(fam, out, fs...), nil, pre...), low
 }
 
 // intoAttachment follows a transit gateway route to one attachment.
@@ -374,16 +370,13 @@ func (r *Resolver) intoAttachment(ost state, zone string, ra inventory.TransitGa
 	var out []term
 	low := noLoop
 	for _, z := range subnets {
-		acl, ok := bf.aclOf(z)
-		if !ok {
-			out = append(out, unknownTerm(fam, bf.missing("network ACL of subnet", z, vpc, awsop.DescribeNetworkAcls), h))
+		acl, u := bf.aclFilter(z, vpc)
+		if u != nil {
+			out = append(out, unknownTerm(fam, *u, h))
 			continue
 		}
-		if len(acl.unknowns) > 0 {
-			out = append(out, unknownTerm(fam, acl.unknowns[0], h))
-			continue
-		}
-		m := acl.leaving(fam)
+		zf := filter{mask: acl.leaving(fam), hop: Hop{Kind: "network-acl", ResourceID: acl.id, AccountID: owner, Region: bf.reg.Region, Decision: "denies the destination or its replies"},
+			why: "network ACL " + acl.id + " of attachment subnet " + z + " does not let the traffic out or its replies back"}
 		sh := Hop{Kind: "subnet", ResourceID: z, AccountID: owner, Region: bf.reg.Region, Decision: "attachment subnet; network ACL " + acl.id + " applies"}
 		next := state{f: bf, subnet: z, vpc: vpc, fam: fam, mapped: fam == fam6, natted: ost.natted, leave: false,
 			src: ost.src, srcKey: ost.srcKey, depth: ost.depth + 1}
@@ -391,7 +384,7 @@ func (r *Resolver) intoAttachment(ost state, zone string, ra inventory.TransitGa
 		low = min(low, l)
 		zh := h
 		zh.Decision = fmt.Sprintf("into %s (account %s) at %s", vpc, owner, z)
-		out = append(out, prefix(sub.terms, &m, zh, sh)...)
+		out = append(out, prefix(through(fam, sub.terms, zf), nil, zh, sh)...)
 	}
 	return out, low
 }

@@ -214,33 +214,67 @@ func (r *Resolver) compile(st state) (*summary, int) {
 	return s, low
 }
 
-// leaveMask is what the subnet's network ACL lets leave it, when it
-// applies (the subnet of a NAT gateway), else nil.
-func (st *state) leaveMask() (*flows, *Unknown) {
-	if !st.leave {
-		return nil, nil
+// filter is what a network ACL lets through at a subnet boundary, and
+// the hop and reason to record for what it drops.
+type filter struct {
+	mask flows
+	hop  Hop
+	why  string
+}
+
+// through narrows terms by filters, in path order, and adds for each the
+// dead end of what it drops, so that a path an ACL stops keeps its hops.
+func through(fam family, terms []term, fs ...filter) []term {
+	for i := len(fs) - 1; i >= 0; i-- {
+		f := fs[i]
+		out := prefix(terms, &f.mask)
+		if drop := everything(fam).subtract(f.mask); !drop.empty() {
+			out = append(out, term{mask: drop, kind: outDead, reason: f.why, hops: []Hop{f.hop}})
+		}
+		terms = out
 	}
-	acl, ok := st.f.aclOf(st.subnet)
+	return terms
+}
+
+// aclFilter compiles the network ACL of a subnet the walk crosses, or
+// the unknown that stops it.
+func (f *facts) aclFilter(subnet, vpc string) (*aclFacts, *Unknown) {
+	acl, ok := f.aclOf(subnet)
 	if !ok {
-		u := st.f.missing("network ACL of subnet", st.subnet, st.vpc, awsop.DescribeNetworkAcls)
+		u := f.missing("network ACL of subnet", subnet, vpc, awsop.DescribeNetworkAcls)
 		return nil, &u
 	}
 	if len(acl.unknowns) > 0 {
 		return nil, &acl.unknowns[0]
 	}
-	m := acl.leaving(st.fam)
-	return &m, nil
+	return acl, nil
 }
 
-func and(a, b *flows) *flows {
-	switch {
-	case a == nil:
-		return b
-	case b == nil:
-		return a
+// leaveFilter is what the subnet's network ACL lets leave it, when it
+// applies (the subnet of a NAT gateway the traffic went through), else
+// nil.
+func (st *state) leaveFilter() ([]filter, *Unknown) {
+	if !st.leave {
+		return nil, nil
 	}
-	m := a.intersect(*b)
-	return &m
+	acl, u := st.f.aclFilter(st.subnet, st.vpc)
+	if u != nil {
+		return nil, u
+	}
+	return []filter{{mask: acl.leaving(st.fam), hop: st.hop("network-acl", acl.id, "denies the destination or its replies"),
+		why: "network ACL " + acl.id + " of subnet " + st.subnet + " does not let the traffic out or its replies back"}}, nil
+}
+
+// enterFilter is what a subnet's network ACL lets in from the source and
+// lets back to it.
+func (st *state) enterFilter(f *facts, subnet, vpc string) (filter, *Unknown) {
+	acl, u := f.aclFilter(subnet, vpc)
+	if u != nil {
+		return filter{}, u
+	}
+	h := Hop{Kind: "network-acl", ResourceID: acl.id, AccountID: f.reg.AccountID, Region: f.reg.Region, Decision: "denies the source or its replies"}
+	return filter{mask: acl.entering(st.fam, st.src), hop: h,
+		why: "network ACL " + acl.id + " of subnet " + subnet + " does not admit the source or let its replies back"}, nil
 }
 
 // follow is what happens to flows a route sends to its target.
@@ -260,12 +294,19 @@ func (r *Resolver) follow(st state, p *piece) ([]term, int) {
 	case KindPeering:
 		return []term{dead(fam, "VPC peering is not transitive: the peer's internet gateway or NAT cannot carry this VPC's traffic",
 			st.hop("vpc-peering-connection", p.target, "no edge-to-edge routing"))}, noLoop
-	case KindAppliance:
-		return []term{{mask: everything(fam), kind: outOpaque, path: PathAppliance,
-			reason: "appliance " + p.target + ": the scanner cannot see past it", hops: []Hop{st.hop("appliance", p.target, "sight ends")}}}, noLoop
-	case KindOpaque:
-		return []term{{mask: everything(fam), kind: outOpaque, path: PathTransit,
-			reason: opaqueWhat(p.r) + " " + p.target + ": the scanner cannot see past it", hops: []Hop{st.hop("gateway", p.target, "sight ends")}}}, noLoop
+	case KindAppliance, KindOpaque:
+		// Sight ends, but what the subnet's ACL drops on the way out
+		// never gets there.
+		fs, u := st.leaveFilter()
+		if u != nil {
+			return []term{unknownTerm(fam, *u)}, noLoop
+		}
+		t := term{mask: everything(fam), kind: outOpaque, path: PathAppliance,
+			reason: "appliance " + p.target + ": the scanner cannot see past it", hops: []Hop{st.hop("appliance", p.target, "sight ends")}}
+		if p.kind == KindOpaque {
+			t.path, t.reason, t.hops = PathTransit, opaqueWhat(p.r)+" "+p.target+": the scanner cannot see past it", []Hop{st.hop("gateway", p.target, "sight ends")}
+		}
+		return through(fam, []term{t}, fs...), noLoop
 	case KindIGW, KindEIGW:
 		return r.internetGateway(st, p), noLoop
 	case KindNAT:
@@ -312,13 +353,13 @@ func (r *Resolver) internetGateway(st state, p *piece) []term {
 		h.Decision = "not attached to " + st.vpc
 		return []term{dead(fam, p.target+" is not attached to "+st.vpc+": its routes are blackholes", h)}
 	}
-	mask, u := st.leaveMask()
+	fs, u := st.leaveFilter()
 	if u != nil {
 		return []term{unknownTerm(fam, *u)}
 	}
 	exit := func(path Path) []term {
 		t := term{mask: allFlows(public(fam)), kind: outExit, path: path, hops: []Hop{h}, reason: "internet through " + p.target}
-		return prefix([]term{t}, mask)
+		return through(fam, []term{t}, fs...)
 	}
 	switch {
 	case fam == fam6:
@@ -364,23 +405,19 @@ func (r *Resolver) natGateway(st state, p *piece) ([]term, int) {
 	if nat.SubnetID == "" {
 		return []term{unknownTerm(fam, Unknown{Fact: "subnet of NAT gateway " + p.target, Resource: p.target, Why: "not recorded"})}, noLoop
 	}
-	mask, u := st.leaveMask()
+	fs, u := st.leaveFilter()
 	if u != nil {
 		return []term{unknownTerm(fam, *u)}, noLoop
 	}
 	vpc := firstNonEmpty(nat.VPCID, st.vpc)
 	hops := []Hop{st.hop("nat-gateway", p.target, "")}
 	if nat.SubnetID != st.subnet {
-		acl, ok := f.aclOf(nat.SubnetID)
-		if !ok {
-			return []term{unknownTerm(fam, f.missing("network ACL of subnet", nat.SubnetID, vpc, awsop.DescribeNetworkAcls))}, noLoop
+		ef, u := st.enterFilter(f, nat.SubnetID, vpc)
+		if u != nil {
+			return []term{unknownTerm(fam, *u)}, noLoop
 		}
-		if len(acl.unknowns) > 0 {
-			return []term{unknownTerm(fam, acl.unknowns[0])}, noLoop
-		}
-		e := acl.entering(fam, st.src)
-		mask = and(mask, &e)
-		hops = append(hops, st.hop("subnet", nat.SubnetID, "the NAT gateway's subnet; network ACL "+acl.id+" applies"))
+		fs = append(fs, ef)
+		hops = append(hops, st.hop("subnet", nat.SubnetID, "the NAT gateway's subnet; network ACL "+ef.hop.ResourceID+" applies"))
 	}
 	decision := "public, in " + nat.SubnetID
 	if private {
@@ -390,5 +427,5 @@ func (r *Resolver) natGateway(st state, p *piece) ([]term, int) {
 		src: subnetCIDRs(f.subnets[nat.SubnetID], fam.v6()), srcKey: nat.SubnetID, depth: st.depth + 1}
 	sub, low := r.at(next)
 	hops[0].Decision = decision
-	return prefix(sub.terms, mask, hops...), low
+	return prefix(through(fam, sub.terms, fs...), nil, hops...), low
 }

@@ -357,11 +357,9 @@ func allowedByGroups(w *walker, st *state, groups []*securityGroup, f flow) bool
 func sourceRange(eni *inventory.NetworkInterface, x0 *inventory.Subnet, v6 bool) []netip.Prefix {
 	var raw []string
 	single := false
+	// The subnet's range, not the interface's own address (path model):
+	// an ACL that admits some of the subnet admits the notebook.
 	switch {
-	case !v6 && eni != nil && eni.PrivateIPAddress != "":
-		raw, single = []string{eni.PrivateIPAddress}, true
-	case v6 && eni != nil && len(eni.IPv6Addresses) > 0:
-		raw, single = eni.IPv6Addresses, true
 	case !v6:
 		raw = []string{x0.CIDRBlock}
 	default:

@@ -355,8 +355,14 @@ func (w *walker) nat(f flow, st state, r *routeEntry) {
 	}
 	y, p, why := lookup(ri, ri.subnets, opsSubnets, "subnet", n.SubnetID, natVPC)
 	if y == nil {
-		w.byPresence(&st, p, why)
-		return
+		if p == failedRead {
+			w.byPresence(&st, p, why)
+			return
+		}
+		// The gateway's subnet need not be held: its table and ACL are
+		// found by its ID, and its unknown range makes S every address
+		// (schema 1 read only the notebooks' subnets).
+		y = &inventory.Subnet{ID: n.SubnetID, VPCID: natVPC}
 	}
 	if y.ID != st.at.subnet.ID && !w.enter(&st, f, ri, y) {
 		return
