@@ -76,7 +76,7 @@ func orgEstate(t *testing.T, url string, members, notebooksPer int) []string {
 				suffix := "-" + account + "-" + region + "-" + string(rune('a'+i))
 				for _, nb := range []testenv.Notebook{
 					{Name: "direct" + suffix, DirectInternetAccess: "Enabled"},
-					{Name: "isolated" + suffix, DirectInternetAccess: "Disabled", SubnetID: net.IsolatedSubnetID},
+					{Name: "isolated" + suffix, DirectInternetAccess: "Disabled", SubnetID: net.IsolatedSubnetID, SecurityGroupIDs: []string{net.DefaultSecurityGroupID}},
 				} {
 					if _, err := testenv.CreateNotebook(ctx, sm, nb); err != nil {
 						t.Fatal(err)

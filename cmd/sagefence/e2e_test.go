@@ -229,7 +229,7 @@ func verdictEstate(t *testing.T, c clients) map[string]expect {
 		"main-table-own-vpc-nat":       {"FAIL", "nat", "internet-egress-path"},
 		"main-table-own-vpc-local":     {"PASS", "none", ""},
 		"public-subnet":                {"FAIL", "none", "public-subnet"},
-		"transit-gateway":              {"REVIEW", "transit", "internet-egress-path"},
+		"transit-gateway":              {"PASS", "none", ""}, // a route to a gateway the VPC has no attachment to: a blackhole
 		"peering":                      {"PASS", "none", ""},
 		"eni-appliance":                {"REVIEW", "appliance", "internet-egress-path"},
 		"split-default":                {"FAIL", "nat", "internet-egress-path"},
@@ -325,7 +325,7 @@ func TestE2EPaginationAndCallBudget(t *testing.T) {
 		if i%2 == 0 {
 			subnet = net.IsolatedSubnetID
 		}
-		if _, err := testenv.CreateNotebook(ctx, c.sm, testenv.Notebook{Name: fmt.Sprintf("nb-%03d", i), DirectInternetAccess: "Disabled", SubnetID: subnet}); err != nil {
+		if _, err := testenv.CreateNotebook(ctx, c.sm, testenv.Notebook{Name: fmt.Sprintf("nb-%03d", i), DirectInternetAccess: "Disabled", SubnetID: subnet, SecurityGroupIDs: []string{net.DefaultSecurityGroupID}}); err != nil {
 			t.Fatal(err)
 		}
 	}

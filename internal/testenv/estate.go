@@ -487,6 +487,9 @@ type Network struct {
 	PrivateRouteTableID  string
 	IsolatedRouteTableID string
 	MainRouteTableID     string
+	// DefaultSecurityGroupID is the VPC's default group, the one AWS gives
+	// a notebook created without groups (moto gives it none).
+	DefaultSecurityGroupID string
 }
 
 // CreateNetwork builds a Network in a /16 (e.g. "10.0.0.0/16"): the
@@ -538,6 +541,11 @@ func CreateNetwork(ctx context.Context, c *ec2.Client, cidr string) (Network, er
 	if n.IsolatedRouteTableID, err = CreateRouteTable(ctx, c, n.VPCID, n.IsolatedSubnetID); err != nil {
 		return n, err
 	}
+	groups, err := ids(ctx, c, ec2types.ResourceTypeSecurityGroup, filters("vpc-id", n.VPCID, "group-name", "default"))
+	if err != nil || len(groups) != 1 {
+		return n, fmt.Errorf("default security group of %s: %d found, %v", n.VPCID, len(groups), err)
+	}
+	n.DefaultSecurityGroupID = groups[0]
 	return n, nil
 }
 
