@@ -504,6 +504,14 @@ func (w *walker) tgw(f flow, st state, tgwID string) {
 		}
 		return
 	}
+	// The traffic's own subnet, when it is an attachment subnet, is the
+	// one it enters by: no boundary to cross.
+	for _, src := range srcs {
+		if src.ID == st.at.subnet.ID {
+			srcs = []*inventory.Subnet{src}
+			break
+		}
+	}
 	if !w.leave(&st, f) {
 		return
 	}
