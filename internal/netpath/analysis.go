@@ -115,7 +115,8 @@ type Reach struct {
 	Open bool
 	// Threshold is the prefix length the count is compared with.
 	Threshold int
-	// Rule is the security-group rule with the widest destination.
+	// Rule is the security-group rule with the widest destination, named
+	// when the space is open.
 	Rule string
 }
 
@@ -376,7 +377,7 @@ func (r *Resolver) ingressFacts(a *Analysis, pol *policy, acl *aclFacts, t *tabl
 func (r *Resolver) egress(a *Analysis, f *facts, sub *inventory.Subnet, pol *policy, acl *aclFacts, fam family) {
 	sg := pol.egress[fam].restrict(walked(fam))
 	f0 := sg.intersect(acl.leaving(fam))
-	reach := Reach{IPv6: fam == fam6, Threshold: r.opts.OpenV4Bits, Rule: pol.widest[fam][0].String()}
+	reach := Reach{IPv6: fam == fam6, Threshold: r.opts.OpenV4Bits}
 	if fam == fam6 {
 		reach.Threshold = r.opts.OpenV6Bits
 	}
@@ -419,5 +420,9 @@ func (r *Resolver) egress(a *Analysis, f *facts, sub *inventory.Subnet, pol *pol
 	reach.Addresses = n.float()
 	reach.Share = reach.Addresses / public(fam).size().float()
 	reach.Open = r.opts.limit(fam).less(n)
+	if reach.Open {
+		// Named only when it is reported: formatting it costs.
+		reach.Rule = pol.widest[fam][0].String()
+	}
 	a.Open = a.Open || reach.Open
 }
