@@ -349,7 +349,11 @@ func (r *Resolver) intoAttachment(ost state, zone string, ra inventory.TransitGa
 	if end != nil {
 		return prefix([]term{*end}, nil, h), noLoop
 	}
-	vpcOps := []string{awsop.DescribeRouteTables, awsop.DescribeNetworkAcls, awsop.DescribeNatGateways, awsop.DescribeInternetGateways, awsop.DescribeSubnets}
+	// Any read of the VPC's contents that failed leaves what lies past
+	// its attachment unknown.
+	vpcOps := []string{awsop.DescribeVpcs, awsop.DescribeSubnets, awsop.DescribeRouteTables, awsop.DescribeNatGateways,
+		awsop.DescribeInternetGateways, awsop.DescribeEgressOnlyInternetGateways, awsop.DescribeNetworkAcls,
+		awsop.DescribeVpcEndpoints, awsop.DescribeTransitGatewayAttachments, awsop.DescribeTransitGatewayVpcAttachments}
 	if why, failed := bf.failure(vpc, vpcOps...); failed {
 		return []term{unknownTerm(fam, Unknown{Fact: "VPC " + vpc, Resource: vpc, Why: why}, h)}, noLoop
 	}
