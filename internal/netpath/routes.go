@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sagefence/sagefence/internal/awsop"
 	"github.com/sagefence/sagefence/internal/inventory"
 )
 
@@ -330,9 +331,15 @@ func (f *facts) classify(r *inventory.Route, vpc string) piece {
 		p.kind = KindOpaque
 	case strings.HasPrefix(r.GatewayID, "vpce-"):
 		ep, ok := f.endpoints[r.GatewayID]
+		why, failed := f.vpcFailure(vpc, r.GatewayID, awsop.DescribeVpcEndpoints)
 		switch {
 		case ok && ep.Type == "Gateway":
 			p.kind = KindService
+		case !ok && failed:
+			// A gateway endpoint (AWS service) or a load balancer's
+			// (an appliance): the failed read cannot tell.
+			p.kind = KindUnknown
+			p.unknown = &Unknown{Fact: "VPC endpoint " + r.GatewayID, Resource: r.GatewayID, Why: why}
 		default:
 			// A Gateway Load Balancer endpoint (or one the inventory does
 			// not hold): an appliance that sight ends at.
