@@ -79,7 +79,10 @@ Exit codes: 0 every needed permission granted, 1 at least one denied,
   sagefence preflight --features securityhub --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Live.Regions = splitList(regions)
+			var err error
+			if o.Live.Regions, err = regionsFlag(regions); err != nil {
+				return err
+			}
 			return runPreflight(cmd.Context(), o)
 		},
 	}
