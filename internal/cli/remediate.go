@@ -203,6 +203,9 @@ stays on the stopped old notebook; with it, it is copied through S3.
 			if o.Live.Regions, err = regionsFlag(regions); err != nil {
 				return err
 			}
+			if err := checkOutputFile("--output", o.Output); err != nil {
+				return err
+			}
 			return runPlan(cmd.Context(), o)
 		},
 	}

@@ -270,6 +270,17 @@ func (o *scanOptions) validate(cmd *cobra.Command) error {
 			}
 		}
 	}
+	// Output paths are checked now, not after the scan they would lose.
+	for _, check := range []error{
+		checkOutputFile("--output", o.Output),
+		checkOutputDir("--output-dir", o.OutputDir),
+		checkOutputFile("--save-inventory", o.SaveInventory),
+		checkOutputDir("--evidence-dir", o.EvidenceDir),
+	} {
+		if check != nil {
+			return check
+		}
+	}
 	return nil
 }
 

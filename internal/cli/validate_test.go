@@ -157,3 +157,80 @@ func TestBadRegionIsExitTwoNamingItsSourceBeforeAnyAWSCall(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputPathsAreCheckedBeforeAnyAWSCall: a report, inventory, bundle
+// or plan that could not be written is refused before the scan it would
+// have lost (exit 2, one line, no call).
+func TestOutputPathsAreCheckedBeforeAnyAWSCall(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file.json")
+	if err := os.WriteFile(file, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"scan --output in a missing directory", []string{"scan", "--output", filepath.Join(missing, "r.json")},
+			`--output "` + missing + `/r.json": directory "` + missing + `" does not exist`},
+		{"scan --output is a directory", []string{"scan", "--output", dir},
+			`--output "` + dir + `": is a directory (name a file in it)`},
+		{"scan --output under a file", []string{"scan", "--output", filepath.Join(file, "r.json")},
+			`--output "` + file + `/r.json": "` + file + `" is not a directory`},
+		{"scan --output-dir is a file", []string{"scan", "--format", "json,html", "--output-dir", file},
+			`--output-dir "` + file + `": is a file, not a directory`},
+		{"scan --output-dir in a missing directory", []string{"scan", "--format", "json,html", "--output-dir", filepath.Join(missing, "reports")},
+			`--output-dir "` + missing + `/reports": directory "` + missing + `" does not exist`},
+		{"scan --save-inventory in a missing directory", []string{"scan", "--save-inventory", filepath.Join(missing, "inv.json")},
+			`--save-inventory "` + missing + `/inv.json": directory "` + missing + `" does not exist`},
+		{"scan --save-inventory is a directory", []string{"scan", "--save-inventory", dir},
+			`--save-inventory "` + dir + `": is a directory (name a file in it)`},
+		{"scan --evidence-dir is a file", []string{"scan", "--evidence-dir", file, "--force"},
+			`--evidence-dir "` + file + `": is a file, not a directory`},
+		{"scan --evidence-dir in a missing directory", []string{"scan", "--evidence-dir", filepath.Join(missing, "a", "b")},
+			`--evidence-dir "` + missing + `/a/b": directory "` + missing + `/a" does not exist`},
+		{"plan --output in a missing directory", []string{"plan", "--output", filepath.Join(missing, "plan.json")},
+			`--output "` + missing + `/plan.json": directory "` + missing + `" does not exist`},
+		{"plan --output is a directory", []string{"plan", "--output", dir},
+			`--output "` + dir + `": is a directory (name a file in it)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			trap := newAWSTrap(t)
+			trapEnv(t, trap)
+			t.Setenv("AWS_REGION", "us-east-1")
+			ios, _, out, errOut := iostreams.Test()
+			code := Main(context.Background(), ios, append(tt.args, "--endpoint-url", trap.URL))
+			if code != ExitUsage || errOut.String() != "sagefence: "+tt.want+"\n" || out.Len() != 0 {
+				t.Errorf("exit %d, stdout %q, stderr %q\nwant exit 2, stderr %q", code, out, errOut, "sagefence: "+tt.want)
+			}
+			if n := trap.calls.Load(); n != 0 {
+				t.Errorf("%d AWS call(s) made before the path was refused", n)
+			}
+		})
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("a check created %s", missing)
+	}
+}
+
+// TestEveryOutputFlagIsChecked: the commands that call no AWS check
+// --output the same way, before they read their inputs.
+func TestEveryOutputFlagIsChecked(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	out := filepath.Join(missing, "out")
+	want := `sagefence: --output "` + out + `": directory "` + missing + `" does not exist` + "\n"
+	for _, args := range [][]string{
+		{"iam-policy", "--output", out},
+		{"guardrail", "--output", out},
+		{"merge", example, example, "--output", out},
+		{"iac", ".", "--output", out},
+	} {
+		ios, _, stdout, errOut := iostreams.Test()
+		if code := Main(context.Background(), ios, args); code != ExitUsage || errOut.String() != want || stdout.Len() != 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q\nwant exit 2, stderr %q", args, code, stdout, errOut, want)
+		}
+	}
+}
