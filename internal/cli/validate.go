@@ -2,14 +2,21 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/agext/levenshtein"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sagefence/sagefence/internal/awsclient"
 )
 
 // Input every command checks the same way, before it reads AWS: region
-// names and output paths. The configured region
+// names, output paths, unknown commands and flags. The configured region
 // (environment, shared config) is checked where the SDK configuration is
 // loaded (awsclient.Load), before any call.
 
@@ -91,4 +98,90 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// flagError is every command's flag error: a usage error, and for an
+// unknown flag, the flag that was probably meant.
+func flagError(cmd *cobra.Command, err error) error {
+	var ne *pflag.NotExistError
+	if !errors.As(err, &ne) || ne.GetSpecifiedShortnames() != "" {
+		return usageErr(err)
+	}
+	name := ne.GetSpecifiedName()
+	switch {
+	case name == "region" && cmd.Flags().Lookup("regions") != nil:
+		// What AWS CLI users type.
+		return usageErrf("%v (sagefence takes --regions, a comma-separated list)", err)
+	case name == "region" || name == "regions":
+		return usageErrf("%v (%s takes no region: only %s take --regions)", err, cmd.CommandPath(), joinList(regionCommands(cmd.Root()), "and"))
+	}
+	var names []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden && f.Deprecated == "" {
+			names = append(names, f.Name)
+		}
+	})
+	if s := closest(name, names, 2); len(s) > 0 {
+		for i := range s {
+			s[i] = "--" + s[i]
+		}
+		return usageErrf("%v (did you mean %s?)", err, joinList(s, "or"))
+	}
+	return usageErr(err)
+}
+
+// regionCommands are the commands that take --regions.
+func regionCommands(root *cobra.Command) []string {
+	var out []string
+	for _, c := range root.Commands() {
+		if c.Flags().Lookup("regions") != nil {
+			out = append(out, c.Name())
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// groupCommand makes cmd, which only groups subcommands, refuse an
+// unknown subcommand with cobra's suggestions, in one line. (Cobra itself
+// prints the suggestions on lines of their own for the root, and the help,
+// with exit 0, for any other command that cannot run.) Without arguments
+// it prints its help, as before.
+func groupCommand(cmd *cobra.Command) {
+	cmd.SuggestionsMinimumDistance = 2
+	cmd.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		err := fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			err = fmt.Errorf("%w (did you mean %s?)", err, joinList(s, "or"))
+		}
+		return usageErr(err)
+	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+}
+
+// closest returns the candidates at the smallest Levenshtein distance from
+// name, if that distance is at most max, in the candidates' order.
+func closest(name string, candidates []string, max int) []string {
+	best := max + 1
+	var out []string
+	for _, c := range candidates {
+		switch d := levenshtein.Distance(name, c, nil); {
+		case d < best:
+			best, out = d, []string{c}
+		case d == best:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// joinList joins words as "a", "a or b", "a, b or c" (conj "or").
+func joinList(words []string, conj string) string {
+	if len(words) <= 1 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " " + conj + " " + words[len(words)-1]
 }

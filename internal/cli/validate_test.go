@@ -158,6 +158,41 @@ func TestBadRegionIsExitTwoNamingItsSourceBeforeAnyAWSCall(t *testing.T) {
 	}
 }
 
+// TestUnknownCommandsAndFlagsGetSuggestions: exit 2, one line, the command
+// or flag that was probably meant.
+func TestUnknownCommandsAndFlagsGetSuggestions(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"scna"}, `sagefence: unknown command "scna" for "sagefence" (did you mean scan?)`},
+		{[]string{"jounral", "list"}, `sagefence: unknown command "jounral" for "sagefence" (did you mean journal?)`},
+		{[]string{"journal", "lsit"}, `sagefence: unknown command "lsit" for "sagefence journal" (did you mean list?)`},
+		{[]string{"xyzzy"}, `sagefence: unknown command "xyzzy" for "sagefence"`},
+		{[]string{"scan", "--region", "us-east-1"}, `sagefence: unknown flag: --region (sagefence takes --regions, a comma-separated list)`},
+		{[]string{"preflight", "--region=us-east-1"}, `sagefence: unknown flag: --region (sagefence takes --regions, a comma-separated list)`},
+		{[]string{"plan", "--region", "us-east-1"}, `sagefence: unknown flag: --region (sagefence takes --regions, a comma-separated list)`},
+		{[]string{"apply", "plan.json", "--region", "us-east-1"}, `sagefence: unknown flag: --region (sagefence apply takes no region: only plan, preflight and scan take --regions)`},
+		{[]string{"scan", "--fromat", "json"}, `sagefence: unknown flag: --fromat (did you mean --format?)`},
+		{[]string{"journal", "list", "--jornal", "j.db"}, `sagefence: unknown flag: --jornal (did you mean --journal?)`},
+		{[]string{"scan", "--frobnicate"}, `sagefence: unknown flag: --frobnicate`},
+	}
+	for _, tt := range tests {
+		ios, _, out, errOut := iostreams.Test()
+		code := Main(context.Background(), ios, tt.args)
+		if code != ExitUsage || errOut.String() != tt.want+"\n" || out.Len() != 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q\nwant exit 2, stderr %q", tt.args, code, out, errOut, tt.want)
+		}
+	}
+	// A command that only groups others still prints its help when given none.
+	for _, args := range [][]string{nil, {"journal"}} {
+		ios, _, out, errOut := iostreams.Test()
+		if code := Main(context.Background(), ios, args); code != ExitOK || !strings.Contains(out.String(), "Available Commands:") || errOut.Len() != 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+}
+
 // TestOutputPathsAreCheckedBeforeAnyAWSCall: a report, inventory, bundle
 // or plan that could not be written is refused before the scan it would
 // have lost (exit 2, one line, no call).
