@@ -3,7 +3,8 @@
 // endpoint overrides, a retryer that backs off on throttling and rate-limits
 // adaptively, a per-request timeout, call statistics (Stats) and
 // configurations for a role assumed in another account (AssumeRole). It
-// also knows AWS partitions and resolves the caller's identity. It never
+// also knows AWS partitions and region names (a region name is checked
+// without calling AWS) and resolves the caller's identity. It never
 // creates service clients beyond STS; callers build theirs from the
 // returned aws.Config.
 package awsclient
@@ -64,7 +65,9 @@ type Options struct {
 	Stats *Stats
 }
 
-// Load resolves an aws.Config for opts.
+// Load resolves an aws.Config for opts. A configured region (opts.Region,
+// AWS_REGION, AWS_DEFAULT_REGION or the profile's) that is not an AWS
+// region is a *RegionError naming where it was set.
 func Load(ctx context.Context, opts Options) (aws.Config, error) {
 	maxAttempts := opts.MaxAttempts
 	if maxAttempts <= 0 {
@@ -121,6 +124,12 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 			return aws.Config{}, fmt.Errorf("%w %q (not in the shared config or credentials file): %w", ErrUnknownProfile, notExist.Profile, err)
 		}
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	// A region that is not one would reach AWS as a host name that does
+	// not resolve, or an emulator that answers anything: refuse it here,
+	// before any call, naming where it was set.
+	if err := configuredRegion(cfg); err != nil {
+		return aws.Config{}, err
 	}
 	return cfg, nil
 }

@@ -11,11 +11,12 @@ const (
 	PartitionISOB     = "aws-iso-b"
 	PartitionISOE     = "aws-iso-e"
 	PartitionISOF     = "aws-iso-f"
+	PartitionEUSC     = "aws-eusc"
 )
 
 // PartitionOf returns the partition a region belongs to, by its name:
 // cn- is aws-cn, us-gov- aws-us-gov, the isolated regions their aws-iso*
-// partitions, and everything else aws.
+// partitions, eusc- the European Sovereign Cloud, and everything else aws.
 func PartitionOf(region string) string {
 	// Longest prefixes first: "us-isob-" must not be read as "us-iso".
 	switch {
@@ -31,6 +32,8 @@ func PartitionOf(region string) string {
 		return PartitionISO
 	case strings.HasPrefix(region, "eu-isoe-"):
 		return PartitionISOE
+	case strings.HasPrefix(region, "eusc-"):
+		return PartitionEUSC
 	}
 	return PartitionAWS
 }

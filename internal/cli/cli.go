@@ -113,12 +113,18 @@ Each verdict comes with its evidence and the AWS CLI commands that reproduce it.
 	}
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	root.SetFlagErrorFunc(flagError)
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newScanCmd(ios, nil))
 	root.AddCommand(newMergeCmd(ios, nil))
 	root.AddCommand(newPreflightCmd(ios), newIAMPolicyCmd(ios), newGuardrailCmd(ios))
 	root.AddCommand(newPlanCmd(ios), newApplyCmd(ios), newBackoutCmd(ios), newFinalizeCmd(ios), newJournalCmd(ios))
 	root.AddCommand(newIACCmd(ios, nil))
+	groupCommand(root)
+	for _, c := range root.Commands() {
+		if c.HasSubCommands() {
+			groupCommand(c)
+		}
+	}
 	return root
 }

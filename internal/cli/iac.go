@@ -150,7 +150,7 @@ func (o *iacOptions) validate() error {
 			return usageErrf("%s: no such file or directory", p)
 		}
 	}
-	return nil
+	return checkOutputFile("--output", o.Output)
 }
 
 func runIAC(ctx context.Context, opts *iacOptions) error {

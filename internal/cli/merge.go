@@ -65,6 +65,9 @@ shard that was never given (exit 3, the missing shard named under errors).
 			if !report.Valid(opts.Format) {
 				return usageErrf("--format %q: want one of %s", opts.Format, strings.Join(report.Formats(), ", "))
 			}
+			if err := checkOutputFile("--output", opts.Output); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

@@ -79,7 +79,10 @@ Exit codes: 0 every needed permission granted, 1 at least one denied,
   sagefence preflight --features securityhub --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Live.Regions = splitList(regions)
+			var err error
+			if o.Live.Regions, err = regionsFlag(regions); err != nil {
+				return err
+			}
 			return runPreflight(cmd.Context(), o)
 		},
 	}
@@ -178,7 +181,12 @@ backout and finalize make, scoped as narrowly as each action allows.`,
       --notebook-role 'arn:aws:iam::111122223333:role/SageMaker*'
   aws iam create-policy --policy-name sagefence-audit --policy-document file://sagefence-audit.json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runIAMPolicy(o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutputFile("--output", o.Output); err != nil {
+				return err
+			}
+			return runIAMPolicy(o)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Mode, "for", "audit", "audit (scan) or remediate (plan, apply, backout, finalize)")
@@ -257,7 +265,12 @@ See docs/guardrails.md for rollout and exemptions.`,
   sagefence guardrail --format terraform --exempt-principal 'arn:aws:iam::*:role/NotebookBreakGlass' > guardrail.tf
   sagefence guardrail --format cloudformation --target ou-abcd-12345678`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runGuardrail(o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutputFile("--output", o.Output); err != nil {
+				return err
+			}
+			return runGuardrail(o)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Format, "format", "scp", "output: "+strings.Join(formats, ", "))

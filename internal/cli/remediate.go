@@ -192,13 +192,19 @@ stays on the stopped old notebook; with it, it is copied through S3.
   sagefence apply plan.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Live.Regions = splitList(regions)
 			if o.Input != "" {
 				for _, name := range []string{"profile", "regions", "endpoint-url"} {
 					if cmd.Flags().Changed(name) {
 						return usageErrf("--%s reads AWS and cannot be combined with --input", name)
 					}
 				}
+			}
+			var err error
+			if o.Live.Regions, err = regionsFlag(regions); err != nil {
+				return err
+			}
+			if err := checkOutputFile("--output", o.Output); err != nil {
+				return err
 			}
 			return runPlan(cmd.Context(), o)
 		},

@@ -92,6 +92,7 @@ type scanOptions struct {
 	Stats           bool
 	Strict          bool
 	Journal         string
+	regionsText     string
 
 	Now         func() time.Time
 	Collect     collectFunc
@@ -103,7 +104,6 @@ type scanOptions struct {
 
 func newScanCmd(ios *iostreams.IOStreams, runF func(context.Context, *scanOptions) error) *cobra.Command {
 	opts := &scanOptions{IO: ios, Now: time.Now, Collect: collectLive, SecurityHub: newSecurityHub, ProgressInterval: 200 * time.Millisecond}
-	var regions string
 	cmd := &cobra.Command{
 		Use:   "scan",
 		Short: "Audit notebook instances for direct internet access and internet paths",
@@ -180,16 +180,6 @@ progress on stderr.
   sagefence scan --save-inventory inv.json && sagefence scan --input inv.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if regions != "" {
-				for _, r := range strings.Split(regions, ",") {
-					if r = strings.TrimSpace(r); r != "" {
-						opts.Live.Regions = append(opts.Live.Regions, r)
-					}
-				}
-				if len(opts.Live.Regions) == 0 {
-					return usageErrf("--regions: no region given")
-				}
-			}
 			if err := opts.validate(cmd); err != nil {
 				return err
 			}
@@ -201,7 +191,7 @@ progress on stderr.
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Live.Profile, "profile", "", "AWS shared-config profile (default: the SDK's default chain)")
-	f.StringVar(&regions, "regions", "", "comma-separated regions to scan (default: every enabled region of the caller's partition)")
+	f.StringVar(&opts.regionsText, "regions", "", "comma-separated regions to scan (default: every enabled region of the caller's partition)")
 	f.StringVar(&opts.Live.EndpointURL, "endpoint-url", "", "send every AWS call to this endpoint (an emulator); AWS_ENDPOINT_URL is honoured too")
 	f.IntVar(&opts.Live.Concurrency, "concurrency", 8, "notebooks described at once per region")
 	f.DurationVar(&opts.Live.CallTimeout, "call-timeout", 30*time.Second, "give up on one AWS call (with its retries) after this long")
@@ -258,6 +248,9 @@ func (o *scanOptions) validate(cmd *cobra.Command) error {
 			}
 		}
 	}
+	if o.Live.Regions, err = regionsFlag(o.regionsText); err != nil {
+		return err
+	}
 	if len(o.Formats) > 1 && o.OutputDir == "" {
 		return usageErrf("--format %s: several formats need --output-dir (one file each)", strings.Join(o.Formats, ","))
 	}
@@ -275,6 +268,17 @@ func (o *scanOptions) validate(cmd *cobra.Command) error {
 			if filepath.Clean(p) == filepath.Clean(o.SaveInventory) {
 				return usageErrf("--save-inventory and the report name the same file %s", p)
 			}
+		}
+	}
+	// Output paths are checked now, not after the scan they would lose.
+	for _, check := range []error{
+		checkOutputFile("--output", o.Output),
+		checkOutputDir("--output-dir", o.OutputDir),
+		checkOutputFile("--save-inventory", o.SaveInventory),
+		checkOutputDir("--evidence-dir", o.EvidenceDir),
+	} {
+		if check != nil {
+			return check
 		}
 	}
 	return nil

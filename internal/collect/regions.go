@@ -2,9 +2,7 @@ package collect
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -17,12 +15,9 @@ import (
 
 // ErrUnknownRegion is matched (errors.Is) by the error for a requested
 // region that is malformed or does not exist in the caller's partition: a
-// usage error, nothing is read.
-var ErrUnknownRegion = errors.New("unknown region")
-
-// regionName is the shape of every AWS region name: us-east-1,
-// ap-southeast-7, us-gov-west-1, eu-isoe-west-1.
-var regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+// usage error, nothing is read. It is awsclient's, so that a name the CLI
+// refused and one collection refused are the same error.
+var ErrUnknownRegion = awsclient.ErrUnknownRegion
 
 // RegionList is what Regions decided to read.
 type RegionList struct {
@@ -43,7 +38,7 @@ func checkRegionNames(requested []string) ([]string, error) {
 	req := sortedSet(requested)
 	var bad []string
 	for _, r := range req {
-		if !regionName.MatchString(r) {
+		if !awsclient.ValidRegion(r) {
 			bad = append(bad, r)
 		}
 	}
