@@ -274,7 +274,7 @@ func runPlan(ctx context.Context, o *planOptions) error {
 	plan, err := remediate.BuildPlan(ctx, inv, rep, remediate.PlanOptions{
 		Fixes: fixes, TargetSubnet: o.TargetSubnet, TargetSecurityGroups: o.TargetSGs,
 		AllowEgress: o.AllowEgress, AllowShared: o.AllowShared, BackupBucket: o.BackupBucket,
-		Interfaces: interfaces,
+		Interfaces: interfaces, Evaluator: ev,
 	})
 	if err != nil {
 		return usageErr(err)
