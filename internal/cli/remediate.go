@@ -311,7 +311,7 @@ func printPlan(w io.Writer, p *remediate.Plan, file string) error {
 	next := ""
 	switch {
 	case ready == 0 && blocked > 0:
-		next = ": nothing to apply; plan again with the flags under \"resolve with\""
+		next = ": nothing to apply; resolve the blocked actions and plan again"
 	case ready > 0 && file != "":
 		next = "; apply it with: sagefence apply " + file
 	}
