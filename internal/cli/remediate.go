@@ -180,9 +180,11 @@ changes that would fix the FAIL results. It changes nothing.
                                notebook's groups, allow --allow-egress instead
   disable-public-ip-on-launch  the subnet's MapPublicIpOnLaunch
 
-Each action shows its before and after state and its blast radius (what else
-uses the group or subnet). A group other interfaces use is refused unless
---allow-shared. Without --backup-bucket the data on a replaced notebook's volume
+Each action shows its change as a diff (egress rule by rule, settings field by
+field) and its blast radius (what else uses the group or subnet); a recreate
+shows the replacement's subnet, why it qualifies, and its groups. A blocked
+action names the flags that resolve it, and a blocked recreate the subnets
+that would do. A group other interfaces use is refused unless --allow-shared. Without --backup-bucket the data on a replaced notebook's volume
 stays on the stopped old notebook; with it, it is copied through S3.
 
 ` + remediationExitCodes,
