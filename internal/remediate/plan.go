@@ -566,8 +566,8 @@ func (b *planner) finishRecreate(reg *inventory.Region, a *Action) error {
 			}
 		}
 		if target == nil {
-			a.block("no private subnet (no internet gateway route on its route table, MapPublicIpOnLaunch false) "+
-				"found in VPC %s; pass --target-subnet", home)
+			a.block("no private subnet (no internet gateway route on its route table, MapPublicIpOnLaunch false, its path known) "+
+				"found in VPC %s; pass --target-subnet (the candidates say why each subnet does not qualify)", home)
 		}
 	}
 	if target != nil {
