@@ -143,10 +143,15 @@ func TestE2ERemediationRoundTrip(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("plan: exit %d\n%s\n%s", code, out, stderr)
 	}
-	for _, want := range []string{"recreate-notebook", "restrict-sg-egress", "before:", "after:", "blast radius"} {
+	for _, want := range []string{"recreate-notebook", "restrict-sg-egress", "egress of " + open, "replacement exposed-private:", "blast radius"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan review lacks %q:\n%s", want, out)
 		}
+	}
+	// A blocked recreate names a subnet that would do.
+	code, out, stderr = runBin(t, m.URL(), "", "plan", "--regions", "us-east-1", "--fix", "direct", "--target-subnet", "subnet-0000000000000dead")
+	if want := "to resolve, plan again with: --target-subnet " + net.IsolatedSubnetID; code != 3 || !strings.Contains(out, want) {
+		t.Errorf("blocked plan: exit %d, want 3 and %q:\n%s\n%s", code, want, out, stderr)
 	}
 	if accountState(t, c) != before {
 		t.Fatal("plan changed the account")

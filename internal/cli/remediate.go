@@ -180,9 +180,11 @@ changes that would fix the FAIL results. It changes nothing.
                                notebook's groups, allow --allow-egress instead
   disable-public-ip-on-launch  the subnet's MapPublicIpOnLaunch
 
-Each action shows its before and after state and its blast radius (what else
-uses the group or subnet). A group other interfaces use is refused unless
---allow-shared. Without --backup-bucket the data on a replaced notebook's volume
+Each action shows its change as a diff (egress rule by rule, settings field by
+field) and its blast radius (what else uses the group or subnet); a recreate
+shows the replacement's subnet, why it qualifies, and its groups. A blocked
+action names the flags that resolve it, and a blocked recreate the subnets
+that would do. A group other interfaces use is refused unless --allow-shared. Without --backup-bucket the data on a replaced notebook's volume
 stays on the stopped old notebook; with it, it is copied through S3.
 
 ` + remediationExitCodes,
@@ -280,7 +282,7 @@ func runPlan(ctx context.Context, o *planOptions) error {
 	plan, err := remediate.BuildPlan(ctx, inv, rep, remediate.PlanOptions{
 		Fixes: fixes, TargetSubnet: o.TargetSubnet, TargetSecurityGroups: o.TargetSGs,
 		AllowEgress: o.AllowEgress, AllowShared: o.AllowShared, BackupBucket: o.BackupBucket,
-		Interfaces: interfaces,
+		Interfaces: interfaces, Evaluator: ev,
 	})
 	if err != nil {
 		return usageErr(err)
@@ -294,8 +296,8 @@ func runPlan(ctx context.Context, o *planOptions) error {
 		if err := plan.Encode(o.IO.Out); err != nil {
 			return &exitError{code: ExitIncomplete, err: err}
 		}
-	} else {
-		printPlan(o.IO.Out, plan, o.Output)
+	} else if err := printPlan(o.IO.Out, plan, o.Output); err != nil {
+		return &exitError{code: ExitIncomplete, err: err}
 	}
 	if !rep.Complete {
 		fmt.Fprintf(o.IO.ErrOut, "sagefence: the scan was incomplete (%d error(s)): notebooks that could not be evaluated are not in the plan\n", len(rep.Errors))
@@ -307,52 +309,22 @@ func runPlan(ctx context.Context, o *planOptions) error {
 	return nil
 }
 
-func compact(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "?"
+// printPlan writes the plan's review and a last line with the counts and
+// what to do next.
+func printPlan(w io.Writer, p *remediate.Plan, file string) error {
+	if err := p.WriteReview(w); err != nil {
+		return err
 	}
-	return string(b)
-}
-
-func printPlan(w io.Writer, p *remediate.Plan, file string) {
 	ready, blocked := p.Counts()
-	if len(p.Actions) == 0 {
-		fmt.Fprintln(w, "Nothing to fix: no FAIL result has a planned fix.")
+	next := ""
+	switch {
+	case ready == 0 && blocked > 0:
+		next = ": nothing to apply; resolve the blocked actions and plan again"
+	case ready > 0 && file != "":
+		next = "; apply it with: sagefence apply " + file
 	}
-	for i, a := range p.Actions {
-		state := "ready"
-		if a.Blocked != "" {
-			state = "BLOCKED"
-		}
-		fmt.Fprintf(w, "%d. [%s] %s %s (%s %s)\n", i+1, state, a.Kind, a.Resource, a.AccountID, a.Region)
-		fmt.Fprintf(w, "   %s\n", a.Summary)
-		if len(a.Notebooks) > 0 {
-			fmt.Fprintf(w, "   fixes: %s (%s)\n", strings.Join(a.Notebooks, ", "), strings.Join(a.Checks, ", "))
-		}
-		if a.Blocked != "" {
-			fmt.Fprintf(w, "   blocked: %s\n", a.Blocked)
-		}
-		fmt.Fprintf(w, "   before: %s\n", compact(a.Before))
-		fmt.Fprintf(w, "   after:  %s\n", compact(a.After))
-		if a.BlastRadius.Summary != "" {
-			fmt.Fprintf(w, "   blast radius: %s\n", a.BlastRadius.Summary)
-		}
-		if a.Data != nil {
-			fmt.Fprintf(w, "   data: %s\n", a.Data.Statement)
-		}
-		for _, warn := range a.Warnings {
-			fmt.Fprintf(w, "   warning: %s\n", warn)
-		}
-	}
-	for _, n := range p.Notes {
-		fmt.Fprintf(w, "note: %s\n", n)
-	}
-	where := ""
-	if file != "" {
-		where = "; apply it with: sagefence apply " + file
-	}
-	fmt.Fprintf(w, "\n%d action(s) ready, %d blocked%s\n", ready, blocked, where)
+	_, err := fmt.Fprintf(w, "\n%d action(s) ready, %d blocked%s\n", ready, blocked, next)
+	return err
 }
 
 // ---- apply, backout, finalize ----

@@ -21,10 +21,21 @@ func TestPlanFromInputIsReadOnlyAndReviewable(t *testing.T) {
 	if code != ExitIncomplete {
 		t.Fatalf("exit %d, want 3; stderr %s", code, errOut)
 	}
-	for _, want := range []string{"recreate-notebook", "restrict-sg-egress", "disable-public-ip-on-launch", "before:", "after:", "blast radius:", "data:"} {
+	for _, want := range []string{
+		"recreate-notebook", "restrict-sg-egress", "disable-public-ip-on-launch",
+		"     - all traffic 0.0.0.0/0\n     + all traffic 10.0.0.0/16 (sagefence: instead of 0.0.0.0/0)\n",
+		"     - MapPublicIpOnLaunch: true\n     + MapPublicIpOnLaunch: false\n",
+		"   replacement marketing-etl-private:\n     subnet:          subnet-0a1b2c3d4e5f60002 (",
+		"     security groups: sg-0aa000000000000a1 (the old notebook's)\n",
+		"   to resolve, plan again with: --target-subnet subnet-0a1b2c3d4e5f60002 --target-security-groups sg-0aa000000000000a1\n",
+		"blast radius:", "data:", "apply it with: sagefence apply " + plan,
+	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("plan review lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out.String(), "{") {
+		t.Errorf("the plan review prints JSON:\n%s", out)
 	}
 	if !strings.Contains(errOut.String(), "incomplete") {
 		t.Errorf("stderr does not say the scan was incomplete: %q", errOut)
@@ -47,6 +58,22 @@ func TestPlanFromInputIsReadOnlyAndReviewable(t *testing.T) {
 	Main(context.Background(), ios, []string{"plan", "--input", example, "--fix", "public-subnet", "--format", "json"})
 	if strings.Contains(out.String(), "recreate-notebook") || !strings.Contains(out.String(), "disable-public-ip-on-launch") {
 		t.Errorf("--fix public-subnet planned other actions:\n%s", out)
+	}
+}
+
+// TestPlanWithEveryActionBlockedDoesNotSayApply: a plan with nothing
+// ready says so instead of telling the user to apply it.
+func TestPlanWithEveryActionBlockedDoesNotSayApply(t *testing.T) {
+	plan := filepath.Join(t.TempDir(), "plan.json")
+	ios, _, out, _ := iostreams.Test()
+	Main(context.Background(), ios, []string{"plan", "--input", example, "--fix", "direct", "--target-subnet", "subnet-gone", "--output", plan})
+	last := strings.TrimSpace(out.String())
+	last = last[strings.LastIndex(last, "\n")+1:]
+	if !strings.HasPrefix(last, "0 action(s) ready, 3 blocked: nothing to apply") || strings.Contains(out.String(), "apply it with") {
+		t.Errorf("last line %q; review:\n%s", last, out)
+	}
+	if !strings.Contains(out.String(), "to resolve, plan again with: --target-subnet subnet-0a1b2c3d4e5f60002") {
+		t.Errorf("the review does not name a subnet for --target-subnet:\n%s", out)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/sagefence/sagefence/internal/control"
 	"github.com/sagefence/sagefence/internal/finding"
 	"github.com/sagefence/sagefence/internal/inventory"
 )
@@ -124,6 +125,10 @@ type PlanOptions struct {
 	// radius (DescribeNetworkInterfaces by group-id and subnet-id). Without
 	// it the inventory's interfaces are used, and the plan says so.
 	Interfaces func(ctx context.Context, accountID, region string) (NetworkInterfacesAPI, error)
+	// Evaluator judges where a replacement notebook can go, as a scan
+	// would judge the replacement; nil uses the default control options.
+	// Pass the scan's, so that --open-threshold applies to both.
+	Evaluator *control.Evaluator
 }
 
 // PlanSettings are the options a plan was built with, as recorded in it.
@@ -164,7 +169,10 @@ type Action struct {
 	Checks  []string `json:"checks"`
 	Summary string   `json:"summary"`
 	// Blocked, when set, says why apply will not run this action.
-	Blocked  string   `json:"blocked,omitempty"`
+	Blocked string `json:"blocked,omitempty"`
+	// Unblock are the plan flags, with their values, that resolve the
+	// blocks a flag can resolve ("--target-subnet subnet-0b").
+	Unblock  []string `json:"unblock,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
 	// Before is the state the plan saw; apply skips the action when the live
 	// state differs (drift). After is the state apply leaves.
@@ -180,6 +188,9 @@ type Action struct {
 	Replacement        *NotebookState `json:"replacement,omitempty"`
 	TargetSubnetSource string         `json:"target_subnet_source,omitempty"`
 	Data               *DataPlan      `json:"data,omitempty"`
+	// Candidates are the subnets considered for the replacement, best
+	// first, with why each qualifies or not (candidates.go).
+	Candidates []Candidate `json:"candidates,omitempty"`
 }
 
 // BlastRadius is what else an action affects.
@@ -253,7 +264,8 @@ func BuildPlan(ctx context.Context, inv *inventory.Inventory, rep *finding.Repor
 	}
 	b := &planner{
 		ctx: ctx, inv: inv, opts: opts, fixes: fixes, allow: allow, bucket: bucket, prefix: prefix,
-		regions: map[string]*inventory.Region{}, actions: map[string]*Action{},
+		regions: map[string]*inventory.Region{}, actions: map[string]*Action{}, reuse: map[string]groupChoice{},
+		indexes: map[string]*regionIndex{},
 	}
 	for i := range inv.Regions {
 		r := &inv.Regions[i]
@@ -316,6 +328,12 @@ type planner struct {
 	actions       map[string]*Action
 	notes         []string
 	interfaceAPIs map[string]NetworkInterfacesAPI
+	// verdicts are the control's results for replacements placed in each
+	// candidate subnet, computed once for every recreate action.
+	verdicts map[placementKey]*finding.Result
+	// reuse caches the groups proposed for replacements in a VPC.
+	reuse   map[string]groupChoice
+	indexes map[string]*regionIndex
 }
 
 func (b *planner) note(format string, args ...any) {
@@ -485,11 +503,19 @@ func (b *planner) publicSubnet(reg *inventory.Region, nb *inventory.Notebook, wh
 	}
 }
 
+// recreate records the action; finishRecreate plans it once every
+// recreate is known, so that the candidate subnets of all of them are
+// judged in one evaluation.
 func (b *planner) recreate(reg *inventory.Region, nb *inventory.Notebook) {
 	a, _ := b.add(ActionRecreateNotebook, reg, nb.Name, nb.Name, checkDirect)
-	old := notebookFromInventory(nb)
-	a.Before = State{Notebook: old}
+	a.Before = State{Notebook: notebookFromInventory(nb)}
+}
 
+func (b *planner) finishRecreate(reg *inventory.Region, a *Action) error {
+	nb := findNotebook(reg, a.Resource)
+	if err := b.judge(); err != nil {
+		return err
+	}
 	newName := b.opts.NewNames[nb.Name]
 	if newName == "" {
 		base := nb.Name
@@ -510,6 +536,10 @@ func (b *planner) recreate(reg *inventory.Region, nb *inventory.Notebook) {
 	}
 
 	// Where the replacement goes.
+	home := ""
+	if s := findSubnet(reg, nb.SubnetID); s != nil {
+		home = s.VPCID
+	}
 	var target *inventory.Subnet
 	switch {
 	case b.opts.TargetSubnet != "":
@@ -517,31 +547,37 @@ func (b *planner) recreate(reg *inventory.Region, nb *inventory.Notebook) {
 		target = findSubnet(reg, b.opts.TargetSubnet)
 		if target == nil {
 			a.block("--target-subnet %s is not in the inventory of %s/%s", b.opts.TargetSubnet, reg.AccountID, reg.Region)
-		} else if reason := publicReason(reg, target); reason != "" {
-			a.warn("target subnet %s %s: the replacement will fail %s", target.ID, reason, checkPublicSubnet)
 		}
 	case nb.SubnetID == "":
 		a.block("notebook %s has no VPC subnet, so no private subnet can be chosen for it; pass --target-subnet", nb.Name)
 	default:
 		a.TargetSubnetSource = "automatic"
-		target = privateSubnet(reg, nb.SubnetID, b.bucket != "")
-		if target == nil {
-			vpc := ""
-			if s := findSubnet(reg, nb.SubnetID); s != nil {
-				vpc = s.VPCID
+	}
+	homes := []string{home}
+	if target != nil && target.VPCID != home {
+		homes = append(homes, target.VPCID)
+	}
+	a.Candidates = b.candidates(reg, nb, homes)
+	if a.TargetSubnetSource == "automatic" {
+		for _, c := range a.Candidates {
+			if c.Qualifies && c.VPCID == home {
+				target = findSubnet(reg, c.SubnetID)
+				break
 			}
-			a.block("no private subnet (no internet gateway route on its route table, MapPublicIpOnLaunch false) "+
-				"found in VPC %s; pass --target-subnet", vpc)
 		}
+		if target == nil {
+			a.block("no private subnet (no internet gateway route on its route table, MapPublicIpOnLaunch false, its path known) "+
+				"found in VPC %s; pass --target-subnet (the candidates say why each subnet does not qualify)", home)
+		}
+	}
+	if target != nil {
+		b.warnPlacement(reg, a, nb, target)
 	}
 
 	// Its security groups.
-	sgs := slices.Clone(b.opts.TargetSecurityGroups)
-	if len(sgs) == 0 {
-		sgs = slices.Clone(nb.SecurityGroupIDs)
-	}
-	slices.Sort(sgs)
-	if len(sgs) == 0 {
+	sgs, _ := b.replacementGroups(nb)
+	groupsOK := len(sgs) > 0
+	if !groupsOK {
 		a.block("notebook %s has no security groups to copy; pass --target-security-groups", nb.Name)
 	}
 	if target != nil {
@@ -553,12 +589,11 @@ func (b *planner) recreate(reg *inventory.Region, nb *inventory.Notebook) {
 			case g.VPCID != target.VPCID:
 				a.block("security group %s is in VPC %s, the target subnet %s in VPC %s; pass --target-security-groups",
 					id, g.VPCID, target.ID, target.VPCID)
-			case slices.ContainsFunc(rulesFromInventory(g.Egress), isWholeInternet) && hasNATRoute(reg, target):
-				a.warn("security group %s allows egress to the whole internet and subnet %s routes to a NAT gateway: "+
-					"the replacement will fail %s; plan again with --fix egress after apply", id, target.ID, checkEgress)
+				groupsOK = false
 			}
 		}
 	}
+	b.suggest(reg, a, nb, target, sgs, groupsOK)
 
 	repl := &NotebookState{
 		Name: newName, Status: nb.Status, DirectInternetAccess: inventory.DirectInternetAccessDisabled,
@@ -604,7 +639,7 @@ func (b *planner) recreate(reg *inventory.Region, nb *inventory.Notebook) {
 	} else {
 		d := dataPlan(b.bucket, b.prefix, nb.Name)
 		a.Data = &d
-		if target != nil && !s3Reachable(reg, target) {
+		if c := findCandidate(a.Candidates, repl.SubnetID); target != nil && (c == nil || !reachesS3(b.index(reg), *c)) {
 			a.warn("subnet %s has neither an S3 VPC endpoint in its VPC nor a NAT route: the replacement may not "+
 				"reach s3://%s to restore the data (apply would then time out and stop)", target.ID, b.bucket)
 		}
@@ -619,6 +654,7 @@ func (b *planner) recreate(reg *inventory.Region, nb *inventory.Notebook) {
 		"users of %s lose their sessions when it stops and must switch to %s (a new URL, %s.notebook.%s.sagemaker.aws); "+
 			"IAM policies, presigned-URL scripts and automation naming %s need updating",
 		nb.Name, newName, newName, reg.Region, nb.Name)}
+	return nil
 }
 
 func orNone(s string) string {
@@ -750,22 +786,25 @@ func activeRoutes(rt *inventory.RouteTable, match func(inventory.Route) bool) bo
 	return false
 }
 
-func hasIGWRoute(reg *inventory.Region, s *inventory.Subnet) bool {
-	return activeRoutes(routeTable(reg, s), func(r inventory.Route) bool { return strings.HasPrefix(r.GatewayID, "igw-") })
-}
-
 func hasNATRoute(reg *inventory.Region, s *inventory.Subnet) bool {
 	return activeRoutes(routeTable(reg, s), func(r inventory.Route) bool { return r.NATGatewayID != "" })
 }
 
 // publicReason says why a subnet is not private, or "" when it is.
 func publicReason(reg *inventory.Region, s *inventory.Subnet) string {
+	rt := routeTable(reg, s)
 	var why []string
-	if routeTable(reg, s) == nil {
+	if rt == nil {
 		why = append(why, "has no known route table")
 	}
-	if hasIGWRoute(reg, s) {
-		why = append(why, "routes to an internet gateway")
+	if rt != nil {
+		for _, r := range rt.Routes {
+			if r.State != "blackhole" && strings.HasPrefix(r.GatewayID, "igw-") {
+				why = append(why, fmt.Sprintf("routes to an internet gateway (%s: %s -> %s)", rt.ID,
+					firstOf(r.DestinationCIDR, r.DestinationIPv6CIDR, r.DestinationPrefixListID), r.GatewayID))
+				break
+			}
+		}
 	}
 	if s.MapPublicIPOnLaunch {
 		why = append(why, "has MapPublicIpOnLaunch=true")
@@ -773,38 +812,13 @@ func publicReason(reg *inventory.Region, s *inventory.Subnet) string {
 	return strings.Join(why, " and ")
 }
 
-// privateSubnet picks a private subnet in the VPC of subnet id. It prefers,
-// in turn: one that can reach S3 when data is copied through S3, one with
-// no NAT route (so the replacement has no internet path at all), one in the
-// same availability zone, the lowest ID: a deterministic plan.
-func privateSubnet(reg *inventory.Region, id string, needS3 bool) *inventory.Subnet {
-	cur := findSubnet(reg, id)
-	if cur == nil {
-		return nil
-	}
-	var cands []*inventory.Subnet
-	for i := range reg.Subnets {
-		s := &reg.Subnets[i]
-		if s.VPCID == cur.VPCID && publicReason(reg, s) == "" {
-			cands = append(cands, s)
+func firstOf(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
 		}
 	}
-	rank := func(s *inventory.Subnet) [3]bool {
-		return [3]bool{needS3 && !s3Reachable(reg, s), hasNATRoute(reg, s), s.AvailabilityZone != cur.AvailabilityZone}
-	}
-	sort.Slice(cands, func(i, j int) bool {
-		ri, rj := rank(cands[i]), rank(cands[j])
-		for k := range ri {
-			if ri[k] != rj[k] {
-				return !ri[k]
-			}
-		}
-		return cands[i].ID < cands[j].ID
-	})
-	if len(cands) == 0 {
-		return nil
-	}
-	return cands[0]
+	return ""
 }
 
 func s3Reachable(reg *inventory.Region, s *inventory.Subnet) bool {
@@ -825,6 +839,8 @@ func (b *planner) finish(a *Action) error {
 		return b.finishSG(reg, a)
 	case ActionDisablePublicIP:
 		return b.finishSubnet(reg, a)
+	case ActionRecreateNotebook:
+		return b.finishRecreate(reg, a)
 	}
 	return nil
 }
@@ -907,6 +923,7 @@ func (b *planner) finishSG(reg *inventory.Region, a *Action) error {
 			len(br.NetworkInterfaces), listIDs(br.NetworkInterfaces), len(br.Notebooks), listNames(br.Notebooks), g.GroupID)
 		if !b.opts.AllowShared {
 			a.block("security group %s is %s; pass --allow-shared to change it for all of them", g.GroupID, br.Summary)
+			a.Unblock = append(a.Unblock, "--allow-shared")
 		}
 	} else {
 		br.Summary = fmt.Sprintf("only notebook(s) %s use %s", strings.Join(a.Notebooks, ", "), g.GroupID)

@@ -22,8 +22,9 @@ const (
 	region = "us-east-1"
 )
 
-// fixture is a small estate: a VPC with a public subnet, a NAT subnet and
-// two private subnets; nb-direct has direct internet access in the public
+// fixture is a small estate: a VPC with a public subnet (holding the NAT
+// gateway), a NAT subnet and two private subnets, one network ACL that
+// allows everything; nb-direct has direct internet access in the public
 // subnet, nb-egress reaches the internet through the NAT with egress to
 // 0.0.0.0/0.
 func fixture() *inventory.Inventory {
@@ -73,6 +74,14 @@ func fixture() *inventory.Inventory {
 					{DestinationCIDR: "10.0.0.0/16", GatewayID: "local", State: "active"},
 					{DestinationCIDR: "0.0.0.0/0", NATGatewayID: "nat-1", State: "active"}}},
 			},
+			NATGateways:      []inventory.NATGateway{{ID: "nat-1", VPCID: "vpc-1", SubnetID: "subnet-pub", State: "available", ConnectivityType: "public"}},
+			InternetGateways: []inventory.InternetGateway{{ID: "igw-1", VPCIDs: []string{"vpc-1"}, Attachments: []inventory.GatewayAttachment{{VPCID: "vpc-1", State: "available"}}}},
+			NetworkACLs: []inventory.NetworkACL{{ID: "acl-1", VPCID: "vpc-1", Default: true,
+				SubnetIDs: []string{"subnet-pub", "subnet-nat", "subnet-0b", "subnet-a1"},
+				Entries: []inventory.ACLEntry{
+					{RuleNumber: 100, Egress: true, Protocol: "-1", Action: "allow", CIDR: "0.0.0.0/0"},
+					{RuleNumber: 100, Protocol: "-1", Action: "allow", CIDR: "0.0.0.0/0"},
+				}}},
 			SecurityGroups: []inventory.SecurityGroup{
 				{ID: "sg-nb", Name: "notebooks", VPCID: "vpc-1", Egress: egress},
 				{ID: "sg-db", Name: "db", VPCID: "vpc-1"},
