@@ -112,6 +112,8 @@ type ActionResult struct {
 	Error    string       `json:"error,omitempty"`
 	// Details are the drift found or why the action was blocked.
 	Details []string `json:"details,omitempty"`
+	// Replacement is the new notebook of a recreate-notebook action.
+	Replacement string `json:"replacement,omitempty"`
 }
 
 // StepResult is one journaled step.
@@ -143,9 +145,17 @@ type RunResult struct {
 	Error       string     `json:"error,omitempty"`
 	StartedAt   time.Time  `json:"started_at"`
 	FinishedAt  *time.Time `json:"finished_at,omitempty"`
-	// Actions is set for apply runs, in plan order.
+	// Actions is set for apply runs, in plan order, and Summary counts
+	// them by outcome.
 	Actions []ActionResult `json:"actions,omitempty"`
-	Steps   []StepResult   `json:"steps"`
+	Summary *ActionCounts  `json:"summary,omitempty"`
+	// Failure is the step a failed apply stopped at, with its cause.
+	Failure *StepFailure `json:"failure,omitempty"`
+	// LeftChanged is set by an apply that failed or was interrupted: each
+	// resource the run touched whose live state, read after it stopped, is
+	// not as it was before the run. Backout restores them.
+	LeftChanged []ResourceChange `json:"left_changed,omitempty"`
+	Steps       []StepResult     `json:"steps"`
 }
 
 // ExitCode maps a run to the CLI's exit codes: 0 everything done (or
@@ -227,6 +237,8 @@ func ShowRun(ctx context.Context, j *journal.Journal, runID string) (*RunResult,
 			return nil, err
 		}
 		res.Actions = actionResults(plan, steps)
+		c := CountActions(res.Actions)
+		res.Summary = &c
 	}
 	return res, nil
 }
@@ -260,6 +272,9 @@ func actionResults(p *Plan, steps []journal.Step) []ActionResult {
 	out := make([]ActionResult, 0, len(p.Actions))
 	for _, a := range p.Actions {
 		r := ActionResult{ID: a.ID, Action: a.Kind, Resource: a.Resource}
+		if a.Replacement != nil {
+			r.Replacement = a.Replacement.Name
+		}
 		ss := by[a.ID]
 		switch {
 		case len(ss) == 0:
