@@ -126,6 +126,9 @@ type StepResult struct {
 	Error    string             `json:"error,omitempty"`
 	Note     string             `json:"note,omitempty"`
 	UndoneBy string             `json:"undone_by,omitempty"`
+	// Undoes is, for a backout's step, the step of the apply run it
+	// reverses (backout numbers its own steps from 1).
+	Undoes int `json:"undoes,omitempty"`
 	// Result is what the step learned, for example data manifests.
 	Result json.RawMessage `json:"result,omitempty"`
 }
@@ -228,8 +231,13 @@ func ShowRun(ctx context.Context, j *journal.Journal, runID string) (*RunResult,
 		Error: run.Error, StartedAt: run.StartedAt, FinishedAt: run.FinishedAt, Steps: []StepResult{},
 	}
 	for _, s := range steps {
-		res.Steps = append(res.Steps, StepResult{Seq: s.Seq, ActionID: s.ActionID, Action: s.Action, Resource: s.Resource,
-			Status: s.Status, Error: s.Error, Note: s.Note, UndoneBy: s.UndoneBy, Result: s.Result})
+		r := StepResult{Seq: s.Seq, ActionID: s.ActionID, Action: s.Action, Resource: s.Resource,
+			Status: s.Status, Error: s.Error, Note: s.Note, UndoneBy: s.UndoneBy, Result: s.Result}
+		var in undoIntent
+		if run.Kind == journal.KindBackout && json.Unmarshal(s.Intent, &in) == nil && in.Run == run.TargetRun {
+			r.Undoes = in.Seq
+		}
+		res.Steps = append(res.Steps, r)
 	}
 	if run.Kind == journal.KindApply {
 		plan, err := storedPlan(ctx, j, runID)
