@@ -368,8 +368,8 @@ func (o *runOptions) confirm(question string) error {
 	if o.Yes {
 		return nil
 	}
-	if !o.IO.IsStdinTTY() {
-		return usageErrf("refusing to change AWS without confirmation: stdin is not a terminal, pass --yes")
+	if err := o.needConfirmation(); err != nil {
+		return err
 	}
 	fmt.Fprintf(o.IO.ErrOut, "%s [y/N] ", question)
 	line, _ := bufio.NewReader(o.IO.In).ReadString('\n')
@@ -379,19 +379,46 @@ func (o *runOptions) confirm(question string) error {
 	return nil
 }
 
+// needConfirmation refuses to go on without --yes when nobody can answer.
+func (o *runOptions) needConfirmation() error {
+	if !o.Yes && !o.IO.IsStdinTTY() {
+		return usageErrf("refusing to change AWS without confirmation: stdin is not a terminal, pass --yes")
+	}
+	return nil
+}
+
+// confirmTyped asks the user to type want (a run ID): for what cannot be
+// undone, "y" is too easy to give.
+func (o *runOptions) confirmTyped(what, want string) error {
+	if o.Yes {
+		return nil
+	}
+	fmt.Fprintf(o.IO.ErrOut, "Type the run ID (%s) to %s: ", want, what)
+	line, _ := bufio.NewReader(o.IO.In).ReadString('\n')
+	if got := strings.TrimSpace(line); got != want {
+		return usageErrf("not confirmed: %q is not the run ID; nothing was deleted", got)
+	}
+	return nil
+}
+
+func (o *runOptions) now() time.Time {
+	if o.Remediate.Now != nil {
+		return o.Remediate.Now()
+	}
+	return time.Now()
+}
+
+// progress reports each step on stderr as it finishes, without its error:
+// a failure is reported once, when the command ends.
 func (o *runOptions) progress() {
 	if o.Format == "json" {
 		return
 	}
-	o.Remediate.OnStep = func(s remediate.StepResult) {
-		line := fmt.Sprintf("step %d %s %s: %s", s.Seq, s.Action, s.Resource, s.Status)
-		if s.Error != "" {
-			line += ": " + s.Error
-		}
-		fmt.Fprintln(o.IO.ErrOut, line)
-	}
+	o.Remediate.OnStep = func(s remediate.StepResult) { fmt.Fprintln(o.IO.ErrOut, progressLine(s)) }
 }
 
+// print writes a backout's result on stdout; its error, if any, is
+// reported once on stderr by the caller.
 func (o *runOptions) print(res *remediate.RunResult) {
 	if res == nil {
 		return
@@ -400,27 +427,7 @@ func (o *runOptions) print(res *remediate.RunResult) {
 		_ = writeJSON(o.IO.Out, res)
 		return
 	}
-	printRun(o.IO.Out, res)
-}
-
-func printRun(w io.Writer, r *remediate.RunResult) {
-	fmt.Fprintf(w, "run %s (%s): %s\n", r.RunID, r.Kind, r.Status)
-	if r.Message != "" {
-		fmt.Fprintf(w, "  %s\n", r.Message)
-	}
-	if r.Error != "" {
-		fmt.Fprintf(w, "  error: %s\n", r.Error)
-	}
-	for _, a := range r.Actions {
-		line := fmt.Sprintf("  %-12s %s %s", a.Status, a.Action, a.Resource)
-		if a.Error != "" {
-			line += ": " + a.Error
-		}
-		fmt.Fprintln(w, line)
-		for _, d := range a.Details {
-			fmt.Fprintf(w, "      %s\n", d)
-		}
-	}
+	printRunTable(o.IO.Out, res, true, false)
 }
 
 func newApplyCmd(ios *iostreams.IOStreams) *cobra.Command {
@@ -428,12 +435,16 @@ func newApplyCmd(ios *iostreams.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "apply PLAN",
 		Short: "Execute a plan once, journaling every step before it acts",
-		Long: `Apply executes a plan written by "sagefence plan". Before each action it
-re-reads the live state and skips the action if it differs from the plan's
-(drift); every step's intent and before-state is committed to the journal
-before the AWS call. A plan is applied once: applying it again changes
-nothing. Replaced notebooks are stopped and tagged, never deleted.
-Undo with "sagefence backout RUN_ID".
+		Long: `Apply executes a plan written by "sagefence plan". It first lists the
+notebooks that will stop or be replaced, the groups and subnets that will
+change and how old the plan is, and asks. A plan with no ready action is
+refused (exit 2) and not used up. Before each action it re-reads the live
+state and skips the action if it differs from the plan's (drift); every
+step's intent and before-state is committed to the journal before the AWS
+call. A plan is applied once: applying it again changes nothing. Replaced
+notebooks are stopped and tagged, never deleted. If a step fails, apply says
+which, reads back what the run left changed and how to restore it. Undo
+with "sagefence backout RUN_ID".
 
 ` + remediationExitCodes,
 		Example: `  sagefence apply plan.json
@@ -458,11 +469,23 @@ func runApply(ctx context.Context, o *runOptions, path string) error {
 	if err != nil {
 		return usageErrf("%s: %v", path, err)
 	}
-	ready, blocked := plan.Counts()
-	if ready == 0 {
-		fmt.Fprintf(o.IO.ErrOut, "nothing to apply: %d action(s), %d blocked\n", len(plan.Actions), blocked)
+	// Refused before any run is journaled: the plan stays applicable.
+	if err := plan.CheckReady(); err != nil {
+		return usageErrf("%s: %v", path, err)
 	}
-	if err := o.confirm(fmt.Sprintf("Apply %d action(s) from %s?", ready, path)); err != nil {
+	if err := o.needConfirmation(); err != nil {
+		return err
+	}
+	// A plan already applied changes nothing: say so rather than ask.
+	if res, err := appliedBefore(ctx, o.Journal, plan); err != nil || res != nil {
+		if res != nil {
+			o.printApplied(res)
+		}
+		return err
+	}
+	applyPreview(o.IO.ErrOut, plan, path, o.now())
+	ready, _ := plan.Counts()
+	if err := o.confirm(fmt.Sprintf("Apply %s?", plural(ready, "action"))); err != nil {
 		return err
 	}
 	clients, err := o.clients(ctx)
@@ -476,11 +499,59 @@ func runApply(ctx context.Context, o *runOptions, path string) error {
 	defer j.Close()
 	o.progress()
 	res, err := remediate.Apply(ctx, plan, clients, j, o.Remediate)
-	o.print(res)
-	if res != nil && o.Format != "json" {
-		fmt.Fprintf(o.IO.ErrOut, "run ID %s; undo with: sagefence backout %s\n", res.RunID, res.RunID)
+	if res == nil {
+		return runErr(nil, err)
 	}
-	return runErr(res, err)
+	o.printApplied(res)
+	if err != nil {
+		// Reported above, once; only the exit code is left to give.
+		return codeOnly(res.ExitCode())
+	}
+	return runErr(res, nil)
+}
+
+// printApplied writes an apply's result on stdout and, on stderr, its
+// failure or the hints that follow it.
+func (o *runOptions) printApplied(res *remediate.RunResult) {
+	failed := res.Status == journal.RunFailed || res.Status == journal.RunInterrupted
+	if res.NothingToDo {
+		failed = false
+	}
+	if o.Format == "json" {
+		_ = writeJSON(o.IO.Out, res)
+		if failed {
+			printApplyFailure(o.IO.ErrOut, res)
+		}
+		return
+	}
+	printRunTable(o.IO.Out, res, false, false)
+	printApplyStatus(o.IO.ErrOut, res, failed)
+}
+
+// appliedBefore finds the run that applied plan in the journal at path,
+// without creating the journal: one that does not exist has applied
+// nothing. Apply checks again under the journal's lock.
+func appliedBefore(ctx context.Context, path string, plan *remediate.Plan) (*remediate.RunResult, error) {
+	if path == "" {
+		p, err := journal.DefaultPath()
+		if err != nil {
+			return nil, nil // openJournal reports it when the run needs the journal
+		}
+		path = p
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	j, err := openJournal(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer j.Close()
+	res, err := remediate.AppliedBefore(ctx, j, plan)
+	if err != nil {
+		return nil, &exitError{code: ExitIncomplete, err: err}
+	}
+	return res, nil
 }
 
 func newBackoutCmd(ios *iostreams.IOStreams) *cobra.Command {
@@ -494,7 +565,8 @@ subnet attribute, stops and deletes the replacement notebook and restarts the
 old one if it was running. Before each inverse it checks that the live state is
 what apply left; if someone changed it since, it stops and says what differs
 (--force proceeds). After a crash it decides from the live state whether an
-in-flight call happened.
+in-flight call happened. Backout numbers its own steps from 1; each names the
+apply step it undoes.
 
 ` + remediationExitCodes,
 		Example: `  sagefence journal list
@@ -502,7 +574,7 @@ in-flight call happened.
   sagefence backout 20261129T091500-1a2b3c --force --yes`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runUndo(cmd.Context(), o, args[0], "Back out", remediate.Backout)
+			return runBackout(cmd.Context(), o, args[0])
 		},
 	}
 	o.addFlags(cmd.Flags())
@@ -518,24 +590,25 @@ func newFinalizeCmd(ios *iostreams.IOStreams) *cobra.Command {
 		Long: `Finalize deletes the old, stopped notebooks an apply run replaced, once you
 have checked the replacements. Deleting a notebook deletes its ML storage
 volume: this cannot be undone, and after it the run can no longer be backed out.
+It first lists each notebook it will delete with what became of its data, and
+on a terminal asks you to type the run ID; with --yes it prints the list and
+goes on.
 
 ` + remediationExitCodes,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runUndo(cmd.Context(), o, args[0], "Delete the notebooks replaced by", remediate.Finalize)
+			return runFinalize(cmd.Context(), o, args[0])
 		},
 	}
 	o.addFlags(cmd.Flags())
 	return cmd
 }
 
-type runFunc func(context.Context, string, remediate.ClientsFunc, *journal.Journal, remediate.Options) (*remediate.RunResult, error)
-
-func runUndo(ctx context.Context, o *runOptions, runID, verb string, fn runFunc) error {
+func runBackout(ctx context.Context, o *runOptions, runID string) error {
 	if err := checkFormat(o.Format); err != nil {
 		return err
 	}
-	if err := o.confirm(fmt.Sprintf("%s run %s?", verb, runID)); err != nil {
+	if err := o.confirm(fmt.Sprintf("Back out run %s?", runID)); err != nil {
 		return err
 	}
 	j, err := openJournal(ctx, o.Journal)
@@ -549,8 +622,46 @@ func runUndo(ctx context.Context, o *runOptions, runID, verb string, fn runFunc)
 	}
 	o.progress()
 	o.Remediate.Force = o.Force
-	res, err := fn(ctx, runID, clients, j, o.Remediate)
+	res, err := remediate.Backout(ctx, runID, clients, j, o.Remediate)
 	o.print(res)
+	return runErr(res, err)
+}
+
+func runFinalize(ctx context.Context, o *runOptions, runID string) error {
+	if err := checkFormat(o.Format); err != nil {
+		return err
+	}
+	if err := o.needConfirmation(); err != nil {
+		return err
+	}
+	j, err := openJournal(ctx, o.Journal)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	items, err := remediate.FinalizePreview(ctx, j, runID)
+	if err != nil {
+		return usageErr(err)
+	}
+	if len(items) > 0 {
+		printFinalizeList(o.IO.ErrOut, runID, items)
+		if err := o.confirmTyped("delete them", runID); err != nil {
+			return err
+		}
+	}
+	clients, err := o.clients(ctx)
+	if err != nil {
+		return err
+	}
+	o.progress()
+	res, err := remediate.Finalize(ctx, runID, clients, j, o.Remediate)
+	if res != nil {
+		if o.Format == "json" {
+			_ = writeJSON(o.IO.Out, res)
+		} else {
+			printFinalizeTable(o.IO.Out, res)
+		}
+	}
 	return runErr(res, err)
 }
 
@@ -566,7 +677,11 @@ func newJournalCmd(ios *iostreams.IOStreams) *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List every run, oldest first",
-		Args:  cobra.NoArgs,
+		Long: `List every run in the journal, oldest first: its ID, kind, status, start
+time, the apply run it acts on (backout, finalize) and its number of steps.
+On a terminal the columns have a header; piped, each run is one
+tab-separated line.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(format); err != nil {
 				return err
@@ -586,14 +701,7 @@ func newJournalCmd(ios *iostreams.IOStreams) *cobra.Command {
 				}
 				return writeJSON(ios.Out, runs)
 			}
-			for _, r := range runs {
-				target := r.TargetRun
-				if target == "" {
-					target = "-"
-				}
-				fmt.Fprintf(ios.Out, "%s\t%s\t%s\t%s\t%s\t%d steps\n", r.ID, r.Kind, r.Status, r.StartedAt.UTC().Format(time.RFC3339), target, total(r.Steps))
-			}
-			return nil
+			return printRunList(ios.Out, runs, ios.IsStdoutTTY())
 		},
 	}
 	show := &cobra.Command{
@@ -616,14 +724,8 @@ func newJournalCmd(ios *iostreams.IOStreams) *cobra.Command {
 			if format == "json" {
 				return writeJSON(ios.Out, res)
 			}
-			printRun(ios.Out, res)
-			for _, s := range res.Steps {
-				line := fmt.Sprintf("  step %d %s %s: %s", s.Seq, s.Action, s.Resource, s.Status)
-				if s.Error != "" {
-					line += ": " + s.Error
-				}
-				fmt.Fprintln(ios.Out, line)
-			}
+			printRunTable(ios.Out, res, true, true)
+			printStepsTable(ios.Out, res.Steps)
 			return nil
 		},
 	}

@@ -26,6 +26,11 @@ import (
 // The returned RunResult describes the run whenever one was started; the
 // error is non-nil when the run did not complete (a step failed, ctx was
 // cancelled) or could not start (lock held, invalid plan, journal error).
+// A run that did not complete also reports the step it failed at and, read
+// live after it stopped, every resource it left changed.
+//
+// Apply journals a run even for a plan with no ready action; callers that
+// should not use such a plan up check Plan.CheckReady first.
 func Apply(ctx context.Context, plan *Plan, clients ClientsFunc, j *journal.Journal, opts Options) (*RunResult, error) {
 	opts = opts.withDefaults()
 	if err := plan.Validate(); err != nil {
@@ -41,19 +46,8 @@ func Apply(ctx context.Context, plan *Plan, clients ClientsFunc, j *journal.Jour
 		return nil, err
 	}
 
-	prior, err := j.RunsByPlanHash(jctx, journal.KindApply, plan.Hash)
-	if err != nil {
-		return nil, err
-	}
-	if len(prior) > 0 {
-		res, err := ShowRun(jctx, j, prior[0].ID)
-		if err != nil {
-			return nil, err
-		}
-		res.NothingToDo = true
-		res.Message = fmt.Sprintf("plan %s was already applied in run %s (%s); nothing changed. A plan is used once: "+
-			"scan and plan again to remediate what is still failing", short(plan.Hash), prior[0].ID, prior[0].Status)
-		return res, nil
+	if res, err := AppliedBefore(jctx, j, plan); res != nil || err != nil {
+		return res, err
 	}
 
 	raw, err := json.Marshal(plan)
@@ -84,11 +78,35 @@ func Apply(ctx context.Context, plan *Plan, clients ClientsFunc, j *journal.Jour
 		return nil, errors.Join(runErr, err)
 	}
 	if runErr != nil {
-		res.Message = fmt.Sprintf("run %s stopped: %v. `sagefence backout %s` restores what it changed", run.ID, runErr, run.ID)
+		res.Failure = failureOf(res.Steps, runErr)
+		left, err := x.leftChanged(ctx, plan, clients)
+		if err != nil {
+			// What the run touched is unknown: say so where the
+			// resources would have been listed.
+			left = []ResourceChange{{Resource: "run " + run.ID, ReadError: "reading its steps: " + err.Error()}}
+		}
+		res.LeftChanged = left
+		res.Message = applyMessage(res)
 		return res, fmt.Errorf("apply run %s: %w", run.ID, runErr)
 	}
-	res.Message = fmt.Sprintf("run %s completed; `sagefence backout %s` undoes it, `sagefence finalize %s` deletes "+
-		"replaced notebooks", run.ID, run.ID, run.ID)
+	res.Message = applyMessage(res)
+	return res, nil
+}
+
+// AppliedBefore returns the run that applied plan, marked NothingToDo, or
+// nil when the journal has none: a plan is used once.
+func AppliedBefore(ctx context.Context, j *journal.Journal, plan *Plan) (*RunResult, error) {
+	prior, err := j.RunsByPlanHash(ctx, journal.KindApply, plan.Hash)
+	if err != nil || len(prior) == 0 {
+		return nil, err
+	}
+	res, err := ShowRun(ctx, j, prior[0].ID)
+	if err != nil {
+		return nil, err
+	}
+	res.NothingToDo = true
+	res.Message = fmt.Sprintf("plan %s was already applied in run %s (%s); nothing changed. A plan is used once: "+
+		"scan and plan again to remediate what is still failing", short(plan.Hash), prior[0].ID, prior[0].Status)
 	return res, nil
 }
 

@@ -21,7 +21,7 @@ type StateChangedError struct {
 }
 
 func (e *StateChangedError) Error() string {
-	return fmt.Sprintf("%s changed since apply (step %d): %s; check it, then back out with --force to restore it anyway",
+	return fmt.Sprintf("%s changed since apply (apply step %d): %s; check it, then back out with --force to restore it anyway",
 		e.Resource, e.Seq, joinLines(e.Diff))
 }
 
@@ -136,7 +136,7 @@ func Backout(ctx context.Context, runID string, clients ClientsFunc, j *journal.
 		return nil, errors.Join(runErr, err)
 	}
 	if runErr != nil {
-		res.Message = fmt.Sprintf("backout %s of run %s stopped: %v", run.ID, runID, runErr)
+		res.Message = fmt.Sprintf("backout %s of run %s stopped before it finished", run.ID, runID)
 		return res, fmt.Errorf("backout run %s: %w", run.ID, runErr)
 	}
 	res.Message = fmt.Sprintf("run %s is backed out (backout run %s)", runID, run.ID)
@@ -219,12 +219,12 @@ func (b *backout) reverse(ctx context.Context, steps []journal.Step) error {
 	for i := len(todo) - 1; i >= 0; i-- {
 		d := todo[i]
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("interrupted before undoing step %d: %w", d.Seq, err)
+			return fmt.Errorf("interrupted before undoing apply step %d: %w", d.Seq, err)
 		}
 		if cseq, ok := created[d.s.resource()]; ok {
 			if done[d.s.resource()] {
-				if err := b.j.MarkStep(context.WithoutCancel(ctx), b.target, d.Seq, journal.StepUndone,
-					fmt.Sprintf("reversed by deleting %s (created by step %d)", d.s.resource(), cseq), b.runID); err != nil {
+				if err := b.mark(context.WithoutCancel(ctx), d, journal.StepUndone,
+					fmt.Sprintf("reversed by deleting %s (created by apply step %d)", d.s.resource(), cseq)); err != nil {
 					return err
 				}
 				continue
@@ -344,9 +344,9 @@ func (b *backout) undo(ctx context.Context, d decoded, inv step, deleting bool) 
 	}
 	b.opts.at(seq, pointResult)
 	b.progress(StepResult{Seq: seq, ActionID: d.ActionID, Action: "undo-" + inv.kind(), Resource: d.s.resource(),
-		Status: o.Status, Error: o.Error, Note: o.Note})
+		Status: o.Status, Error: o.Error, Note: o.Note, Undoes: d.Seq})
 	if undoErr != nil {
-		return fmt.Errorf("undoing step %d (%s %s): %w", d.Seq, d.Action, d.s.resource(), undoErr)
+		return fmt.Errorf("undoing apply step %d (%s %s): %w", d.Seq, d.Action, d.s.resource(), undoErr)
 	}
 	return b.j.MarkStep(jctx, b.target, d.Seq, journal.StepUndone, why, b.runID)
 }
@@ -355,8 +355,10 @@ func (b *backout) mark(ctx context.Context, d decoded, status journal.StepStatus
 	if err := b.j.MarkStep(ctx, b.target, d.Seq, status, note, b.runID); err != nil {
 		return err
 	}
-	b.progress(StepResult{Seq: d.Seq, ActionID: d.ActionID, Action: d.Action, Resource: d.s.resource(), Status: status,
-		Note: note, UndoneBy: b.runID})
+	// Not a step of the backout (it made no call): reported by the apply
+	// step it concerns, with no backout number.
+	b.progress(StepResult{ActionID: d.ActionID, Action: d.Action, Resource: d.s.resource(), Status: status,
+		Note: note, UndoneBy: b.runID, Undoes: d.Seq})
 	return nil
 }
 

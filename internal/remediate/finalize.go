@@ -237,3 +237,87 @@ func MuteReplaced(rep *finding.Report, replaced map[string]Replacement) int {
 	rep.Summarize()
 	return n
 }
+
+// FinalizeItem is a notebook Finalize would delete.
+type FinalizeItem struct {
+	Replacement
+	// Data says what became of the data on its ML storage volume, from the
+	// run's plan and the run's own check of the copy.
+	Data string `json:"data"`
+}
+
+// FinalizePreview lists the notebooks Finalize would delete for an apply
+// run, with what became of their data, so that the user sees both before
+// confirming. It only reads the journal: Finalize checks each notebook
+// again before deleting it. A run already backed out or finalized lists
+// none (Finalize says why).
+func FinalizePreview(ctx context.Context, j *journal.Journal, runID string) ([]FinalizeItem, error) {
+	run, err := j.Run(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	if run.Kind != journal.KindApply || run.Status == journal.RunBackedOut || run.Status == journal.RunFinalized {
+		return nil, nil
+	}
+	plan, err := storedPlan(ctx, j, runID)
+	if err != nil {
+		return nil, err
+	}
+	reps, err := replacementsOf(ctx, j, run, plan)
+	if err != nil {
+		return nil, err
+	}
+	steps, err := j.Steps(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FinalizeItem, 0, len(reps))
+	for _, rp := range reps {
+		var data *DataPlan
+		for _, a := range plan.Actions {
+			if a.ID == rp.ActionID {
+				data = a.Data
+			}
+		}
+		var check *RestoreCheck
+		for _, st := range steps {
+			var rc RestoreCheck
+			if st.Action == StepVerifyRestore && st.ActionID == rp.ActionID && st.Status == journal.StepDone &&
+				json.Unmarshal(st.Result, &rc) == nil {
+				check = &rc
+			}
+		}
+		out = append(out, FinalizeItem{Replacement: rp, Data: dataStatement(data, rp.NewName, check)})
+	}
+	return out, nil
+}
+
+// dataStatement says what deleting a replaced notebook does to its data.
+func dataStatement(d *DataPlan, newName string, check *RestoreCheck) string {
+	switch {
+	case d == nil:
+		return "the run's plan does not say what became of its data: its volume (/home/ec2-user/SageMaker) will be destroyed with it"
+	case d.Mode == DataCopiedThroughS3 && check != nil:
+		return fmt.Sprintf("data copied to %s and restored on %s (%d files, %s, checked by apply); the copy stays in S3",
+			d.DataURI, newName, check.Restore.Files, byteSize(check.Restore.Bytes))
+	case d.Mode == DataCopiedThroughS3:
+		return fmt.Sprintf("data copied to %s; the run recorded no check of its restore on %s", d.DataURI, newName)
+	}
+	return fmt.Sprintf("data NOT copied: its volume (/home/ec2-user/SageMaker) will be destroyed with it, and "+
+		"whatever you did not copy to %s yourself is lost", newName)
+}
+
+// byteSize is n in bytes, KiB, MiB or GiB.
+func byteSize(n int64) string {
+	if n < 1024 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	v, unit := float64(n)/1024, "KiB"
+	for _, u := range []string{"MiB", "GiB", "TiB"} {
+		if v < 1024 {
+			break
+		}
+		v, unit = v/1024, u
+	}
+	return fmt.Sprintf("%.1f %s", v, unit)
+}

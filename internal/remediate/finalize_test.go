@@ -3,6 +3,7 @@ package remediate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/sagefence/sagefence/internal/finding"
 	"github.com/sagefence/sagefence/internal/journal"
 	"github.com/sagefence/sagefence/internal/permissions"
+	"github.com/sagefence/sagefence/internal/testenv"
 )
 
 func TestFinalizeDeletesOnlyTheReplacedNotebook(t *testing.T) {
@@ -235,4 +237,63 @@ func TestRemediationCallsOnlyActionsThePolicyGrants(t *testing.T) {
 		t.Errorf("remediation called actions the remediate policy does not grant: %v", missing)
 	}
 	t.Logf("actions used: %v", e.rec.Operations())
+}
+
+func TestDataStatementSaysWhatFinalizeDestroys(t *testing.T) {
+	s3 := dataPlan("bk", "p", "nb")
+	cases := []struct {
+		data  *DataPlan
+		check *RestoreCheck
+		want  string
+	}{
+		{&DataPlan{Mode: DataStaysOnOldNotebook}, nil,
+			"data NOT copied: its volume (/home/ec2-user/SageMaker) will be destroyed with it, and whatever you did not copy to nb-private yourself is lost"},
+		{&s3, &RestoreCheck{Restore: Manifest{Files: 12, Bytes: 3 << 20}},
+			"data copied to s3://bk/p/nb/ and restored on nb-private (12 files, 3.0 MiB, checked by apply); the copy stays in S3"},
+		{&s3, nil, "data copied to s3://bk/p/nb/; the run recorded no check of its restore on nb-private"},
+		{nil, nil, "the run's plan does not say what became of its data: its volume (/home/ec2-user/SageMaker) will be destroyed with it"},
+	}
+	for _, c := range cases {
+		if got := dataStatement(c.data, "nb-private", c.check); got != c.want {
+			t.Errorf("got  %s\nwant %s", got, c.want)
+		}
+	}
+	for n, want := range map[int64]string{0: "0 bytes", 1023: "1023 bytes", 1536: "1.5 KiB", 5 << 30: "5.0 GiB"} {
+		if got := byteSize(n); got != want {
+			t.Errorf("byteSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestFinalizePreviewListsEachReplacedNotebookWithItsData(t *testing.T) {
+	e := newEnv(t)
+	buildEstate(t, e)
+	j := openJournal(t)
+	ctx := context.Background()
+	res, err := Apply(ctx, e.plan(t, PlanOptions{}), e.clients(), j, fast())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.proxy.ResetCounts()
+	items, err := FinalizePreview(ctx, j, res.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].OldName != "nb-direct" || items[0].NewName != "nb-direct-private" ||
+		items[0].Region != testenv.Region || !strings.HasPrefix(items[0].Data, "data NOT copied") {
+		t.Errorf("preview = %+v", items)
+	}
+	if n := e.proxy.Calls("*"); n != 0 {
+		t.Errorf("the preview made %d AWS calls", n)
+	}
+	if _, err := Backout(ctx, res.RunID, e.clients(), j, fast()); err != nil {
+		t.Fatal(err)
+	}
+	if items, err := FinalizePreview(ctx, j, res.RunID); err != nil || len(items) != 0 {
+		t.Errorf("preview after backout = %+v, %v; want none", items, err)
+	}
+	var nf *journal.NotFoundError
+	if _, err := FinalizePreview(ctx, j, "r-missing"); !errors.As(err, &nf) {
+		t.Errorf("preview of a missing run: %v", err)
+	}
 }

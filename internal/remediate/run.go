@@ -112,6 +112,8 @@ type ActionResult struct {
 	Error    string       `json:"error,omitempty"`
 	// Details are the drift found or why the action was blocked.
 	Details []string `json:"details,omitempty"`
+	// Replacement is the new notebook of a recreate-notebook action.
+	Replacement string `json:"replacement,omitempty"`
 }
 
 // StepResult is one journaled step.
@@ -124,6 +126,9 @@ type StepResult struct {
 	Error    string             `json:"error,omitempty"`
 	Note     string             `json:"note,omitempty"`
 	UndoneBy string             `json:"undone_by,omitempty"`
+	// Undoes is, for a backout's step, the step of the apply run it
+	// reverses (backout numbers its own steps from 1).
+	Undoes int `json:"undoes,omitempty"`
 	// Result is what the step learned, for example data manifests.
 	Result json.RawMessage `json:"result,omitempty"`
 }
@@ -143,9 +148,17 @@ type RunResult struct {
 	Error       string     `json:"error,omitempty"`
 	StartedAt   time.Time  `json:"started_at"`
 	FinishedAt  *time.Time `json:"finished_at,omitempty"`
-	// Actions is set for apply runs, in plan order.
+	// Actions is set for apply runs, in plan order, and Summary counts
+	// them by outcome.
 	Actions []ActionResult `json:"actions,omitempty"`
-	Steps   []StepResult   `json:"steps"`
+	Summary *ActionCounts  `json:"summary,omitempty"`
+	// Failure is the step a failed apply stopped at, with its cause.
+	Failure *StepFailure `json:"failure,omitempty"`
+	// LeftChanged is set by an apply that failed or was interrupted: each
+	// resource the run touched whose live state, read after it stopped, is
+	// not as it was before the run. Backout restores them.
+	LeftChanged []ResourceChange `json:"left_changed,omitempty"`
+	Steps       []StepResult     `json:"steps"`
 }
 
 // ExitCode maps a run to the CLI's exit codes: 0 everything done (or
@@ -218,8 +231,13 @@ func ShowRun(ctx context.Context, j *journal.Journal, runID string) (*RunResult,
 		Error: run.Error, StartedAt: run.StartedAt, FinishedAt: run.FinishedAt, Steps: []StepResult{},
 	}
 	for _, s := range steps {
-		res.Steps = append(res.Steps, StepResult{Seq: s.Seq, ActionID: s.ActionID, Action: s.Action, Resource: s.Resource,
-			Status: s.Status, Error: s.Error, Note: s.Note, UndoneBy: s.UndoneBy, Result: s.Result})
+		r := StepResult{Seq: s.Seq, ActionID: s.ActionID, Action: s.Action, Resource: s.Resource,
+			Status: s.Status, Error: s.Error, Note: s.Note, UndoneBy: s.UndoneBy, Result: s.Result}
+		var in undoIntent
+		if run.Kind == journal.KindBackout && json.Unmarshal(s.Intent, &in) == nil && in.Run == run.TargetRun {
+			r.Undoes = in.Seq
+		}
+		res.Steps = append(res.Steps, r)
 	}
 	if run.Kind == journal.KindApply {
 		plan, err := storedPlan(ctx, j, runID)
@@ -227,6 +245,8 @@ func ShowRun(ctx context.Context, j *journal.Journal, runID string) (*RunResult,
 			return nil, err
 		}
 		res.Actions = actionResults(plan, steps)
+		c := CountActions(res.Actions)
+		res.Summary = &c
 	}
 	return res, nil
 }
@@ -260,6 +280,9 @@ func actionResults(p *Plan, steps []journal.Step) []ActionResult {
 	out := make([]ActionResult, 0, len(p.Actions))
 	for _, a := range p.Actions {
 		r := ActionResult{ID: a.ID, Action: a.Kind, Resource: a.Resource}
+		if a.Replacement != nil {
+			r.Replacement = a.Replacement.Name
+		}
 		ss := by[a.ID]
 		switch {
 		case len(ss) == 0:

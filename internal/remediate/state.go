@@ -488,9 +488,30 @@ func diffRules(want, got []Rule, descriptions bool) []string {
 
 func diffNotebook(w, g *NotebookState) []string {
 	var d []string
+	compareNotebook(w, g, func(field, want, got string) {
+		d = append(d, fmt.Sprintf("%s is %q, expected %q", field, got, want))
+	})
+	for _, k := range slices.Sorted(maps.Keys(w.Tags)) {
+		if gv, ok := g.Tags[k]; !ok {
+			d = append(d, fmt.Sprintf("tag %s is missing, expected %q", k, w.Tags[k]))
+		} else if gv != w.Tags[k] {
+			d = append(d, fmt.Sprintf("tag %s is %q, expected %q", k, gv, w.Tags[k]))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(g.Tags)) {
+		if _, ok := w.Tags[k]; !ok {
+			d = append(d, fmt.Sprintf("tag %s=%q is unexpected", k, g.Tags[k]))
+		}
+	}
+	return d
+}
+
+// compareNotebook calls differ for each setting (and the status) in which
+// g differs from w, with the field's name and both values.
+func compareNotebook(w, g *NotebookState, differ func(field, want, got string)) {
 	cmp := func(field, want, got string) {
 		if want != got {
-			d = append(d, fmt.Sprintf("%s is %q, expected %q", field, got, want))
+			differ(field, want, got)
 		}
 	}
 	cmp("status", w.Status, g.Status)
@@ -509,18 +530,4 @@ func diffNotebook(w, g *NotebookState) []string {
 	cmp("MinimumInstanceMetadataServiceVersion", w.MinimumIMDSVersion, g.MinimumIMDSVersion)
 	cmp("IpAddressType", w.IPAddressType, g.IPAddressType)
 	cmp("AcceleratorTypes", strings.Join(w.AcceleratorTypes, ","), strings.Join(g.AcceleratorTypes, ","))
-	keys := slices.Sorted(maps.Keys(w.Tags))
-	for _, k := range keys {
-		if gv, ok := g.Tags[k]; !ok {
-			d = append(d, fmt.Sprintf("tag %s is missing, expected %q", k, w.Tags[k]))
-		} else if gv != w.Tags[k] {
-			d = append(d, fmt.Sprintf("tag %s is %q, expected %q", k, gv, w.Tags[k]))
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(g.Tags)) {
-		if _, ok := w.Tags[k]; !ok {
-			d = append(d, fmt.Sprintf("tag %s=%q is unexpected", k, g.Tags[k]))
-		}
-	}
-	return d
 }
