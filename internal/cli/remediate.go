@@ -363,6 +363,19 @@ func (o *runOptions) clients(ctx context.Context) (remediate.ClientsFunc, error)
 	return c, nil
 }
 
+// checkConfig loads the AWS configuration without using it: a profile
+// that does not exist or a region that is not one is refused (exit 2)
+// before a plan or run is shown, without credentials or any call.
+func (o *runOptions) checkConfig(ctx context.Context) error {
+	if o.Clients != nil {
+		return nil
+	}
+	if _, err := awsclient.Load(ctx, awsclient.Options{Profile: o.Live.Profile, EndpointURL: o.Live.EndpointURL, CallTimeout: o.Live.CallTimeout}); err != nil {
+		return usageErr(err)
+	}
+	return nil
+}
+
 // confirm asks on a terminal; without one, --yes is required.
 func (o *runOptions) confirm(question string) error {
 	if o.Yes {
@@ -474,6 +487,11 @@ func runApply(ctx context.Context, o *runOptions, path string) error {
 		return usageErrf("%s: %v", path, err)
 	}
 	if err := o.needConfirmation(); err != nil {
+		return err
+	}
+	// The configuration (profile, regions) is checked before anything is
+	// shown or asked; credentials are needed only once confirmed.
+	if err := o.checkConfig(ctx); err != nil {
 		return err
 	}
 	// A plan already applied changes nothing: say so rather than ask.
@@ -632,6 +650,11 @@ func runFinalize(ctx context.Context, o *runOptions, runID string) error {
 		return err
 	}
 	if err := o.needConfirmation(); err != nil {
+		return err
+	}
+	// The configuration is checked before the run is read or anything
+	// asked.
+	if err := o.checkConfig(ctx); err != nil {
 		return err
 	}
 	j, err := openJournal(ctx, o.Journal)
