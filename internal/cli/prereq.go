@@ -87,7 +87,7 @@ Exit codes: 0 every needed permission granted, 1 at least one denied,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Mode, "for", "audit", "what to check the permissions of: audit (scan) or remediate (plan, apply, backout)")
+	f.StringVar(&o.Mode, "for", "audit", "what to check the permissions of: audit (scan), remediate (plan, apply, backout) or watch")
 	f.StringSliceVar(&o.Features, "features", nil, "optional features to include: "+featureNames())
 	f.StringVar(&regions, "regions", "", "comma-separated regions to check (default: the configured region)")
 	f.StringVar(&o.Format, "format", "table", "output format: table or json")
@@ -111,7 +111,7 @@ func splitList(s string) []string {
 func runPreflight(ctx context.Context, o *preflightOptions) error {
 	mode, err := permissions.ParseMode(o.Mode)
 	if err != nil {
-		return usageErrf("--for %q: want audit or remediate", o.Mode)
+		return usageErrf("--for %q: want audit, remediate or watch", o.Mode)
 	}
 	if o.Format != "table" && o.Format != "json" {
 		return usageErrf("--format %q: want table or json", o.Format)
@@ -164,6 +164,8 @@ type iamPolicyOptions struct {
 	BackupBucket string
 	NotebookRole []string
 	MemberRole   string
+	EventQueue   string
+	AlertTopic   string
 	Output       string
 }
 
@@ -189,7 +191,7 @@ backout and finalize make, scoped as narrowly as each action allows.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Mode, "for", "audit", "audit (scan) or remediate (plan, apply, backout, finalize)")
+	f.StringVar(&o.Mode, "for", "audit", "audit (scan), remediate (plan, apply, backout, finalize) or watch (scan, the event queue, alerts)")
 	f.StringSliceVar(&o.Features, "features", nil, "optional features to include: "+featureNames())
 	f.BoolVar(&o.AllFeatures, "all-features", false, "include every optional feature")
 	f.StringVar(&o.Partition, "partition", "aws", "ARN partition: aws, aws-cn, aws-us-gov, ...")
@@ -197,6 +199,8 @@ backout and finalize make, scoped as narrowly as each action allows.`,
 	f.StringVar(&o.BackupBucket, "backup-bucket", "", "remediation backup location s3://BUCKET/PREFIX (default: buckets named sagefence-*)")
 	f.StringSliceVar(&o.NotebookRole, "notebook-role", nil, "execution role ARNs (wildcards allowed) iam:PassRole may pass")
 	f.StringVar(&o.MemberRole, "role-name", "", "role assumed in member accounts (with --features organizations)")
+	f.StringVar(&o.EventQueue, "queue-name", "", "with --for watch: the SQS queue watch reads (default: sagefence-*)")
+	f.StringVar(&o.AlertTopic, "topic-name", "", "with --for watch: the SNS topic watch publishes alerts to (default: sagefence-*)")
 	f.StringVarP(&o.Output, "output", "o", "", "write the policy to this file instead of stdout")
 	return cmd
 }
@@ -204,7 +208,7 @@ backout and finalize make, scoped as narrowly as each action allows.`,
 func runIAMPolicy(o *iamPolicyOptions) error {
 	mode, err := permissions.ParseMode(o.Mode)
 	if err != nil {
-		return usageErrf("--for %q: want audit or remediate", o.Mode)
+		return usageErrf("--for %q: want audit, remediate or watch", o.Mode)
 	}
 	features, err := parseFeatures(o.Features)
 	if err != nil {
@@ -225,6 +229,15 @@ func runIAMPolicy(o *iamPolicyOptions) error {
 	}
 	if o.MemberRole != "" {
 		opts = append(opts, permissions.WithMemberRoleName(o.MemberRole))
+	}
+	if (o.EventQueue != "" || o.AlertTopic != "") && mode != permissions.ModeWatch {
+		return usageErrf("--queue-name and --topic-name apply to --for watch")
+	}
+	if o.EventQueue != "" {
+		opts = append(opts, permissions.WithEventQueue(o.EventQueue))
+	}
+	if o.AlertTopic != "" {
+		opts = append(opts, permissions.WithAlertTopic(o.AlertTopic))
 	}
 	doc, err := permissions.Policy(mode, opts...)
 	if err != nil {

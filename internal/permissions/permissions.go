@@ -16,19 +16,24 @@ import (
 type Mode string
 
 // Modes. Remediate includes everything audit needs: plan and apply re-read
-// the account before they change it.
+// the account before they change it. Watch is audit plus reading the event
+// queue and publishing alerts; it never changes a scanned account.
 const (
 	ModeAudit     Mode = "audit"
 	ModeRemediate Mode = "remediate"
+	ModeWatch     Mode = "watch"
 )
 
-// ParseMode accepts "audit" or "remediate".
+// Modes lists every mode, in a stable order.
+func Modes() []Mode { return []Mode{ModeAudit, ModeRemediate, ModeWatch} }
+
+// ParseMode accepts "audit", "remediate" or "watch".
 func ParseMode(s string) (Mode, error) {
-	switch m := Mode(strings.ToLower(strings.TrimSpace(s))); m {
-	case ModeAudit, ModeRemediate:
+	m := Mode(strings.ToLower(strings.TrimSpace(s)))
+	if slices.Contains(Modes(), m) {
 		return m, nil
 	}
-	return "", fmt.Errorf("unknown mode %q: want audit or remediate", s)
+	return "", fmt.Errorf("unknown mode %q: want audit, remediate or watch", s)
 }
 
 // includes reports whether a principal in mode m needs actions of mode need.
@@ -92,6 +97,11 @@ const (
 	// ScopeKMSKeyGrant is the same keys, for grants only AWS services
 	// create (kms:GrantIsForAWSResource).
 	ScopeKMSKeyGrant Scope = "kms-key-grant"
+	// ScopeEventQueue is the SQS queue watch reads CloudTrail events from
+	// (events-setup names it sagefence-events).
+	ScopeEventQueue Scope = "event-queue"
+	// ScopeAlertTopic is the SNS topic watch publishes transitions to.
+	ScopeAlertTopic Scope = "alert-topic"
 )
 
 // Access classifies an action for preflight: how it can be checked
@@ -138,6 +148,7 @@ func catalog() []Action {
 	const (
 		audit = ModeAudit
 		remed = ModeRemediate
+		watch = ModeWatch
 		r     = AccessRead
 		w     = AccessWrite
 	)
@@ -208,8 +219,18 @@ func catalog() []Action {
 		{"s3", "ListBucket", remed, "", r, ScopeBackupBucket, "BackupBucket", "Check the backup of the ML volume is there before deleting the notebook."},
 		{"s3", "GetObject", remed, "", r, ScopeBackupObjects, "BackupObjects", "Read the backup manifest of the ML volume."},
 		{"s3", "PutObject", remed, "", w, ScopeBackupObjects, "BackupObjects", "Write the backup manifest and lifecycle scripts."},
+
+		// Continuous mode. Receiving hides a message from other readers, so
+		// preflight simulates it rather than calling it.
+		{"sqs", "ReceiveMessage", watch, "", w, ScopeEventQueue, "EventQueue", "Long-poll the queue EventBridge sends CloudTrail events to (watch --queue-url)."},
+		{"sqs", "DeleteMessage", watch, "", w, ScopeEventQueue, "EventQueue", "Delete each event once it is handled, malformed ones included (DeleteMessageBatch needs this action)."},
+		{"sns", "Publish", watch, "", w, ScopeAlertTopic, "AlertTopic", "Publish each transition to the alert topic (watch --alert-sns-topic)."},
 	}
 }
+
+// All returns every action of every mode, in catalog order. The slice is
+// a fresh copy.
+func All() []Action { return catalog() }
 
 // Actions returns the actions a principal in mode needs, including those
 // of every optional feature (each marked with its Feature), in catalog

@@ -58,10 +58,11 @@ func TestActionsAreExactlyTheDocumentedSet(t *testing.T) {
 		audit = append(audit, n)
 	}
 	remediate := append(slices.Clone(audit), wantRemediateOnly...)
+	watch := append(slices.Clone(audit), "sqs:ReceiveMessage", "sqs:DeleteMessage", "sns:Publish")
 	for _, tc := range []struct {
 		mode Mode
 		want []string
-	}{{ModeAudit, audit}, {ModeRemediate, remediate}} {
+	}{{ModeAudit, audit}, {ModeRemediate, remediate}, {ModeWatch, watch}} {
 		got := names(Actions(tc.mode))
 		slices.Sort(got)
 		want := slices.Clone(tc.want)
@@ -137,7 +138,7 @@ func TestCatalogIsWellFormed(t *testing.T) {
 }
 
 func TestParseModeAndFeature(t *testing.T) {
-	for in, want := range map[string]Mode{"audit": ModeAudit, " Remediate ": ModeRemediate} {
+	for in, want := range map[string]Mode{"audit": ModeAudit, " Remediate ": ModeRemediate, "WATCH": ModeWatch} {
 		if got, err := ParseMode(in); err != nil || got != want {
 			t.Errorf("ParseMode(%q) = %q, %v", in, got, err)
 		}
@@ -175,7 +176,7 @@ func decode(t *testing.T, b []byte) map[string]any {
 }
 
 func TestPolicyIsAValidLeastPrivilegeDocument(t *testing.T) {
-	for _, mode := range []Mode{ModeAudit, ModeRemediate} {
+	for _, mode := range Modes() {
 		t.Run(string(mode), func(t *testing.T) {
 			b, err := Policy(mode, WithAllFeatures())
 			if err != nil {
@@ -347,5 +348,36 @@ func TestPolicyRejectsBadOptions(t *testing.T) {
 	}
 	if _, err := Policy("admin"); err == nil {
 		t.Error("unknown mode accepted")
+	}
+}
+
+// TestWatchPolicyScopesTheQueueAndTopic: the watch policy names the event
+// queue and alert topic it is given, and refuses names that are not.
+func TestWatchPolicyScopesTheQueueAndTopic(t *testing.T) {
+	doc, err := Build(ModeWatch, WithAccount("111122223333"), WithEventQueue("sagefence-events"), WithAlertTopic("secops"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, st := range doc.Statement {
+		got[st.Sid] = st.Resource
+	}
+	if want := []string{"arn:aws:sqs:*:111122223333:sagefence-events"}; !slices.Equal(got["SQSEventQueue"], want) {
+		t.Errorf("SQSEventQueue resources = %v, want %v", got["SQSEventQueue"], want)
+	}
+	if want := []string{"arn:aws:sns:*:111122223333:secops"}; !slices.Equal(got["SNSAlertTopic"], want) {
+		t.Errorf("SNSAlertTopic resources = %v, want %v", got["SNSAlertTopic"], want)
+	}
+	for _, st := range doc.Statement {
+		for _, a := range st.Action {
+			if act, _ := Lookup(a); act.Mode == ModeRemediate {
+				t.Errorf("watch policy grants remediation action %s", a)
+			}
+		}
+	}
+	for _, bad := range []PolicyOption{WithEventQueue("a:b"), WithAlertTopic("x/y"), WithEventQueue("")} {
+		if _, err := Build(ModeWatch, bad); err == nil {
+			t.Error("Build accepted an invalid queue or topic name")
+		}
 	}
 }

@@ -37,6 +37,8 @@ type policyOptions struct {
 	backupPrefix   string
 	notebookRoles  []string
 	memberRoleName string
+	eventQueue     string
+	alertTopic     string
 }
 
 // PolicyOption narrows or extends the generated policy.
@@ -94,6 +96,22 @@ func WithMemberRoleName(name string) PolicyOption {
 // policy allows when no bucket is given.
 const DefaultBackupBucketPattern = "sagefence-*"
 
+// DefaultEventQueuePattern and DefaultAlertTopicPattern are the SQS queue
+// and SNS topic names the watch policy allows when none is given
+// (events-setup names its queue sagefence-events).
+const (
+	DefaultEventQueuePattern = "sagefence-*"
+	DefaultAlertTopicPattern = "sagefence-*"
+)
+
+// WithEventQueue names the SQS queue watch reads (a name; wildcards
+// allowed).
+func WithEventQueue(name string) PolicyOption { return func(o *policyOptions) { o.eventQueue = name } }
+
+// WithAlertTopic names the SNS topic watch publishes to (a name;
+// wildcards allowed).
+func WithAlertTopic(name string) PolicyOption { return func(o *policyOptions) { o.alertTopic = name } }
+
 // SageMakerServicePrincipal is what iam:PassRole is limited to.
 const SageMakerServicePrincipal = "sagemaker.amazonaws.com"
 
@@ -103,7 +121,8 @@ func Build(mode Mode, opts ...PolicyOption) (Document, error) {
 	if _, err := ParseMode(string(mode)); err != nil {
 		return Document{}, err
 	}
-	o := policyOptions{partition: "aws", account: "*", backupBucket: DefaultBackupBucketPattern, memberRoleName: "*"}
+	o := policyOptions{partition: "aws", account: "*", backupBucket: DefaultBackupBucketPattern, memberRoleName: "*",
+		eventQueue: DefaultEventQueuePattern, alertTopic: DefaultAlertTopicPattern}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -202,6 +221,14 @@ func (o policyOptions) validate() error {
 	if !roleNameRE.MatchString(o.memberRoleName) {
 		return fmt.Errorf("invalid member role name %q", o.memberRoleName)
 	}
+	// SQS queue and SNS topic names: letters, digits, - and _ (and .fifo
+	// for a queue), at most 80 (queue) or 256 (topic) characters.
+	if !regexp.MustCompile(`^[A-Za-z0-9_*-]{1,80}(\.fifo)?$`).MatchString(o.eventQueue) {
+		return fmt.Errorf("invalid event queue name %q", o.eventQueue)
+	}
+	if !regexp.MustCompile(`^[A-Za-z0-9_*-]{1,256}(\.fifo)?$`).MatchString(o.alertTopic) {
+		return fmt.Errorf("invalid alert topic name %q", o.alertTopic)
+	}
 	for _, r := range o.notebookRoles {
 		if !roleARNRE.MatchString(r) {
 			return fmt.Errorf("invalid notebook role ARN %q", r)
@@ -253,6 +280,10 @@ func (o policyOptions) resources(s Scope) []string {
 		}
 	case ScopeKMSKey, ScopeKMSKeyGrant:
 		return []string{fmt.Sprintf("arn:%s:kms:*:%s:key/*", p, acct)}
+	case ScopeEventQueue:
+		return []string{fmt.Sprintf("arn:%s:sqs:*:%s:%s", p, acct, o.eventQueue)}
+	case ScopeAlertTopic:
+		return []string{fmt.Sprintf("arn:%s:sns:*:%s:%s", p, acct, o.alertTopic)}
 	case ScopeIAMPrincipal:
 		return []string{
 			fmt.Sprintf("arn:%s:iam::%s:role/*", p, acct),
@@ -270,6 +301,8 @@ func servicePascal(service string) string {
 		return "SageMaker"
 	case "securityhub":
 		return "SecurityHub"
+	case "sqs", "sns":
+		return strings.ToUpper(service)
 	}
 	if service == "" {
 		return ""

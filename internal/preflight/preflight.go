@@ -59,7 +59,7 @@ const (
 
 // Options choose what to check.
 type Options struct {
-	// Mode is audit or remediate.
+	// Mode is audit, remediate or watch.
 	Mode permissions.Mode
 	// Regions are checked one by one for the regional permissions (an SCP
 	// may deny some regions). Empty means Clients.Region.

@@ -414,7 +414,7 @@ func (r *run) checkAll() {
 	if _, ok := r.needed["ec2:DescribeRegions"]; ok {
 		r.describeRegions()
 	}
-	order := permissions.Actions(permissions.ModeRemediate) // catalog order
+	order := permissions.All() // catalog order
 	for _, region := range r.report.Regions {
 		rs := &regionState{region: region, c: r.c.Regional(region)}
 		for _, a := range order {
@@ -558,6 +558,10 @@ func (r *run) simResource(action string, rs *regionState) string {
 		return fmt.Sprintf("arn:%s:ec2:%s:%s:subnet/%s", p, region, acct, id)
 	case permissions.ScopeKMSKey, permissions.ScopeKMSKeyGrant:
 		return fmt.Sprintf("arn:%s:kms:%s:%s:key/%s", p, region, acct, "00000000-0000-0000-0000-000000000000")
+	case permissions.ScopeEventQueue:
+		return fmt.Sprintf("arn:%s:sqs:%s:%s:sagefence-events", p, region, acct)
+	case permissions.ScopeAlertTopic:
+		return fmt.Sprintf("arn:%s:sns:%s:%s:sagefence-alerts", p, region, acct)
 	}
 	return "*"
 }
