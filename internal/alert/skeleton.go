@@ -3,16 +3,12 @@ package alert
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
 
 // The contract's sinks and dispatcher, still skeletons.
-
-// NewWebhook posts each alert as JSON to url.
-func NewWebhook(url string, client *http.Client) Sink { return nil }
 
 // SNSAPI is the SNS call the SNS sink makes.
 type SNSAPI interface {
