@@ -4,19 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
 
 // The contract's sinks and dispatcher, still skeletons.
-
-// SNSAPI is the SNS call the SNS sink makes.
-type SNSAPI interface {
-	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
-}
-
-// NewSNS publishes each alert's JSON to an SNS topic.
-func NewSNS(topicARN string, api SNSAPI) Sink { return nil }
 
 // Options tune a Dispatcher.
 type Options struct {
