@@ -64,6 +64,7 @@ func NewWebhook(url string, client *http.Client) Sink {
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &webhook{
 		url:    u.String(),
+		shown:  u.Scheme + "://" + u.Host + "/[redacted]",
 		name:   "webhook " + u.Host,
 		client: c,
 	}
@@ -71,6 +72,7 @@ func NewWebhook(url string, client *http.Client) Sink {
 
 type webhook struct {
 	url    string
+	shown  string // url as errors may show it
 	name   string
 	client *http.Client
 	err    error // why the URL cannot be used
@@ -127,7 +129,7 @@ func (w *webhook) Send(ctx context.Context, a Alert) error {
 func (w *webhook) redact(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		ue.URL = "(" + w.name + ")"
+		ue.URL = w.shown
 	}
 	return err
 }
