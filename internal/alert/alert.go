@@ -7,11 +7,10 @@ package alert
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"net/http"
+	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sagefence/sagefence/internal/history"
 )
@@ -32,60 +31,166 @@ type Alert struct {
 	Text string `json:"text"`
 }
 
-// FromTransition builds the alert of a transition, with its text.
-func FromTransition(t history.Transition) Alert { return Alert{} }
+// FromTransition builds the alert of a transition, with its text. The
+// fields are the transition's values unchanged; only Text is escaped for
+// Slack (see slackText).
+func FromTransition(t history.Transition) Alert {
+	a := Alert{
+		At:           t.At,
+		AccountID:    t.AccountID,
+		Region:       t.Region,
+		Resource:     t.Name,
+		ARN:          t.ARN,
+		From:         t.From,
+		To:           t.To,
+		InternetPath: t.InternetPath,
+		Cause:        t.Cause,
+	}
+	a.Text = a.text()
+	return a
+}
+
+// text is the alert's line for people, e.g.
+//
+//	FAIL: notebook fraud-model-dev (123456789012 us-east-1) is now FAIL (was PASS), internet path nat; cause: CreateRoute by arn:aws:iam::123:user/alice (event 0a1b…)
+//
+// Every value in it comes from AWS and is escaped as data; the template
+// itself uses no mrkdwn (no *bold*, no `code`), so the line reads the same
+// raw in a terminal, an email or a log as rendered in Slack.
+func (a Alert) text() string {
+	s := a.headline(slackText)
+	if a.InternetPath != "" && a.To != history.StatusDeleted {
+		s += ", internet path " + slackText(a.InternetPath)
+	}
+	if a.Cause.Kind != "" {
+		s += "; cause: " + slackText(a.Cause.String())
+	}
+	return s
+}
+
+// headline is the start of the text: what became of which notebook, with
+// each value passed through esc.
+func (a Alert) headline(esc func(string) string) string {
+	name := esc(orUnknown(a.Resource))
+	where := " (" + esc(orUnknown(a.AccountID)) + " " + esc(orUnknown(a.Region)) + ")"
+	to := esc(orUnknown(a.To))
+	switch {
+	case a.To == history.StatusDeleted:
+		s := "DELETED: notebook " + name + where + " was deleted"
+		if a.From != "" {
+			s += " (was " + esc(a.From) + ")"
+		}
+		return s
+	case a.From == "":
+		return to + ": new notebook " + name + where + " is " + to
+	default:
+		return to + ": notebook " + name + where + " is now " + to + " (was " + esc(a.From) + ")"
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "?"
+	}
+	return s
+}
+
+// slackText makes an AWS-sourced value safe as data in Slack's mrkdwn and
+// keeps the text on one line. Slack asks for exactly three escapes: &, <
+// and > (its control sequences, <!channel> and <url|label>, need the angle
+// brackets). Line breaks and other control characters would break the one
+// line, and bidirectional overrides could make the line read differently
+// from what it says; each becomes U+FFFD, as does invalid UTF-8.
+func slackText(s string) string {
+	s = oneLine(s)
+	if !strings.ContainsAny(s, "&<>") {
+		return s
+	}
+	return slackEscaper.Replace(s)
+}
+
+var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// oneLine replaces invalid UTF-8, control characters, Unicode line and
+// paragraph separators and bidirectional formatting characters with
+// U+FFFD.
+func oneLine(s string) string {
+	clean := utf8.ValidString(s)
+	if clean {
+		for _, r := range s {
+			if unsafeRune(r) {
+				clean = false
+				break
+			}
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range strings.ToValidUTF8(s, string(utf8.RuneError)) {
+		if unsafeRune(r) {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	switch {
+	case unicode.IsControl(r):
+		return true
+	case r == '\u2028' || r == '\u2029': // line and paragraph separators
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069', r == '\u200e', r == '\u200f':
+		return true // bidirectional embeddings, overrides, isolates and marks
+	}
+	return false
+}
 
 // Sink delivers one alert.
 type Sink interface {
 	// Name identifies the sink in logs and metrics ("webhook https://…",
 	// "sns arn:…"), without credentials.
 	Name() string
+	// Send delivers a once. It must return when ctx ends: the Dispatcher
+	// cancels ctx to abandon what is left when it is closed.
 	Send(ctx context.Context, a Alert) error
 }
 
-// NewWebhook posts each alert as JSON to url.
-func NewWebhook(url string, client *http.Client) Sink { return nil }
-
-// SNSAPI is the SNS call the SNS sink makes.
-type SNSAPI interface {
-	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+// Permanent marks err as not worth retrying: the Dispatcher gives up on
+// the alert at once (e.g. a webhook answering 404). Errors not so marked
+// are retried up to Options.Attempts.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
 }
 
-// NewSNS publishes each alert's JSON to an SNS topic.
-func NewSNS(topicARN string, api SNSAPI) Sink { return nil }
+type permanentError struct{ err error }
 
-// Options tune a Dispatcher.
-type Options struct {
-	// Attempts per alert and sink (default 5); Backoff is the first retry
-	// delay (default 1s), doubling up to MaxBackoff (default 1m).
-	Attempts            int
-	Backoff, MaxBackoff time.Duration
-	// QueueSize bounds the alerts waiting (default 10,000); past it an
-	// alert is dropped, logged and counted.
-	QueueSize int
-	Logger    *slog.Logger
-	// OnDelivery, if set, is called after each alert's delivery to a sink
-	// ends: ok, or failed after every attempt (for metrics).
-	OnDelivery func(sink string, ok bool)
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// IsPermanent reports whether err was marked by Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
 }
 
-// Dispatcher sends alerts to every sink in the background.
-type Dispatcher struct{}
+// retryAfter is the delay a sink's endpoint asked for before the next
+// attempt (HTTP Retry-After), if it said.
+func retryAfter(err error) (time.Duration, bool) {
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+		return ra.RetryAfter(), true
+	}
+	return 0, false
+}
 
-// ErrNotImplemented marks the skeleton until it is built.
+// ErrNotImplemented marked the skeleton's functions; nothing returns it
+// now. It stays so that code written against the skeleton still compiles.
 var ErrNotImplemented = errors.New("alert: not implemented")
-
-// NewDispatcher starts a dispatcher over sinks.
-func NewDispatcher(sinks []Sink, opts Options) *Dispatcher { return &Dispatcher{} }
-
-// Notify queues alerts for delivery; it never blocks.
-func (d *Dispatcher) Notify(alerts ...Alert) {}
-
-// Close stops accepting alerts and delivers what is queued until ctx ends.
-func (d *Dispatcher) Close(ctx context.Context) error { return ErrNotImplemented }
-
-// Stats are the dispatcher's counters.
-type Stats struct{ Sent, Failed, Dropped int }
-
-// Stats returns the counters so far.
-func (d *Dispatcher) Stats() Stats { return Stats{} }
