@@ -15,13 +15,13 @@ import (
 const trendWindow = 30 * 24 * time.Hour
 
 // maxTrendPoints caps the points drawn: event-driven rescans can record
-// thousands of scans a month, more than a chart 800 units wide can show.
+// thousands of scans a month, more than a chart 1000 units wide can show.
 const maxTrendPoints = 500
 
 // The chart's coordinate system (its viewBox) and the plot area in it.
 const (
-	chartW, chartH             = 800, 220
-	plotL, plotR, plotT, plotB = 48, 788, 12, 190
+	chartW, chartH             = 1000, 200
+	plotL, plotR, plotT, plotB = 48, 988, 12, 172
 )
 
 // trendChart is the posture over time as stacked step areas, one per
@@ -29,6 +29,8 @@ const (
 // scan on top of the stack.
 type trendChart struct {
 	ViewBox string
+	// Left and Right are the plot's edges, for the grid lines.
+	Left, Right int
 	Bands   []band
 	Points  []point
 	YTicks  []tick
@@ -59,7 +61,7 @@ type tick struct {
 
 // buildTrend lays out the chart of pts (oldest first) up to now.
 func buildTrend(pts []history.TrendPoint, since, now time.Time) trendChart {
-	c := trendChart{ViewBox: fmt.Sprintf("0 0 %d %d", chartW, chartH), Scans: len(pts), Since: stamp(since)}
+	c := trendChart{ViewBox: fmt.Sprintf("0 0 %d %d", chartW, chartH), Left: plotL, Right: plotR, Scans: len(pts), Since: stamp(since)}
 	pts = thin(pts, maxTrendPoints)
 	if len(pts) == 0 {
 		return c
