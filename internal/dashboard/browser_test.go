@@ -146,7 +146,9 @@ func TestDashboardInChromium(t *testing.T) {
 			blog.add(&blog.requests, ev.Request.URL)
 		case *cdppage.EventJavascriptDialogOpening:
 			blog.add(&blog.dialogs, string(ev.Type)+": "+ev.Message)
-			go func() { _, _ = chromedp.Call(bctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{}) }()
+			go func() {
+				_, _ = chromedp.Call(bctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{})
+			}()
 		}
 	})
 	if err != nil {

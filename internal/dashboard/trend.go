@@ -31,10 +31,10 @@ type trendChart struct {
 	ViewBox string
 	// Left and Right are the plot's edges, for the grid lines.
 	Left, Right int
-	Bands   []band
-	Points  []point
-	YTicks  []tick
-	XTicks  []tick
+	Bands       []band
+	Points      []point
+	YTicks      []tick
+	XTicks      []tick
 	// Scans is how many scans the window holds; Points may be fewer when
 	// they were thinned to maxTrendPoints.
 	Scans int
