@@ -22,6 +22,12 @@ func (h *handler) serveResults(w http.ResponseWriter, r *http.Request) {
 		plain(w, http.StatusInternalServerError, "reading the latest results: "+err.Error())
 		return
 	}
+	if rep == nil {
+		// Ready but nothing to show is a store between states, not an
+		// empty fleet (which is a report with no results).
+		plain(w, http.StatusServiceUnavailable, "not ready: no results are stored")
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	// Once the first bytes are out the status cannot change; a failure
 	// past that point can only cut the body short, which a client's JSON

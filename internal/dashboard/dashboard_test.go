@@ -287,6 +287,11 @@ func TestResultsBeforeTheFirstScanAndOnFailure(t *testing.T) {
 		t.Errorf("GET /api/v1/results before the first scan = %d, want 503", rec.Code)
 	}
 	src = newFake()
+	src.rep = nil
+	if rec := do(t, newHandler(src, token), "GET", "/api/v1/results", "Bearer "+token); rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("GET /api/v1/results with no report stored = %d, want 503", rec.Code)
+	}
+	src = newFake()
 	src.err = errors.New("database is locked\nsecond line")
 	rec := do(t, newHandler(src, token), "GET", "/api/v1/results", "Bearer "+token)
 	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "database is locked") ||
