@@ -99,16 +99,18 @@ func New(src Source, opts Options) http.Handler {
 // slow or idle client from holding a connection: headers within 5 s, the
 // whole request within 10 s, the response within 2 min (the results of a
 // large fleet are hundreds of megabytes), idle connections closed after
-// 2 min, and headers of at most MaxHeaderBytes.
+// 2 min, and headers of at most MaxHeaderBytes. "OPTIONS *" goes to h like
+// any request (and is refused there), not to net/http's built-in answer.
 func NewServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{
-		Addr:              addr,
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    MaxHeaderBytes,
+		Addr:                         addr,
+		Handler:                      h,
+		DisableGeneralOptionsHandler: true,
+		ReadHeaderTimeout:            5 * time.Second,
+		ReadTimeout:                  10 * time.Second,
+		WriteTimeout:                 2 * time.Minute,
+		IdleTimeout:                  2 * time.Minute,
+		MaxHeaderBytes:               MaxHeaderBytes,
 	}
 }
 

@@ -1,10 +1,12 @@
 package dashboard
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -243,9 +245,42 @@ func TestRequestsAreLimited(t *testing.T) {
 	if rec := do(t, h, "GET", long, "Bearer "+token); rec.Code != http.StatusRequestURITooLong {
 		t.Errorf("GET of a %d-byte URI = %d, want 414", len(long), rec.Code)
 	}
+}
+
+func TestNewServer(t *testing.T) {
+	h := newHandler(newFake(), token)
 	srv := NewServer("127.0.0.1:0", h)
 	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
 		t.Errorf("NewServer leaves a limit unset: %+v", srv)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	ask := func(raw string) string {
+		t.Helper()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, raw); err != nil {
+			t.Fatal(err)
+		}
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		return strings.TrimSpace(line)
+	}
+	if got := ask("OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token + "\r\nConnection: close\r\n\r\n"); got != "HTTP/1.1 405 Method Not Allowed" {
+		t.Errorf("OPTIONS * = %q, want 405", got)
+	}
+	if got := ask("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + strings.Repeat("a", 2*MaxHeaderBytes) + "\r\nConnection: close\r\n\r\n"); got != "HTTP/1.1 431 Request Header Fields Too Large" {
+		t.Errorf("GET with %d bytes of headers = %q, want 431", 2*MaxHeaderBytes, got)
+	}
+	if got := ask("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"); got != "HTTP/1.1 200 OK" {
+		t.Errorf("GET /healthz = %q, want 200", got)
 	}
 }
 
