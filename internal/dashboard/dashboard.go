@@ -56,7 +56,8 @@ const (
 	MaxHeaderBytes = 16 << 10
 )
 
-// Paths that answer without the token: a probe must not need a secret.
+// The paths served. The probes, /healthz and /readyz, answer without the
+// token: a liveness or readiness probe must not need a secret.
 const (
 	pathHealth  = "/healthz"
 	pathReady   = "/readyz"
