@@ -118,6 +118,7 @@ Each verdict comes with its evidence and the AWS CLI commands that reproduce it.
 	root.AddCommand(newScanCmd(ios, nil))
 	root.AddCommand(newMergeCmd(ios, nil))
 	root.AddCommand(newPreflightCmd(ios), newIAMPolicyCmd(ios), newGuardrailCmd(ios))
+	root.AddCommand(newEventsSetupCmd(ios, nil))
 	root.AddCommand(newPlanCmd(ios), newApplyCmd(ios), newBackoutCmd(ios), newFinalizeCmd(ios), newJournalCmd(ios))
 	root.AddCommand(newIACCmd(ios, nil))
 	groupCommand(root)

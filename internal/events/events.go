@@ -6,12 +6,18 @@
 // the events of one account-region within a debounce window into one
 // batch, and the EventBridge/SQS set-up (CloudFormation and Terraform)
 // that sends exactly those events.
+//
+// Events are a fast path, not the source of truth: EventBridge delivers
+// CloudTrail events on a best-effort basis and only where a trail logs
+// management events, so the scheduled full scan stays what guarantees that
+// every change is eventually seen.
 package events
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -24,15 +30,145 @@ type Name struct {
 	Name   string
 }
 
+// CloudTrail event sources of Names.
+const (
+	SourceSageMaker = "sagemaker.amazonaws.com"
+	SourceEC2       = "ec2.amazonaws.com"
+)
+
+// family is one kind of change and the CloudTrail events that make it.
+// The list is data so that the code's mapping, the tests and both
+// templates read the same names.
+type family struct {
+	source string
+	what   string
+	names  []string
+}
+
+// families is every event that can change a verdict, checked against the
+// SDK's operation names (TestNamesAreSDKOperations) and against what the
+// path analysis reads (TestEveryNetworkReadIsWatched). Read-only calls are
+// absent: they change nothing. So are changes the analysis cannot see a
+// difference in (rule descriptions, tags of network resources, VPC DNS
+// attributes, security groups' own creation or deletion: a new group is
+// attached to nothing and an attached one cannot be deleted).
+var families = []family{
+	{SourceSageMaker, "notebook lifecycle", []string{
+		"CreateNotebookInstance", "DeleteNotebookInstance", "StartNotebookInstance",
+		"StopNotebookInstance", "UpdateNotebookInstance",
+	}},
+	// Exceptions match notebooks by tag, so a tag change can mute or
+	// unmute a finding. AddTags and DeleteTags apply to every SageMaker
+	// resource; Event.Relevant keeps only those naming a notebook instance.
+	{SourceSageMaker, "notebook tags (exceptions match on them)", []string{
+		"AddTags", "DeleteTags",
+	}},
+	{SourceEC2, "routes and route tables", []string{
+		"CreateRoute", "ReplaceRoute", "DeleteRoute",
+		"CreateRouteTable", "DeleteRouteTable",
+		"AssociateRouteTable", "DisassociateRouteTable", "ReplaceRouteTableAssociation",
+		// Propagated routes to a virtual private gateway can win the longest
+		// prefix over a NAT or internet gateway route.
+		"EnableVgwRoutePropagation", "DisableVgwRoutePropagation",
+	}},
+	{SourceEC2, "gateways", []string{
+		"CreateNatGateway", "DeleteNatGateway",
+		"CreateInternetGateway", "DeleteInternetGateway", "AttachInternetGateway", "DetachInternetGateway",
+		"CreateEgressOnlyInternetGateway", "DeleteEgressOnlyInternetGateway",
+		// A detached virtual private gateway turns its routes into blackholes.
+		"AttachVpnGateway", "DetachVpnGateway",
+	}},
+	{SourceEC2, "security group rules", []string{
+		"AuthorizeSecurityGroupEgress", "AuthorizeSecurityGroupIngress",
+		"RevokeSecurityGroupEgress", "RevokeSecurityGroupIngress",
+		"ModifySecurityGroupRules",
+	}},
+	{SourceEC2, "the notebook's network interface", []string{
+		"ModifyNetworkInterfaceAttribute", // its security groups
+		"AssignIpv6Addresses", "UnassignIpv6Addresses",
+		"AssociateAddress", "DisassociateAddress", // a public (Elastic) IP on it
+	}},
+	{SourceEC2, "network ACLs", []string{
+		"CreateNetworkAcl", "DeleteNetworkAcl",
+		"CreateNetworkAclEntry", "ReplaceNetworkAclEntry", "DeleteNetworkAclEntry",
+		"ReplaceNetworkAclAssociation",
+	}},
+	{SourceEC2, "subnets", []string{
+		"CreateSubnet", "DeleteSubnet", "ModifySubnetAttribute",
+		"AssociateSubnetCidrBlock", "DisassociateSubnetCidrBlock",
+	}},
+	{SourceEC2, "VPC endpoints (gateway endpoints add routes)", []string{
+		"CreateVpcEndpoint", "ModifyVpcEndpoint", "DeleteVpcEndpoints",
+	}},
+	{SourceEC2, "VPC peering", []string{
+		"AcceptVpcPeeringConnection", "DeleteVpcPeeringConnection",
+	}},
+	{SourceEC2, "transit gateways", []string{
+		"CreateTransitGatewayRoute", "DeleteTransitGatewayRoute", "ReplaceTransitGatewayRoute",
+		"AssociateTransitGatewayRouteTable", "DisassociateTransitGatewayRouteTable",
+		"EnableTransitGatewayRouteTablePropagation", "DisableTransitGatewayRouteTablePropagation",
+		"CreateTransitGatewayVpcAttachment", "DeleteTransitGatewayVpcAttachment",
+		"AcceptTransitGatewayVpcAttachment",
+		"ModifyTransitGatewayVpcAttachment", // its subnets decide the zones it serves
+		"AcceptTransitGatewayPeeringAttachment", "DeleteTransitGatewayPeeringAttachment",
+		"CreateTransitGatewayPrefixListReference", "ModifyTransitGatewayPrefixListReference",
+		"DeleteTransitGatewayPrefixListReference",
+	}},
+	{SourceEC2, "managed prefix lists", []string{
+		"CreateManagedPrefixList", "ModifyManagedPrefixList", "DeleteManagedPrefixList",
+		"RestoreManagedPrefixListVersion",
+	}},
+}
+
 // Names is the one list of events that can change a verdict, in a stable
 // order: the code's mapping and the events-setup templates both use it.
-func Names() []Name { return nil }
+func Names() []Name {
+	var out []Name
+	for _, f := range families {
+		for _, n := range f.names {
+			out = append(out, Name{Source: f.source, Name: n})
+		}
+	}
+	return out
+}
+
+// Sources lists the event sources of Names, in their first order.
+func Sources() []string {
+	var out []string
+	for _, f := range families {
+		if len(out) == 0 || out[len(out)-1] != f.source {
+			out = append(out, f.source)
+		}
+	}
+	return out
+}
+
+// NamesOf lists the event names of one source, in Names' order.
+func NamesOf(source string) []string {
+	var out []string
+	for _, n := range Names() {
+		if n.Source == source {
+			out = append(out, n.Name)
+		}
+	}
+	return out
+}
+
+var nameSet = sync.OnceValue(func() map[Name]bool {
+	m := map[Name]bool{}
+	for _, n := range Names() {
+		m[n] = true
+	}
+	return m
+})
 
 // Relevant reports whether an event is one of Names.
-func Relevant(source, name string) bool { return false }
+func Relevant(source, name string) bool { return nameSet()[Name{Source: source, Name: name}] }
 
 // Event is one CloudTrail management event.
 type Event struct {
+	// ID is CloudTrail's eventID (the EventBridge event's id when absent):
+	// the same call delivered twice has one ID.
 	ID        string    `json:"id"`
 	Source    string    `json:"source"`
 	Name      string    `json:"name"`
@@ -40,6 +176,29 @@ type Event struct {
 	Region    string    `json:"region"`
 	Caller    string    `json:"caller,omitempty"`
 	Time      time.Time `json:"time"`
+	// ErrorCode is CloudTrail's errorCode: the call failed (or was a dry
+	// run) and changed nothing.
+	ErrorCode string `json:"error_code,omitempty"`
+	// Resource is the SageMaker resource the request named, when it did
+	// (notebookInstanceName or resourceArn).
+	Resource string `json:"resource,omitempty"`
+}
+
+// Failed reports whether the call failed: it changed nothing, so it is no
+// reason to rescan.
+func (e Event) Failed() bool { return e.ErrorCode != "" }
+
+// Relevant reports whether the event can change a verdict: one of Names,
+// a call that succeeded, and for SageMaker's resource-agnostic tag calls,
+// one that names a notebook instance.
+func (e Event) Relevant() bool {
+	if e.Failed() || !Relevant(e.Source, e.Name) {
+		return false
+	}
+	if e.Source == SourceSageMaker && (e.Name == "AddTags" || e.Name == "DeleteTags") {
+		return isNotebookARN(e.Resource)
+	}
+	return true
 }
 
 // Errors of Parse.
@@ -49,10 +208,6 @@ var (
 	// ErrMalformed: not an EventBridge event at all.
 	ErrMalformed = errors.New("malformed event")
 )
-
-// Parse reads one SQS message body: an EventBridge event whose
-// detail-type is "AWS API Call via CloudTrail".
-func Parse(body []byte) (Event, error) { return Event{}, ErrMalformed }
 
 // SQSAPI is what the consumer calls.
 type SQSAPI interface {
@@ -66,7 +221,15 @@ type Batch struct {
 	AccountID string
 	Region    string
 	Events    []Event
+	// Omitted counts the events that joined the batch beyond MaxBatchEvents:
+	// they are not listed, but the rescan covers them all the same.
+	Omitted int
 }
+
+// MaxBatchEvents bounds the events a batch lists, so that a burst of
+// changes (or a consumer of the batches that has stopped reading) cannot
+// grow memory without bound.
+const MaxBatchEvents = 1000
 
 // Counters are what the consumer has seen.
 type Counters struct {
@@ -86,23 +249,18 @@ type Consumer struct {
 	Logger   *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// BackoffMin and BackoffMax bound the wait after a failed receive
+	// (defaults 1s and 1m): it doubles from BackoffMin with each
+	// consecutive failure, up to BackoffMax, jittered.
+	BackoffMin, BackoffMax time.Duration
+
+	// afterFunc, when set, is time.After on the test's clock: with Now,
+	// it lets a test step through windows and backoffs without waiting.
+	afterFunc func(time.Duration) <-chan time.Time
+
+	mu       sync.Mutex
+	counters Counters
 }
 
-// Run receives until ctx ends, sending batches to out; receive errors are
-// retried with backoff, never a busy loop. Messages are deleted once
-// handled (relevant, ignored or malformed: a malformed message is logged
-// and counted, never fatal).
-func (c *Consumer) Run(ctx context.Context, out chan<- Batch) error {
-	return errors.New("events: not implemented")
-}
-
-// Counters returns the counters so far; safe for concurrent use.
-func (c *Consumer) Counters() Counters { return Counters{} }
-
-// CloudFormation renders the EventBridge rule for Names, the SQS queue
-// with its dead-letter queue and policy, and with org the member-account
-// rules that forward to a central event bus.
-func CloudFormation(org bool) ([]byte, error) { return nil, errors.New("events: not implemented") }
-
-// Terraform renders the same as CloudFormation, in HCL.
-func Terraform(org bool) ([]byte, error) { return nil, errors.New("events: not implemented") }
+// DefaultDebounce is Consumer.Debounce when unset.
+const DefaultDebounce = 5 * time.Second
