@@ -111,10 +111,11 @@ const SchemaVersion = 1
 // A transition holds no time or cause of its own: both are its scan's, so
 // that pruning a scan prunes its transitions and a cause is stored once per
 // scan, not once per notebook. A notebook's current result is stored as the
-// report's JSON with a SHA-256 of it, so that a scan in which nothing about
-// a notebook changed rewrites nothing (the database grows with the changes,
-// not with the estate); its status and internet path are columns for
-// queries. Deleted notebooks are removed from notebooks: their last state
+// report's JSON, in a table of its own, with a SHA-256 of it beside the
+// notebook's status: Record compares a scan with what is stored by reading
+// the small notebooks rows only, and a notebook in which nothing changed
+// rewrites nothing (the database grows with the changes, not with the
+// estate). Deleted notebooks are removed from notebooks: their last state
 // survives in their transitions.
 func migrations() []string {
 	return []string{
@@ -141,10 +142,13 @@ func migrations() []string {
 			status        TEXT NOT NULL,
 			internet_path TEXT NOT NULL,
 			result_sha256 BLOB NOT NULL,
-			result        BLOB NOT NULL,
 			UNIQUE (account_id, region, name)
 		);
 		CREATE INDEX notebooks_status ON notebooks (status);
+		CREATE TABLE results (
+			notebook_id INTEGER PRIMARY KEY REFERENCES notebooks (id) ON DELETE CASCADE,
+			result      BLOB NOT NULL
+		);
 		CREATE TABLE transitions (
 			id            INTEGER PRIMARY KEY,
 			scan_id       INTEGER NOT NULL REFERENCES scans (id),

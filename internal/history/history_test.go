@@ -2,6 +2,8 @@ package history
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +35,7 @@ func nb(acct, region, name string, st finding.Status, path finding.InternetPath)
 		ControlID:    finding.ControlID,
 		AccountID:    acct,
 		Region:       region,
-		Resource:     finding.Resource{Type: finding.ResourceType, Name: name, ARN: arn, Tags: map[string]string{"team": "ml"}},
+		Resource:     finding.Resource{Type: finding.ResourceType, Name: name, ARN: arn, Tags: map[string]string{"team": "ml", "owner": "alice", "env": "prod", "cost-center": "42"}},
 		Status:       st,
 		Severity:     finding.SeverityHigh,
 		InternetPath: path,
@@ -312,6 +314,10 @@ func TestANotebookGoneFromItsRegionIsDeleted(t *testing.T) {
 	if len(cur) != 1 || cur[0].Resource.Name != "keep" {
 		t.Errorf("Current after the deletion: %+v", cur)
 	}
+	var stored int
+	if err := s.r.QueryRow(`SELECT count(*) FROM results`).Scan(&stored); err != nil || stored != 1 {
+		t.Errorf("%d stored results after the deletion (%v), want 1: the deleted notebook's is left behind", stored, err)
+	}
 	last, _, err := s.LastScan(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -427,13 +433,54 @@ func TestStoredResultReadsBackEqual(t *testing.T) {
 	r.Evidence.Notes = []string{"private NAT nat-2 carries no public traffic"}
 	r.Mute = &finding.Mute{Reason: "accepted", Owner: "ml-platform", Expires: "2027-01-01", Source: "exceptions.yaml:3"}
 	r.UnmutedStatus = finding.StatusFail
-	record(t, s, scanAt(t0, scheduled, euw1), report(r))
+	// A second result with its own compliance map, in the same encoding
+	// chunk as the first: each keeps its own.
+	other := nb(euw1.AccountID, euw1.Region, "nb-z", finding.StatusPass, finding.PathNone)
+	other.Compliance = map[string][]string{"soc2": {"CC6.6"}}
+	record(t, s, scanAt(t0, scheduled, euw1), report(r, other))
 	got := current(t, s)
-	if diff := cmp.Diff([]finding.Result{r}, got); diff != "" {
-		t.Errorf("stored result (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]finding.Result{r, other}, got); diff != "" {
+		t.Errorf("stored results (-want +got):\n%s", diff)
 	}
-	if len(got) == 1 && len(got[0].Reproduce.Strings()) != 2 {
+	if len(got) == 2 && len(got[0].Reproduce.Strings()) != 2 {
 		t.Errorf("reproduce read back as %q", got[0].Reproduce.Strings())
+	}
+	// What is stored is the report contract's JSON, byte for byte.
+	var stored []byte
+	if err := s.r.QueryRow(`SELECT r.result FROM results r JOIN notebooks n ON n.id = r.notebook_id
+		WHERE n.name = ?`, r.Resource.Name).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(&r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(stored) != string(want) {
+		t.Errorf("stored JSON differs from encoding/json's:\n got %s\nwant %s", stored, want)
+	}
+}
+
+// TestAnUnchangedScanRewritesNothing: the same results give the same
+// bytes, so a scan in which nothing changed writes only the scan itself.
+func TestAnUnchangedScanRewritesNothing(t *testing.T) {
+	s := openTemp(t)
+	var results []finding.Result
+	for i := range 20 {
+		results = append(results, nb(euw1.AccountID, euw1.Region, fmt.Sprintf("nb-%02d", i), finding.StatusPass, finding.PathNone))
+	}
+	record(t, s, scanAt(t0, scheduled, euw1), report(results...))
+	changes := func() int {
+		var n int
+		if err := s.w.QueryRow(`SELECT total_changes()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := changes()
+	record(t, s, scanAt(t0.Add(time.Hour), scheduled, euw1), report(results...))
+	// The scan's row, inserted then given its counts.
+	if n := changes() - before; n != 2 {
+		t.Errorf("an unchanged scan changed %d rows, want 2 (the scan's own)", n)
 	}
 }
 

@@ -8,14 +8,16 @@ import (
 	"fmt"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+
 	"github.com/sagefence/sagefence/internal/finding"
 )
 
 // Current returns the latest result of every stored notebook that is not
 // deleted, sorted by account, region and name.
 func (s *Store) Current(ctx context.Context) ([]finding.Result, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT account_id, region, name, result FROM notebooks
-		ORDER BY account_id, region, name`)
+	rows, err := s.r.QueryContext(ctx, `SELECT n.account_id, n.region, n.name, r.result
+		FROM notebooks n JOIN results r ON r.notebook_id = n.id ORDER BY n.account_id, n.region, n.name`)
 	if err != nil {
 		return nil, fmt.Errorf("history %s: reading notebooks: %w", s.path, err)
 	}
@@ -28,7 +30,7 @@ func (s *Store) Current(ctx context.Context) ([]finding.Result, error) {
 			return nil, fmt.Errorf("history %s: reading notebooks: %w", s.path, err)
 		}
 		out = append(out, finding.Result{})
-		if err := json.Unmarshal(doc, &out[len(out)-1]); err != nil {
+		if err := jsonv2.Unmarshal(doc, &out[len(out)-1], resultJSON); err != nil {
 			return nil, fmt.Errorf("history %s: reading notebook %s/%s/%s: %w", s.path, acct, region, name, err)
 		}
 	}

@@ -8,10 +8,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"runtime"
 	"slices"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/sagefence/sagefence/internal/finding"
 )
+
+// resultJSON encodes and decodes a stored result: the semantics of
+// encoding/json (the report contract's), with map keys sorted so that the
+// same result always gives the same bytes, and the same SHA-256. The
+// encoder of github.com/go-json-experiment/json is used for speed, as the
+// JSON report writer does.
+var resultJSON = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsonv2.Deterministic(true))
 
 // incoming is one result of the scan being recorded, encoded as it will be
 // stored.
@@ -164,11 +178,10 @@ func groupByScope(read []Scope, results []finding.Result) ([]scopeResults, error
 		if !ok {
 			continue // not read completely: what is stored of it stands
 		}
-		doc, err := json.Marshal(r)
-		if err != nil {
-			return nil, fmt.Errorf("history: encoding the result of %s/%s/%s: %w", r.AccountID, r.Region, r.Resource.Name, err)
-		}
-		scopes[k].results = append(scopes[k].results, incoming{r: r, doc: doc, sum: sha256.Sum256(doc)})
+		scopes[k].results = append(scopes[k].results, incoming{r: r})
+	}
+	if err := encode(scopes); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(scopes, func(a, b scopeResults) int {
 		return cmp.Or(cmp.Compare(a.scope.AccountID, b.scope.AccountID), cmp.Compare(a.scope.Region, b.scope.Region))
@@ -185,9 +198,61 @@ func groupByScope(read []Scope, results []finding.Result) ([]scopeResults, error
 	return scopes, nil
 }
 
+// encodeChunk is how many results one encoding job holds.
+const encodeChunk = 256
+
+// encode encodes and hashes the results on every core: it is most of
+// Record's work, and none of it needs the database.
+func encode(scopes []scopeResults) error {
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for _, sc := range scopes {
+		for from := 0; from < len(sc.results); from += encodeChunk {
+			chunk := sc.results[from:min(from+encodeChunk, len(sc.results))]
+			g.Go(func() error {
+				opts := jsonv2.JoinOptions(resultJSON, sharedMaps())
+				for i := range chunk {
+					in := &chunk[i]
+					doc, err := jsonv2.Marshal(in.r, opts)
+					if err != nil {
+						return fmt.Errorf("history: encoding the result of %s/%s/%s: %w",
+							in.r.AccountID, in.r.Region, in.r.Resource.Name, err)
+					}
+					in.doc, in.sum = doc, sha256.Sum256(doc)
+				}
+				return nil
+			})
+		}
+	}
+	return g.Wait()
+}
+
+// sharedMaps encodes the compliance maps of a chunk's results: the results
+// of one evaluation share one map, so it is encoded once per chunk rather
+// than through reflection, key sorting and all, for every result (the JSON
+// report writer's way). A different map is encoded afresh.
+func sharedMaps() jsonv2.Options {
+	var last reflect.Value
+	var raw jsontext.Value
+	return jsonv2.WithMarshalers(jsonv2.MarshalToFunc(func(enc *jsontext.Encoder, m map[string][]string) error {
+		if m == nil {
+			return jsonv2.SkipFunc
+		}
+		v := reflect.ValueOf(m)
+		if raw == nil || v.UnsafePointer() != last.UnsafePointer() {
+			b, err := jsonv2.Marshal(m, resultJSON)
+			if err != nil {
+				return err
+			}
+			last, raw = v, b
+		}
+		return enc.WriteValue(raw)
+	}))
+}
+
 // writer holds Record's statements, prepared once per scan.
 type writer struct {
-	selectScope, insertNotebook, updateNotebook, deleteNotebook, insertTransition *sql.Stmt
+	selectScope, insertNotebook, updateNotebook, putResult, deleteNotebook, insertTransition *sql.Stmt
 }
 
 func prepareWriter(ctx context.Context, tx *sql.Tx) (*writer, error) {
@@ -198,9 +263,9 @@ func prepareWriter(ctx context.Context, tx *sql.Tx) (*writer, error) {
 	}{
 		{&w.selectScope, `SELECT id, name, arn, status, result_sha256 FROM notebooks WHERE account_id = ? AND region = ?`},
 		{&w.insertNotebook, `INSERT INTO notebooks
-			(account_id, region, name, arn, status, internet_path, result_sha256, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
-		{&w.updateNotebook, `UPDATE notebooks SET arn = ?, status = ?, internet_path = ?, result_sha256 = ?, result = ?
-			WHERE id = ?`},
+			(account_id, region, name, arn, status, internet_path, result_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)`},
+		{&w.updateNotebook, `UPDATE notebooks SET arn = ?, status = ?, internet_path = ?, result_sha256 = ? WHERE id = ?`},
+		{&w.putResult, `INSERT OR REPLACE INTO results (notebook_id, result) VALUES (?, ?)`},
 		{&w.deleteNotebook, `DELETE FROM notebooks WHERE id = ?`},
 		{&w.insertTransition, `INSERT INTO transitions
 			(scan_id, account_id, region, name, arn, from_status, to_status, internet_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
@@ -216,7 +281,8 @@ func prepareWriter(ctx context.Context, tx *sql.Tx) (*writer, error) {
 }
 
 func (w *writer) close() {
-	for _, st := range []*sql.Stmt{w.selectScope, w.insertNotebook, w.updateNotebook, w.deleteNotebook, w.insertTransition} {
+	for _, st := range []*sql.Stmt{w.selectScope, w.insertNotebook, w.updateNotebook, w.putResult, w.deleteNotebook,
+		w.insertTransition} {
 		if st != nil {
 			_ = st.Close() // closing a statement of a transaction that ends anyway
 		}
@@ -237,14 +303,25 @@ func (w *writer) apply(ctx context.Context, sc scopeResults, trs []Transition) (
 		st, ok := old[name]
 		switch {
 		case !ok:
-			if _, err := w.insertNotebook.ExecContext(ctx, acct, region, name, r.Resource.ARN, status,
-				string(r.InternetPath), in.sum[:], in.doc); err != nil {
+			res, err := w.insertNotebook.ExecContext(ctx, acct, region, name, r.Resource.ARN, status,
+				string(r.InternetPath), in.sum[:])
+			var id int64
+			if err == nil {
+				id, err = res.LastInsertId()
+			}
+			if err == nil {
+				_, err = w.putResult.ExecContext(ctx, id, in.doc)
+			}
+			if err != nil {
 				return trs, fmt.Errorf("storing notebook %s: %w", name, err)
 			}
 		case st.status != status || string(st.sum) != string(in.sum[:]):
 			st.seen = true
-			if _, err := w.updateNotebook.ExecContext(ctx, r.Resource.ARN, status, string(r.InternetPath),
-				in.sum[:], in.doc, st.id); err != nil {
+			_, err := w.updateNotebook.ExecContext(ctx, r.Resource.ARN, status, string(r.InternetPath), in.sum[:], st.id)
+			if err == nil {
+				_, err = w.putResult.ExecContext(ctx, st.id, in.doc)
+			}
+			if err != nil {
 				return trs, fmt.Errorf("storing notebook %s: %w", name, err)
 			}
 		default:
