@@ -216,9 +216,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("history %s: creating its directory: %w", path, err)
 	}
 	// The writer takes the write lock when its transaction begins
-	// (immediate), so a Record never fails half-way on a lock upgrade.
+	// (immediate), so a Record never fails half-way on a lock upgrade. The
+	// write-ahead log keeps the size of its largest transaction (the first
+	// scan: about 4.6 KB per notebook) unless limited: journal_size_limit
+	// truncates it once a checkpoint has emptied it, and 16 MiB stays above
+	// the 4 MB at which SQLite checkpoints, so steady scans never regrow it.
 	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"+
-		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate")
+		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=journal_size_limit(16777216)"+
+		"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("history %s: %w", path, err)
 	}

@@ -141,6 +141,7 @@ func TestOpenCreatesWALDatabaseWithCurrentSchema(t *testing.T) {
 		{"synchronous", "2"}, // FULL
 		{"foreign_keys", "1"},
 		{"busy_timeout", "10000"},
+		{"journal_size_limit", "16777216"},
 		{"user_version", "1"},
 	} {
 		var got string
