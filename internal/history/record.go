@@ -101,19 +101,6 @@ func (s *Store) Record(ctx context.Context, scan Scan, rep *finding.Report) ([]T
 	}
 	defer func() { _ = tx.Rollback() }() // no-op after Commit
 
-	res, err := tx.ExecContext(ctx, `INSERT INTO scans
-		(at, started_at, finished_at, cause_kind, event_name, event_id, caller, complete, read, counts)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '{}')`,
-		fmtTime(at), fmtTime(scan.StartedAt), fmtTime(scan.FinishedAt), scan.Cause.Kind, scan.Cause.EventName,
-		scan.Cause.EventID, scan.Cause.Caller, scan.Complete, read)
-	if err != nil {
-		return nil, fmt.Errorf("history %s: recording a scan: %w", s.path, err)
-	}
-	scanID, err := res.LastInsertId()
-	if err != nil {
-		return nil, fmt.Errorf("history %s: recording a scan: %w", s.path, err)
-	}
-
 	w, err := prepareWriter(ctx, tx)
 	if err != nil {
 		return nil, fmt.Errorf("history %s: recording a scan: %w", s.path, err)
@@ -128,6 +115,30 @@ func (s *Store) Record(ctx context.Context, scan Scan, rep *finding.Report) ([]T
 				s.path, sc.scope.AccountID, sc.scope.Region, err)
 		}
 	}
+
+	// The scan is stored with the posture after it, so that Trend is one
+	// query over scans.
+	counts, err := countStatuses(ctx, tx)
+	if err != nil {
+		return nil, fmt.Errorf("history %s: counting notebooks: %w", s.path, err)
+	}
+	countsDoc, err := json.Marshal(counts)
+	if err != nil {
+		return nil, fmt.Errorf("history: encoding counts: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO scans
+		(at, started_at, finished_at, cause_kind, event_name, event_id, caller, complete, read, counts)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		fmtTime(at), fmtTime(scan.StartedAt), fmtTime(scan.FinishedAt), scan.Cause.Kind, scan.Cause.EventName,
+		scan.Cause.EventID, scan.Cause.Caller, scan.Complete, read, countsDoc)
+	if err != nil {
+		return nil, fmt.Errorf("history %s: recording a scan: %w", s.path, err)
+	}
+	scanID, err := res.LastInsertId()
+	if err != nil {
+		return nil, fmt.Errorf("history %s: recording a scan: %w", s.path, err)
+	}
+
 	slices.SortFunc(trs, func(a, b Transition) int {
 		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.Region, b.Region), cmp.Compare(a.Name, b.Name))
 	})
@@ -139,18 +150,6 @@ func (s *Store) Record(ctx context.Context, scan Scan, rep *finding.Report) ([]T
 			return nil, fmt.Errorf("history %s: recording a transition of %s/%s/%s: %w",
 				s.path, t.AccountID, t.Region, t.Name, err)
 		}
-	}
-
-	counts, err := countStatuses(ctx, tx)
-	if err != nil {
-		return nil, fmt.Errorf("history %s: counting notebooks: %w", s.path, err)
-	}
-	countsDoc, err := json.Marshal(counts)
-	if err != nil {
-		return nil, fmt.Errorf("history: encoding counts: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE scans SET counts = ? WHERE id = ?`, countsDoc, scanID); err != nil {
-		return nil, fmt.Errorf("history %s: recording a scan's counts: %w", s.path, err)
 	}
 	if s.beforeCommit != nil {
 		s.beforeCommit()
