@@ -268,3 +268,59 @@ func dbSize(b *testing.B, s *Store) int64 {
 	}
 	return total
 }
+
+// BenchmarkRecordEventRescanOneRegion10k: an event-driven rescan of one
+// account-region (1,000 notebooks, one of which changes) in a database of
+// 10,000: what an event costs before its alert.
+func BenchmarkRecordEventRescanOneRegion10k(b *testing.B) {
+	ctx := context.Background()
+	scan, rep := benchEstate()
+	s := benchOpen(b)
+	if _, err := s.Record(ctx, scan, rep); err != nil {
+		b.Fatal(err)
+	}
+	region := &finding.Report{Results: rep.Results[:benchNotebooks/len(benchScopes)]}
+	event := scanAt(t0, createRoute, benchScopes[0])
+	b.ReportAllocs()
+	k := 0
+	for b.Loop() {
+		b.StopTimer()
+		k++
+		r := &region.Results[(k*37)%len(region.Results)]
+		if r.Status == finding.StatusPass {
+			setBenchStatus(r, finding.StatusFail)
+		} else {
+			setBenchStatus(r, finding.StatusPass)
+		}
+		event.FinishedAt = t0.Add(time.Duration(k) * time.Second)
+		b.StartTimer()
+		trs, err := s.Record(ctx, event, region)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(trs) != 1 {
+			b.Fatalf("%d transitions, want 1", len(trs))
+		}
+	}
+}
+
+// BenchmarkCurrent10k: reading back the current state of 10,000
+// notebooks (what /api/v1/results and the dashboard serve).
+func BenchmarkCurrent10k(b *testing.B) {
+	ctx := context.Background()
+	scan, rep := benchEstate()
+	s := benchOpen(b)
+	if _, err := s.Record(ctx, scan, rep); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		cur, err := s.Current(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(cur) != benchNotebooks {
+			b.Fatalf("%d results", len(cur))
+		}
+	}
+}
