@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
+	"github.com/spf13/pflag"
 
 	"github.com/sagefence/sagefence/internal/awsclient"
 	"github.com/sagefence/sagefence/internal/collect"
@@ -92,4 +93,14 @@ func identityRecorder(fn func(account, arn string)) func(*middleware.Stack) erro
 		}
 		return nil
 	}
+}
+
+// addLiveFlags adds the flags of a live scan's reading: profile, regions
+// (as text, parsed by regionsFlag), endpoint, concurrency and call timeout.
+func addLiveFlags(f *pflag.FlagSet, o *liveOptions, regions *string) {
+	f.StringVar(&o.Profile, "profile", "", "AWS shared-config profile (default: the SDK's default chain)")
+	f.StringVar(regions, "regions", "", "comma-separated regions to scan (default: every enabled region of the caller's partition)")
+	f.StringVar(&o.EndpointURL, "endpoint-url", "", "send every AWS call to this endpoint (an emulator); AWS_ENDPOINT_URL is honoured too")
+	f.IntVar(&o.Concurrency, "concurrency", 8, "notebooks described at once per region")
+	f.DurationVar(&o.CallTimeout, "call-timeout", 30*time.Second, "give up on one AWS call (with its retries) after this long")
 }

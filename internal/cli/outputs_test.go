@@ -423,30 +423,11 @@ func TestScanLiveEvidenceHoldsTheCollectedInventoryAndCaller(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to read while the progress goroutine
-// writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestScanProgressOnlyOnATerminal(t *testing.T) {
 	const want = "2 accounts, 2 regions, 3 notebooks done"
 	for _, tty := range []bool{true, false} {
 		ios, _, out, _ := iostreams.Test()
-		stderr := &syncBuffer{}
+		stderr := &testenv.SyncBuffer{}
 		ios.ErrOut = stderr
 		ios.SetStderrTTY(tty)
 		collect := func(_ context.Context, o liveOptions) (*inventory.Inventory, statsPrinter, error) {

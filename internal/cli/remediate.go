@@ -238,13 +238,9 @@ func runPlan(ctx context.Context, o *planOptions) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	v4, v6, err := parseOpenThreshold(o.OpenThreshold)
+	ev, err := newEvaluator(o.ControlProfile, o.OpenThreshold)
 	if err != nil {
 		return err
-	}
-	ev, err := control.New(control.Options{Profile: o.ControlProfile, OpenV4Bits: v4, OpenV6Bits: v6})
-	if err != nil {
-		return usageErr(err)
 	}
 	set, err := loadExceptions(o.Exceptions)
 	if err != nil {

@@ -190,11 +190,7 @@ progress on stderr.
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Live.Profile, "profile", "", "AWS shared-config profile (default: the SDK's default chain)")
-	f.StringVar(&opts.regionsText, "regions", "", "comma-separated regions to scan (default: every enabled region of the caller's partition)")
-	f.StringVar(&opts.Live.EndpointURL, "endpoint-url", "", "send every AWS call to this endpoint (an emulator); AWS_ENDPOINT_URL is honoured too")
-	f.IntVar(&opts.Live.Concurrency, "concurrency", 8, "notebooks described at once per region")
-	f.DurationVar(&opts.Live.CallTimeout, "call-timeout", 30*time.Second, "give up on one AWS call (with its retries) after this long")
+	addLiveFlags(f, &opts.Live, &opts.regionsText)
 	f.StringVar(&opts.ControlProfile, "control-profile", control.ProfileSOP, "control profile: sop (every sub-check decides) or fsbp (DirectInternetAccess alone, Security Hub SageMaker.1 parity)")
 	f.StringVar(&opts.OpenThreshold, "open-threshold", defaultOpenThreshold, openThresholdHelp)
 	f.StringSliceVar(&opts.Formats, "format", []string{"table"}, "output format, repeatable or comma-separated (several need --output-dir): "+strings.Join(report.Formats(), ", "))

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/sagefence/sagefence/internal/control"
 )
 
 const defaultOpenThreshold = "/8,/32"
@@ -41,4 +43,18 @@ func parseOpenThreshold(s string) (v4, v6 int, err error) {
 		}
 	}
 	return v4, v6, nil
+}
+
+// newEvaluator is the control for --control-profile and --open-threshold;
+// either flag's bad value is a usage error.
+func newEvaluator(profile, threshold string) (*control.Evaluator, error) {
+	v4, v6, err := parseOpenThreshold(threshold)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := control.New(control.Options{Profile: profile, OpenV4Bits: v4, OpenV6Bits: v6})
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	return ev, nil
 }
