@@ -25,7 +25,7 @@ type Alert struct {
 	ARN          string        `json:"arn,omitempty"`
 	From         string        `json:"from"`
 	To           string        `json:"to"`
-	InternetPath string        `json:"internet_path,omitempty"`
+	InternetPath string        `json:"internet_path"`
 	Cause        history.Cause `json:"cause"`
 	// Text is one line for people (Slack renders it).
 	Text string `json:"text"`

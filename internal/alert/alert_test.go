@@ -75,13 +75,13 @@ func TestFromTransitionSaysWhatChangedWhyInOneLine(t *testing.T) {
 			name:     "FAIL to PASS",
 			tr:       transition("FAIL", "PASS", "", scheduled),
 			wantText: "PASS: notebook fraud-model-dev (123456789012 us-east-1) is now PASS (was FAIL); cause: scheduled",
-			wantJSON: map[string]any{"from": "FAIL", "to": "PASS", "cause": map[string]any{"kind": "scheduled"}},
+			wantJSON: map[string]any{"from": "FAIL", "to": "PASS", "internet_path": "", "cause": map[string]any{"kind": "scheduled"}},
 		},
 		{
 			name:     "to ERROR",
 			tr:       transition("PASS", "ERROR", "", scheduled),
 			wantText: "ERROR: notebook fraud-model-dev (123456789012 us-east-1) is now ERROR (was PASS); cause: scheduled",
-			wantJSON: map[string]any{"from": "PASS", "to": "ERROR", "cause": map[string]any{"kind": "scheduled"}},
+			wantJSON: map[string]any{"from": "PASS", "to": "ERROR", "internet_path": "", "cause": map[string]any{"kind": "scheduled"}},
 		},
 		{
 			name: "deleted",
