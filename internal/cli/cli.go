@@ -121,6 +121,7 @@ Each verdict comes with its evidence and the AWS CLI commands that reproduce it.
 	root.AddCommand(newEventsSetupCmd(ios, nil))
 	root.AddCommand(newPlanCmd(ios), newApplyCmd(ios), newBackoutCmd(ios), newFinalizeCmd(ios), newJournalCmd(ios))
 	root.AddCommand(newIACCmd(ios, nil))
+	root.AddCommand(newWatchCmd(ios))
 	groupCommand(root)
 	for _, c := range root.Commands() {
 		if c.HasSubCommands() {

@@ -180,7 +180,7 @@ func TestUnknownCommandsAndFlagsGetSuggestions(t *testing.T) {
 		{[]string{"scan", "--region", "us-east-1"}, `sagefence: unknown flag: --region (sagefence takes --regions, a comma-separated list)`},
 		{[]string{"preflight", "--region=us-east-1"}, `sagefence: unknown flag: --region (sagefence takes --regions, a comma-separated list)`},
 		{[]string{"plan", "--region", "us-east-1"}, `sagefence: unknown flag: --region (sagefence takes --regions, a comma-separated list)`},
-		{[]string{"apply", "plan.json", "--region", "us-east-1"}, `sagefence: unknown flag: --region (sagefence apply takes no region: only plan, preflight and scan take --regions)`},
+		{[]string{"apply", "plan.json", "--region", "us-east-1"}, `sagefence: unknown flag: --region (sagefence apply takes no region: only plan, preflight, scan and watch take --regions)`},
 		{[]string{"scan", "--fromat", "json"}, `sagefence: unknown flag: --fromat (did you mean --format?)`},
 		{[]string{"journal", "list", "--jornal", "j.db"}, `sagefence: unknown flag: --jornal (did you mean --journal?)`},
 		{[]string{"scan", "--frobnicate"}, `sagefence: unknown flag: --frobnicate`},
@@ -260,7 +260,8 @@ func TestOutputPathsAreCheckedBeforeAnyAWSCall(t *testing.T) {
 }
 
 // TestEveryOutputFlagIsChecked: the commands that call no AWS check
-// --output the same way, before they read their inputs.
+// --output the same way, before they read their inputs; watch checks --db
+// before it calls AWS.
 func TestEveryOutputFlagIsChecked(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing")
 	out := filepath.Join(missing, "out")
@@ -270,10 +271,16 @@ func TestEveryOutputFlagIsChecked(t *testing.T) {
 		{"guardrail", "--output", out},
 		{"merge", example, example, "--output", out},
 		{"iac", ".", "--output", out},
+		{"events-setup", "--format", "cloudformation", "--output", out},
 	} {
 		ios, _, stdout, errOut := iostreams.Test()
 		if code := Main(context.Background(), ios, args); code != ExitUsage || errOut.String() != want || stdout.Len() != 0 {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q\nwant exit 2, stderr %q", args, code, stdout, errOut, want)
 		}
+	}
+	ios, _, stdout, errOut := iostreams.Test()
+	wantDB := strings.Replace(want, "--output", "--db", 1)
+	if code := Main(context.Background(), ios, []string{"watch", "--regions", "us-east-1", "--db", out}); code != ExitUsage || errOut.String() != wantDB || stdout.Len() != 0 {
+		t.Errorf("watch --db %s: exit %d, stdout %q, stderr %q\nwant exit 2, stderr %q", out, code, stdout, errOut, wantDB)
 	}
 }

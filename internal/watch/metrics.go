@@ -3,6 +3,8 @@ package watch
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sagefence/sagefence/internal/events"
 )
 
 // metrics are the watch's Prometheus series, in its own registry (no
@@ -15,8 +17,6 @@ type metrics struct {
 	scans          *prometheus.CounterVec
 	apiCalls       prometheus.Counter
 	throttles      prometheus.Counter
-	events         *prometheus.CounterVec
-	eventLag       prometheus.Gauge
 	lastScan       prometheus.Gauge
 	alerts         *prometheus.CounterVec
 	transitions    *prometheus.CounterVec
@@ -36,10 +36,6 @@ func newMetrics() *metrics {
 			Help: "AWS API calls made by scans, retries included."}),
 		throttles: prometheus.NewCounter(prometheus.CounterOpts{Name: "sagefence_api_throttles_total",
 			Help: "AWS API calls throttled."}),
-		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sagefence_events_total",
-			Help: "Queue messages by outcome (relevant, ignored, malformed)."}, []string{"outcome"}),
-		eventLag: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sagefence_event_lag_seconds",
-			Help: "Delay between the last relevant CloudTrail event and its receipt."}),
 		lastScan: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sagefence_last_successful_scan_timestamp_seconds",
 			Help: "When the last complete scan finished (Unix time)."}),
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sagefence_alerts_total",
@@ -49,8 +45,27 @@ func newMetrics() *metrics {
 		lastScanFailed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sagefence_last_scan_incomplete",
 			Help: "1 when the last scan could not read everything, else 0."}),
 	}
-	m.reg.MustRegister(m.notebooks, m.scanSeconds, m.scans, m.apiCalls, m.throttles, m.events, m.eventLag,
+	m.reg.MustRegister(m.notebooks, m.scanSeconds, m.scans, m.apiCalls, m.throttles,
 		m.lastScan, m.alerts, m.transitions, m.lastScanFailed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// registerEventCounters exposes the event consumer's counters, read at
+// each scrape.
+func (m *metrics) registerEventCounters(counters func() events.Counters) {
+	outcome := func(name string, f func(events.Counters) int) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sagefence_events_total",
+			Help:        "Queue messages by outcome (relevant, ignored, malformed).",
+			ConstLabels: prometheus.Labels{"outcome": name}}, func() float64 { return float64(f(counters())) })
+	}
+	m.reg.MustRegister(
+		outcome("relevant", func(c events.Counters) int { return c.Relevant }),
+		outcome("ignored", func(c events.Counters) int { return c.Ignored }),
+		outcome("malformed", func(c events.Counters) int { return c.Malformed }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sagefence_event_receive_errors_total",
+			Help: "Failed receives from the event queue."}, func() float64 { return float64(counters().ReceiveErrors) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sagefence_event_lag_seconds",
+			Help: "Delay between the last relevant CloudTrail event and its receipt."}, func() float64 { return counters().Lag.Seconds() }),
+	)
 }
