@@ -681,3 +681,43 @@ func TestRecordOnAClosedStoreFails(t *testing.T) {
 		t.Error("Record on a closed store succeeded")
 	}
 }
+
+// TestPostureCountsCurrentNotebooksByAccountRegionAndStatus: the counts
+// follow the stored state (a deleted notebook is not counted, a changed
+// one moves) and agree with Current.
+func TestPostureCountsCurrentNotebooksByAccountRegionAndStatus(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	other := Scope{AccountID: "222222222222", Region: "us-east-1"}
+	record(t, s, scanAt(t0, scheduled, euw1, other), report(
+		nb(euw1.AccountID, euw1.Region, "a", finding.StatusPass, finding.PathNone),
+		nb(euw1.AccountID, euw1.Region, "b", finding.StatusFail, finding.PathDirect),
+		nb(euw1.AccountID, euw1.Region, "c", finding.StatusFail, finding.PathNAT),
+		nb(other.AccountID, other.Region, "d", finding.StatusError, finding.PathUnknown),
+	))
+	record(t, s, scanAt(t0.Add(time.Hour), scheduled, euw1), report(
+		nb(euw1.AccountID, euw1.Region, "a", finding.StatusFail, finding.PathNAT),
+		nb(euw1.AccountID, euw1.Region, "b", finding.StatusFail, finding.PathDirect),
+	))
+	got, err := s.Posture(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Posture{
+		{AccountID: euw1.AccountID, Region: euw1.Region, Status: finding.StatusFail, Count: 2},
+		{AccountID: other.AccountID, Region: other.Region, Status: finding.StatusError, Count: 1},
+	}
+	if euw1.AccountID > other.AccountID {
+		want[0], want[1] = want[1], want[0]
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Posture (-want +got):\n%s", diff)
+	}
+	n := 0
+	for _, p := range got {
+		n += p.Count
+	}
+	if cur := current(t, s); n != len(cur) {
+		t.Errorf("Posture counts %d notebooks, Current has %d", n, len(cur))
+	}
+}

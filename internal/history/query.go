@@ -187,3 +187,36 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 	}
 	return n, nil
 }
+
+// Posture is how many current notebooks an account-region has in one
+// status.
+type Posture struct {
+	AccountID string
+	Region    string
+	Status    finding.Status
+	Count     int
+}
+
+// Posture counts the current (not deleted) notebooks by account, region
+// and status, sorted so. Unlike Current it decodes no result: it is what
+// the watch's gauges read after every scan.
+func (s *Store) Posture(ctx context.Context) ([]Posture, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT account_id, region, status, count(*) FROM notebooks
+		GROUP BY account_id, region, status ORDER BY account_id, region, status`)
+	if err != nil {
+		return nil, fmt.Errorf("history %s: counting notebooks: %w", s.path, err)
+	}
+	defer func() { _ = rows.Close() }() // read-only; rows.Err below reports failures
+	var out []Posture
+	for rows.Next() {
+		var p Posture
+		if err := rows.Scan(&p.AccountID, &p.Region, &p.Status, &p.Count); err != nil {
+			return nil, fmt.Errorf("history %s: counting notebooks: %w", s.path, err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history %s: counting notebooks: %w", s.path, err)
+	}
+	return out, nil
+}

@@ -49,6 +49,7 @@ type ScanFunc func(ctx context.Context, scope []history.Scope) (Result, error)
 type Store interface {
 	Record(ctx context.Context, scan history.Scan, rep *finding.Report) ([]history.Transition, error)
 	Current(ctx context.Context) ([]finding.Result, error)
+	Posture(ctx context.Context) ([]history.Posture, error)
 	LastScan(ctx context.Context) (history.Scan, bool, error)
 	History(ctx context.Context, account, region, name string) ([]history.Transition, error)
 	Recent(ctx context.Context, limit int) ([]history.Transition, error)
@@ -369,15 +370,14 @@ func Alertable(t history.Transition) bool {
 }
 
 func (w *Watcher) updateGauges(ctx context.Context) {
-	cur, err := w.opts.Store.Current(ctx)
+	posture, err := w.opts.Store.Posture(ctx)
 	if err != nil {
-		w.log.Error("reading the current state failed", "err", err)
+		w.log.Error("counting the current state failed", "err", err)
 		return
 	}
 	w.m.notebooks.Reset()
-	for i := range cur {
-		r := &cur[i]
-		w.m.notebooks.WithLabelValues(string(r.Status), r.AccountID, r.Region).Inc()
+	for _, p := range posture {
+		w.m.notebooks.WithLabelValues(string(p.Status), p.AccountID, p.Region).Set(float64(p.Count))
 	}
 }
 

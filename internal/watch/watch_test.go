@@ -65,6 +65,21 @@ func (s *memStore) Current(context.Context) ([]finding.Result, error) {
 	return slices.Collect(maps.Values(s.current)), nil
 }
 
+func (s *memStore) Posture(context.Context) ([]history.Posture, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := map[history.Posture]int{}
+	for _, r := range s.current {
+		n[history.Posture{AccountID: r.AccountID, Region: r.Region, Status: r.Status}]++
+	}
+	var out []history.Posture
+	for p, c := range n {
+		p.Count = c
+		out = append(out, p)
+	}
+	return out, nil
+}
+
 func (s *memStore) LastScan(context.Context) (history.Scan, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
