@@ -33,7 +33,7 @@ import (
 
 // watchProc is a running sagefence watch.
 type watchProc struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	addr   string // host:port it listens on
 	token  string
@@ -45,7 +45,7 @@ var listenRE = regexp.MustCompile(`"listen":"([0-9.]+:[0-9]+)"`)
 
 // startWatch starts the binary's watch with args, listening on a free
 // loopback port, and waits until it listens.
-func startWatch(t *testing.T, endpoint string, args ...string) *watchProc {
+func startWatch(t testing.TB, endpoint string, args ...string) *watchProc {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"watch", "--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Env = testenv.Environ(endpoint)
@@ -179,7 +179,7 @@ func metric(mfs map[string]*dto.MetricFamily, name string, labels map[string]str
 	return sum
 }
 
-func eventually(t *testing.T, what string, within time.Duration, cond func() bool) {
+func eventually(t testing.TB, what string, within time.Duration, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(within); ; time.Sleep(25 * time.Millisecond) {
 		if cond() {
@@ -256,7 +256,7 @@ type queue struct {
 	url string
 }
 
-func newQueue(t *testing.T, motoURL string) queue {
+func newQueue(t testing.TB, motoURL string) queue {
 	t.Helper()
 	cfg := testenv.Config(motoURL)
 	cfg.Region = "us-east-1"
@@ -268,7 +268,7 @@ func newQueue(t *testing.T, motoURL string) queue {
 	return queue{c: c, url: aws.ToString(out.QueueUrl)}
 }
 
-func (q queue) send(t *testing.T, body string) {
+func (q queue) send(t testing.TB, body string) {
 	t.Helper()
 	if _, err := q.c.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(body)}); err != nil {
 		t.Fatal(err)
