@@ -21,6 +21,8 @@ type metrics struct {
 	alerts         *prometheus.CounterVec
 	transitions    *prometheus.CounterVec
 	lastScanFailed prometheus.Gauge
+	outOfScope     prometheus.Counter
+	pushFailures   prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -31,22 +33,26 @@ func newMetrics() *metrics {
 		scanSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sagefence_scan_duration_seconds",
 			Help: "How long scans took, by kind (full, rescan).", Buckets: prometheus.ExponentialBuckets(0.1, 2, 14)}, []string{"kind"}),
 		scans: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sagefence_scans_total",
-			Help: "Scans run, by kind (full, rescan) and outcome (complete, incomplete, failed)."}, []string{"kind", "outcome"}),
+			Help: "Scans run, by kind (full, rescan) and outcome (complete, incomplete, failed, abandoned)."}, []string{"kind", "outcome"}),
 		apiCalls: prometheus.NewCounter(prometheus.CounterOpts{Name: "sagefence_api_calls_total",
 			Help: "AWS API calls made by scans, retries included."}),
 		throttles: prometheus.NewCounter(prometheus.CounterOpts{Name: "sagefence_api_throttles_total",
 			Help: "AWS API calls throttled."}),
 		lastScan: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sagefence_last_successful_scan_timestamp_seconds",
-			Help: "When the last complete scan finished (Unix time)."}),
+			Help: "When the last complete full scan finished (Unix time)."}),
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sagefence_alerts_total",
 			Help: "Alert deliveries by sink and outcome (sent, failed, dropped)."}, []string{"sink", "outcome"}),
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sagefence_transitions_total",
 			Help: "Notebook status transitions recorded, by new status."}, []string{"to"}),
 		lastScanFailed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sagefence_last_scan_incomplete",
-			Help: "1 when the last scan could not read everything, else 0."}),
+			Help: "1 when the last full scan, or a rescan since, could not read everything (results may be stale), else 0."}),
+		outOfScope: prometheus.NewCounter(prometheus.CounterOpts{Name: "sagefence_event_batches_out_of_scope_total",
+			Help: "Event batches ignored because their region is not watched."}),
+		pushFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "sagefence_securityhub_push_failures_total",
+			Help: "Scans whose Security Hub push failed (in part or whole)."}),
 	}
 	m.reg.MustRegister(m.notebooks, m.scanSeconds, m.scans, m.apiCalls, m.throttles,
-		m.lastScan, m.alerts, m.transitions, m.lastScanFailed,
+		m.lastScan, m.alerts, m.transitions, m.lastScanFailed, m.outOfScope, m.pushFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -74,7 +74,8 @@ type Options struct {
 	Events   <-chan events.Batch
 	Counters func() events.Counters
 	// Push, if set, is called with each recorded scan's report (the
-	// Security Hub push); a failure is logged and counted.
+	// Security Hub push); a failure is logged and counted
+	// (sagefence_securityhub_push_failures_total).
 	Push func(ctx context.Context, rep *finding.Report) error
 	// Interval between full scans (default 6h); Retention of history
 	// (default 90 days).
@@ -92,9 +93,25 @@ type Watcher struct {
 	ready   atomic.Bool
 	log     *slog.Logger
 	pending map[history.Scope]events.Event // rescans waiting, with the latest event
-	mu      sync.Mutex                     // guards known
-	known   []history.Scope                // what the last full scan read
+	// fullPending is a full scan an event asked for while nothing is
+	// known of the estate (no full scan has read it yet); lastFull is when
+	// the last full scan started (an event brings a failed one's retry
+	// forward, at most once a firstRetry).
+	fullPending *events.Event
+	lastFull    time.Time
+	// baselined is true once the history holds a scan that read
+	// something: until then a scan records a baseline and alerts nothing.
+	baselined bool
+	// incomplete is true when the last full scan, or a rescan since,
+	// could not read everything (the metric and the API's errors say so).
+	incomplete atomic.Bool
+	mu         sync.Mutex      // guards known
+	known      []history.Scope // what the last full scan read
 }
+
+// Retrying a full scan that failed: after firstRetry, doubling, at most
+// the interval.
+const firstRetry = time.Minute
 
 // New returns a watcher; Run starts it.
 func New(opts Options) *Watcher {
@@ -138,8 +155,9 @@ func (w *Watcher) Handler(token string) http.Handler {
 }
 
 // Run scans everything at start, then every interval and on events, until
-// ctx ends. It returns nil when ctx ends, an error only when the history
-// cannot be written.
+// ctx ends. A full scan that fails (nothing could be read) is retried
+// after a minute, doubling up to the interval. It returns nil when ctx
+// ends, an error only when the history cannot be written.
 func (w *Watcher) Run(ctx context.Context) error {
 	if err := w.resume(ctx); err != nil {
 		return err
@@ -147,19 +165,33 @@ func (w *Watcher) Run(ctx context.Context) error {
 	timer := time.NewTimer(w.opts.Interval)
 	defer timer.Stop()
 	cause := history.Cause{Kind: history.CauseStart}
-	full := true
+	full, retry := true, firstRetry
 	for {
 		if full {
-			if err := w.scan(ctx, nil, cause); err != nil {
+			recorded, err := w.scan(ctx, nil, cause)
+			if err != nil {
 				return err
 			}
 			full = false
-			clear(w.pending)
-			timer.Reset(w.opts.Interval)
+			if recorded || ctx.Err() != nil {
+				clear(w.pending)
+				w.fullPending = nil
+				timer.Reset(w.opts.Interval)
+				retry = firstRetry
+			} else {
+				w.log.Info("full scan to be retried", "in", retry)
+				timer.Reset(retry)
+				retry = min(2*retry, w.opts.Interval)
+			}
+		}
+		if w.fullPending != nil && ctx.Err() == nil && w.opts.Now().Sub(w.lastFull) >= firstRetry {
+			full, cause = true, causeOf(*w.fullPending)
+			w.fullPending = nil
+			continue
 		}
 		if len(w.pending) > 0 && ctx.Err() == nil {
 			scope, ev := w.takePending()
-			if err := w.scan(ctx, scope, causeOf(ev)); err != nil {
+			if _, err := w.scan(ctx, scope, causeOf(ev)); err != nil {
 				return err
 			}
 			continue
@@ -193,13 +225,24 @@ func (w *Watcher) resume(ctx context.Context) error {
 		return nil
 	}
 	w.setKnown(last.Read)
+	w.baselined = true
 	w.updateGauges(ctx)
 	w.ready.Store(true)
-	if !last.FinishedAt.IsZero() && last.Complete {
+	w.setIncomplete(!last.Complete)
+	if !last.FinishedAt.IsZero() && last.Complete && last.Cause.Kind != history.CauseEvent {
 		w.m.lastScan.Set(float64(last.FinishedAt.Unix()))
 	}
 	w.log.Info("resuming from the history", "last_scan", last.FinishedAt, "last_cause", last.Cause.String())
 	return nil
+}
+
+func (w *Watcher) setIncomplete(v bool) {
+	w.incomplete.Store(v)
+	if v {
+		w.m.lastScanFailed.Set(1)
+	} else {
+		w.m.lastScanFailed.Set(0)
+	}
 }
 
 // drainEvents takes every batch already waiting, without blocking.
@@ -218,24 +261,40 @@ func (w *Watcher) drainEvents() {
 	}
 }
 
-// enqueue adds a batch's rescans: its account-region, or, for an account
+// enqueue adds a batch's rescans: its account-region; or, for an account
 // whose notebooks the watch does not scan (a network account), every
-// account-region of that region whose paths may lead there.
+// account-region of that region the last full scan read, whose paths may
+// lead there. An event in a region the watch does not scan is ignored
+// (counted); one that comes before any full scan has read the estate asks
+// for a full scan, which reads the configured selection only.
 func (w *Watcher) enqueue(b events.Batch) {
 	if len(b.Events) == 0 {
 		return
 	}
 	latest := b.Events[len(b.Events)-1]
-	for _, s := range w.scopesFor(history.Scope{AccountID: b.AccountID, Region: b.Region}) {
+	scopes, known := w.scopesFor(history.Scope{AccountID: b.AccountID, Region: b.Region})
+	switch {
+	case !known:
+		w.fullPending = &latest
+	case len(scopes) == 0:
+		w.m.outOfScope.Inc()
+		w.log.Debug("event outside the watched regions ignored", "account", b.AccountID, "region", b.Region, "event", latest.Name)
+	}
+	for _, s := range scopes {
 		w.pending[s] = latest
 	}
 }
 
-func (w *Watcher) scopesFor(s history.Scope) []history.Scope {
+// scopesFor is what an event in s rescans, and whether anything is known
+// to decide it.
+func (w *Watcher) scopesFor(s history.Scope) ([]history.Scope, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if slices.Contains(w.known, s) || len(w.known) == 0 {
-		return []history.Scope{s}
+	if len(w.known) == 0 {
+		return nil, false
+	}
+	if slices.Contains(w.known, s) {
+		return []history.Scope{s}, true
 	}
 	var out []history.Scope
 	for _, k := range w.known {
@@ -243,10 +302,7 @@ func (w *Watcher) scopesFor(s history.Scope) []history.Scope {
 			out = append(out, k)
 		}
 	}
-	if len(out) == 0 {
-		return []history.Scope{s}
-	}
-	return out
+	return out, true
 }
 
 func (w *Watcher) setKnown(read []history.Scope) {
@@ -277,14 +333,19 @@ func causeOf(ev events.Event) history.Cause {
 	return history.Cause{Kind: history.CauseEvent, EventName: ev.Name, EventID: ev.ID, Caller: ev.Caller}
 }
 
-// scan runs one scan and records it. Only a failure to write the history
-// is returned; a scan that fails or is interrupted is logged and counted.
-func (w *Watcher) scan(ctx context.Context, scope []history.Scope, cause history.Cause) error {
+// scan runs one scan and records it, and says whether it was recorded.
+// Only a failure to write the history is returned; a scan that fails, is
+// interrupted, or (a full scan) reads nothing at all is logged and
+// counted, and not recorded: it can neither pass nor delete a notebook.
+func (w *Watcher) scan(ctx context.Context, scope []history.Scope, cause history.Cause) (bool, error) {
 	kind := "full"
 	if scope != nil {
 		kind = "rescan"
 	}
 	start := w.opts.Now()
+	if scope == nil {
+		w.lastFull = start
+	}
 	w.log.Info("scan started", "kind", kind, "cause", cause.String(), "scope", fmtScope(scope))
 	res, err := w.opts.Scan(ctx, scope)
 	took := w.opts.Now().Sub(start)
@@ -297,12 +358,19 @@ func (w *Watcher) scan(ctx context.Context, scope []history.Scope, cause history
 		// not be taken for the state of the rest.
 		w.m.scans.WithLabelValues(kind, "abandoned").Inc()
 		w.log.Info("scan abandoned: shutting down", "kind", kind)
-		return nil
+		return false, nil
+	case err == nil && res.Report != nil && scope == nil && len(res.Read) == 0 && !res.Report.Complete:
+		err = fmt.Errorf("no account-region could be read (%d errors)", len(res.Report.Errors))
+		if len(res.Report.Errors) > 0 {
+			e := res.Report.Errors[0]
+			err = fmt.Errorf("%w; the first: %s %s %s: %s", err, e.AccountID, e.Region, e.Operation, e.Message)
+		}
+		fallthrough
 	case err != nil || res.Report == nil:
 		w.m.scans.WithLabelValues(kind, "failed").Inc()
-		w.m.lastScanFailed.Set(1)
+		w.setIncomplete(true)
 		w.log.Error("scan failed", "kind", kind, "err", err)
-		return nil
+		return false, nil
 	}
 	rep := res.Report
 	rep.Summarize()
@@ -312,21 +380,25 @@ func (w *Watcher) scan(ctx context.Context, scope []history.Scope, cause history
 	// it is written.
 	transitions, err := w.opts.Store.Record(context.WithoutCancel(ctx), scan, rep)
 	if err != nil {
-		return fmt.Errorf("record the scan: %w", err)
+		return false, fmt.Errorf("record the scan: %w", err)
 	}
 	outcome := "complete"
-	if !rep.Complete {
+	switch {
+	case !rep.Complete:
 		outcome = "incomplete"
-		w.m.lastScanFailed.Set(1)
-	} else {
-		w.m.lastScanFailed.Set(0)
+		w.setIncomplete(true)
+	case scope == nil:
+		w.setIncomplete(false)
 		w.m.lastScan.Set(float64(scan.FinishedAt.Unix()))
 	}
 	w.m.scans.WithLabelValues(kind, outcome).Inc()
 	if scope == nil {
 		w.setKnown(res.Read)
 	}
-	baseline := cause.Kind == history.CauseStart && !w.ready.Load()
+	// The first scan that reads anything into an empty history is a
+	// baseline: every notebook is new, and none is news.
+	baseline := !w.baselined
+	w.baselined = w.baselined || len(res.Read) > 0
 	var alerts []alert.Alert
 	for _, t := range transitions {
 		w.m.transitions.WithLabelValues(t.To).Inc()
@@ -338,11 +410,14 @@ func (w *Watcher) scan(ctx context.Context, scope []history.Scope, cause history
 		w.opts.Alerts.Notify(alerts...)
 	}
 	w.log.Info("scan recorded", "kind", kind, "took", took.Round(time.Millisecond), "results", len(rep.Results),
-		"transitions", len(transitions), "alerts", len(alerts), "complete", rep.Complete)
+		"transitions", len(transitions), "alerts", len(alerts), "complete", rep.Complete, "baseline", baseline)
 	w.updateGauges(ctx)
-	w.ready.Store(true)
+	if scope == nil {
+		w.ready.Store(true)
+	}
 	if w.opts.Push != nil {
 		if err := w.opts.Push(ctx, rep); err != nil {
+			w.m.pushFailures.Inc()
 			w.log.Error("Security Hub push failed", "err", err)
 		}
 	}
@@ -353,7 +428,7 @@ func (w *Watcher) scan(ctx context.Context, scope []history.Scope, cause history
 			w.log.Info("history pruned", "rows", n)
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // Alertable says which transitions are worth an alert: every one except a
@@ -409,8 +484,9 @@ func (w *Watcher) Report(ctx context.Context) (*finding.Report, error) {
 		Profile: w.opts.Profile, Results: cur}
 	if ok {
 		rep.StartedAt, rep.FinishedAt = last.StartedAt, last.FinishedAt
-		if !last.Complete {
-			rep.Errors = append(rep.Errors, finding.Error{Operation: "sagefence:watch", Message: "the last scan could not read everything; see the watch's log"})
+		if w.incomplete.Load() {
+			rep.Errors = append(rep.Errors, finding.Error{Operation: "sagefence:watch",
+				Message: "the last full scan, or a rescan since, could not read everything: some results may be stale; see the watch's log"})
 		}
 	}
 	if !ok {

@@ -105,6 +105,10 @@ type estate struct {
 	scans  [][]history.Scope // the scope of each scan run (nil: full)
 	block  chan struct{}     // when set, a scan waits on it
 	fail   bool
+	// empty makes a scan read nothing (every account-region failed);
+	// broken makes it read everything but one account-region it names.
+	empty  bool
+	broken *history.Scope
 }
 
 func (e *estate) set(account, region, name string, st finding.Status) {
@@ -116,7 +120,7 @@ func (e *estate) set(account, region, name string, st finding.Status) {
 func (e *estate) scan(ctx context.Context, scope []history.Scope) (Result, error) {
 	e.mu.Lock()
 	e.scans = append(e.scans, scope)
-	block, fail := e.block, e.fail
+	block, fail, empty, broken := e.block, e.fail, e.empty, e.broken
 	e.mu.Unlock()
 	if block != nil {
 		select {
@@ -128,21 +132,32 @@ func (e *estate) scan(ctx context.Context, scope []history.Scope) (Result, error
 	if fail {
 		return Result{}, context.DeadlineExceeded
 	}
+	if empty {
+		rep := &finding.Report{Errors: []finding.Error{{AccountID: "111111111111", Operation: "sts:GetCallerIdentity", Message: "expired token"}}}
+		rep.Summarize()
+		return Result{Report: rep}, nil
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	rep := &finding.Report{}
 	read := map[history.Scope]bool{}
+	if broken != nil && (scope == nil || slices.Contains(scope, *broken)) {
+		rep.Errors = append(rep.Errors, finding.Error{AccountID: broken.AccountID, Region: broken.Region, Operation: "sagemaker:ListNotebookInstances", Message: "denied"})
+	}
 	for k, st := range e.status {
 		s := history.Scope{AccountID: k[0], Region: k[1]}
-		if scope != nil && !slices.Contains(scope, s) {
+		if (scope != nil && !slices.Contains(scope, s)) || (broken != nil && s == *broken) {
 			continue
 		}
 		read[s] = true
 		rep.Results = append(rep.Results, finding.Result{AccountID: k[0], Region: k[1], Resource: finding.Resource{Name: k[2]}, Status: st})
 	}
 	for _, s := range scope {
-		read[s] = true
+		if broken == nil || s != *broken {
+			read[s] = true
+		}
 	}
+	rep.Summarize()
 	return Result{Report: rep, Read: slices.Collect(maps.Keys(read)), Calls: 3}, nil
 }
 
@@ -189,10 +204,14 @@ type harness struct {
 	done   chan error
 }
 
-func start(t *testing.T, est *estate, store *memStore) *harness {
+func start(t *testing.T, est *estate, store *memStore, opts ...func(*Options)) *harness {
 	t.Helper()
 	h := &harness{est: est, store: store, alerts: &notifier{}, events: make(chan events.Batch, 16), done: make(chan error, 1)}
-	h.w = New(Options{Scan: est.scan, Store: store, Alerts: h.alerts, Events: h.events, Interval: time.Hour})
+	o := Options{Scan: est.scan, Store: store, Alerts: h.alerts, Events: h.events, Interval: time.Hour}
+	for _, f := range opts {
+		f(&o)
+	}
+	h.w = New(o)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() { h.done <- h.w.Run(ctx) }()
@@ -414,5 +433,153 @@ func TestAlertable(t *testing.T) {
 		if got := Alertable(history.Transition{From: c.from, To: c.to}); got != c.want {
 			t.Errorf("%q -> %q: %v, want %v", c.from, c.to, got, c.want)
 		}
+	}
+}
+
+// clock is a settable Options.Now.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// TestAStartScanThatReadsNothingKeepsTheBaseline: a start scan that could
+// read nothing (expired credentials) is not recorded and does not make the
+// watcher ready; events then bring its retry forward, at most once a
+// minute, and the first scan that reads the estate is still the baseline:
+// it alerts nothing. The next change alerts.
+func TestAStartScanThatReadsNothingKeepsTheBaseline(t *testing.T) {
+	est, store := newEstate(), newMemStore()
+	est.empty = true
+	clk := &clock{now: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}
+	h := start(t, est, store, func(o *Options) { o.Now = clk.Now })
+	waitFor(t, "the start scan", func() bool { return est.scanCount() == 1 })
+	time.Sleep(30 * time.Millisecond)
+	if h.w.Ready() || len(store.scans) != 0 {
+		t.Fatalf("after a start scan that read nothing: ready %v, %d scans recorded; want not ready, none", h.w.Ready(), len(store.scans))
+	}
+	if got := gauge(t, h.w, "sagefence_scans_total", map[string]string{"kind": "full", "outcome": "failed"}); got != 1 {
+		t.Errorf("failed full scans = %v, want 1", got)
+	}
+	// Within the minute: the event waits for the retry.
+	h.events <- event("111111111111", "us-east-1", "CreateRoute", "ev-1")
+	time.Sleep(50 * time.Millisecond)
+	if n := est.scanCount(); n != 1 {
+		t.Fatalf("%d scans: an event retried the failed full scan within the minute", n)
+	}
+	est.mu.Lock()
+	est.empty = false
+	est.mu.Unlock()
+	clk.advance(2 * time.Minute)
+	h.events <- event("111111111111", "us-east-1", "CreateRoute", "ev-2")
+	waitFor(t, "ready", h.w.Ready)
+	est.mu.Lock()
+	full := est.scans[len(est.scans)-1]
+	est.mu.Unlock()
+	if full != nil {
+		t.Errorf("the retried scan's scope = %v, want a full scan", full)
+	}
+	if a := h.alerts.got(); len(a) != 0 {
+		t.Fatalf("the first scan that read the estate alerted: %+v (nb-b is FAIL from the start)", a)
+	}
+	est.set("111111111111", "us-east-1", "nb-a", finding.StatusFail)
+	h.events <- event("111111111111", "us-east-1", "CreateRoute", "ev-3")
+	waitFor(t, "the alert", func() bool { return len(h.alerts.got()) > 0 })
+	if a := h.alerts.got(); len(a) != 1 || a[0].Resource != "nb-a" || a[0].From != "PASS" {
+		t.Errorf("alerts %+v, want one for nb-a from PASS", a)
+	}
+}
+
+// TestAnEventOutsideTheWatchedRegionsIsIgnored: the watch scans the
+// regions its selection names; an event elsewhere (an organization-wide
+// rule) rescans nothing and is counted.
+func TestAnEventOutsideTheWatchedRegionsIsIgnored(t *testing.T) {
+	est, store := newEstate(), newMemStore()
+	h := start(t, est, store)
+	waitFor(t, "ready", h.w.Ready)
+	h.events <- event("111111111111", "ap-south-1", "CreateRoute", "ev-x")
+	h.events <- event("111111111111", "us-east-1", "CreateRoute", "ev-y") // a marker: it is rescanned
+	waitFor(t, "the marker's rescan", func() bool { return est.scanCount() >= 2 })
+	time.Sleep(30 * time.Millisecond)
+	est.mu.Lock()
+	scans := slices.Clone(est.scans)
+	est.mu.Unlock()
+	if len(scans) != 2 || !slices.Equal(scans[1], []history.Scope{{AccountID: "111111111111", Region: "us-east-1"}}) {
+		t.Errorf("scans %v: want the start scan and the us-east-1 rescan only", scans)
+	}
+	if got := gauge(t, h.w, "sagefence_event_batches_out_of_scope_total", nil); got != 1 {
+		t.Errorf("out-of-scope batches = %v, want 1", got)
+	}
+}
+
+// TestStaleStateIsSaidUntilACompleteFullScan: a full scan that missed an
+// account-region leaves it stale; a complete rescan of another does not
+// clear that (the gauge and the API's errors still say so), a complete
+// full scan does.
+func TestStaleStateIsSaidUntilACompleteFullScan(t *testing.T) {
+	est, store := newEstate(), newMemStore()
+	est.broken = &history.Scope{AccountID: "111111111111", Region: "eu-west-1"}
+	h := start(t, est, store, func(o *Options) { o.Interval = 200 * time.Millisecond })
+	waitFor(t, "ready", h.w.Ready)
+	stale := func() (float64, int) {
+		rep, err := h.w.Report(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return gauge(t, h.w, "sagefence_last_scan_incomplete", nil), len(rep.Errors)
+	}
+	if g, e := stale(); g != 1 || e != 1 {
+		t.Fatalf("after an incomplete full scan: gauge %v, %d report errors; want 1 and 1", g, e)
+	}
+	h.events <- event("111111111111", "us-east-1", "CreateRoute", "ev-1")
+	waitFor(t, "the rescan", func() bool { return est.scanCount() >= 2 })
+	time.Sleep(20 * time.Millisecond)
+	if g, e := stale(); g != 1 || e != 1 {
+		t.Errorf("after a complete rescan of another region: gauge %v, %d report errors; want still 1 and 1", g, e)
+	}
+	est.mu.Lock()
+	est.broken = nil
+	n := len(est.scans)
+	est.mu.Unlock()
+	waitFor(t, "the next full scan", func() bool {
+		est.mu.Lock()
+		defer est.mu.Unlock()
+		return len(est.scans) > n && est.scans[len(est.scans)-1] == nil
+	})
+	waitFor(t, "the state to be complete", func() bool { g, e := stale(); return g == 0 && e == 0 })
+}
+
+// TestAFailedPushIsCounted: the Security Hub push runs after each recorded
+// scan; its failure is counted and scanning goes on.
+func TestAFailedPushIsCounted(t *testing.T) {
+	est, store := newEstate(), newMemStore()
+	var pushes sync.Map
+	h := start(t, est, store, func(o *Options) {
+		o.Push = func(_ context.Context, rep *finding.Report) error {
+			pushes.Store(len(rep.Results), true)
+			return context.DeadlineExceeded
+		}
+	})
+	waitFor(t, "ready", h.w.Ready)
+	h.events <- event("111111111111", "us-east-1", "CreateRoute", "ev-1")
+	waitFor(t, "two failed pushes", func() bool {
+		return gauge(t, h.w, "sagefence_securityhub_push_failures_total", nil) == 2
+	})
+	if _, ok := pushes.Load(3); !ok {
+		t.Error("the full scan's three results were not pushed")
+	}
+	if _, ok := pushes.Load(2); !ok {
+		t.Error("the rescan's two results were not pushed")
 	}
 }
