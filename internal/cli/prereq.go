@@ -58,6 +58,8 @@ type preflightOptions struct {
 	BackupBucket string
 	NotebookRole string
 	MemberRole   string
+	QueueURL     string
+	SNSTopic     string
 }
 
 func newPreflightCmd(ios *iostreams.IOStreams) *cobra.Command {
@@ -65,7 +67,7 @@ func newPreflightCmd(ios *iostreams.IOStreams) *cobra.Command {
 	var regions string
 	cmd := &cobra.Command{
 		Use:   "preflight",
-		Short: "Check who you are and whether you hold every permission a scan or a remediation needs",
+		Short: "Check who you are and whether you hold every permission a scan, a remediation or watch needs",
 		Long: `Preflight automates the SOP's Pre-requisites. It prints the caller (STS), the
 partition and the enabled regions, then every permission the chosen mode needs
 as granted, denied or not verifiable, found by harmless calls: read calls,
@@ -76,7 +78,8 @@ Exit codes: 0 every needed permission granted, 1 at least one denied,
 2 usage or configuration error, 3 some could not be verified.`,
 		Example: `  sagefence preflight
   sagefence preflight --for remediate --regions eu-west-1 --backup-bucket s3://nb-backups/sagefence
-  sagefence preflight --features securityhub --format json`,
+  sagefence preflight --features securityhub --format json
+  sagefence preflight --for watch --queue-url https://sqs.us-east-1.amazonaws.com/111122223333/sagefence-events`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -94,6 +97,8 @@ Exit codes: 0 every needed permission granted, 1 at least one denied,
 	f.StringVar(&o.BackupBucket, "backup-bucket", "", "remediation backup location s3://BUCKET/PREFIX to check S3 access on")
 	f.StringVar(&o.NotebookRole, "notebook-role", "", "notebook execution role ARN to check iam:PassRole on")
 	f.StringVar(&o.MemberRole, "role-name", "", "role assumed in member accounts (organization scans)")
+	f.StringVar(&o.QueueURL, "queue-url", "", "with --for watch: the event queue `URL` to check SQS access on (default: sagefence-events)")
+	f.StringVar(&o.SNSTopic, "alert-sns-topic", "", "with --for watch: the alert topic `ARN` to check sns:Publish on (default: sagefence-alerts)")
 	addAWSFlags(f, &o.Live)
 	return cmd
 }
@@ -120,6 +125,13 @@ func runPreflight(ctx context.Context, o *preflightOptions) error {
 	if err != nil {
 		return err
 	}
+	if (o.QueueURL != "" || o.SNSTopic != "") && mode != permissions.ModeWatch {
+		return usageErrf("--queue-url and --alert-sns-topic apply to --for watch")
+	}
+	queueARN, topicARN, err := watchResources(o.QueueURL, o.SNSTopic)
+	if err != nil {
+		return err
+	}
 	cfg, err := loadAWS(ctx, o.Live, nil)
 	if err != nil {
 		return usageErr(err)
@@ -133,6 +145,7 @@ func runPreflight(ctx context.Context, o *preflightOptions) error {
 	rep, err := preflight.Run(ctx, preflight.NewClients(cfg), preflight.Options{
 		Mode: mode, Regions: o.Live.Regions, Features: features,
 		BackupBucket: o.BackupBucket, NotebookRoleARN: o.NotebookRole, MemberRoleName: o.MemberRole,
+		EventQueueARN: queueARN, AlertTopicARN: topicARN,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -173,7 +186,7 @@ func newIAMPolicyCmd(ios *iostreams.IOStreams) *cobra.Command {
 	o := &iamPolicyOptions{IO: ios}
 	cmd := &cobra.Command{
 		Use:   "iam-policy",
-		Short: "Print the least-privilege IAM policy a scan or a remediation needs",
+		Short: "Print the least-privilege IAM policy a scan, a remediation or watch needs",
 		Long: `iam-policy prints an IAM policy document generated from the one list of AWS
 API actions sagefence calls (a test fails when the code calls an action the
 list lacks). Audit is read-only; remediate adds the calls that plan, apply,

@@ -97,7 +97,7 @@ otherwise). See docs/watch.md.`,
 
   # an organization, event-driven, alerting Slack and SNS
   sagefence watch --org --role-name SagefenceAudit --queue-url https://sqs.us-east-1.amazonaws.com/111122223333/sagefence-events \
-    --alert-webhook https://hooks.slack.com/services/T000/B000/XXXX --alert-sns-topic arn:aws:sns:us-east-1:111122223333:sagefence
+    --alert-webhook https://hooks.slack.com/services/T000/B000/XXXX --alert-sns-topic arn:aws:sns:us-east-1:111122223333:sagefence-alerts
 
   # serve the dashboard beyond this host
   sagefence watch --listen 0.0.0.0:8484 --token-file /run/secrets/sagefence-token`,
@@ -126,6 +126,8 @@ otherwise). See docs/watch.md.`,
 	f.StringVar(&o.SNSTopic, "alert-sns-topic", "", "publish each transition's JSON to this SNS topic `ARN`")
 	f.BoolVar(&o.PushSecurityHub, "push-securityhub", false, "push each scan's findings to AWS Security Hub (as scan --push-securityhub)")
 	addOrgFlags(f, &o.Live.Org)
+	// One watch covers its whole selection: shards are for scan.
+	_ = f.MarkHidden("shard")
 	return cmd
 }
 
@@ -491,4 +493,28 @@ func readScopes(inv *inventory.Inventory) []history.Scope {
 		}
 	}
 	return out
+}
+
+// watchResources are the ARNs of an event queue URL and an SNS topic ARN
+// as flags give them (empty when not given), for preflight.
+func watchResources(queueURL, topic string) (queueARN, topicARN string, err error) {
+	if queueURL != "" {
+		region, err := queueRegion(queueURL)
+		if err != nil {
+			return "", "", usageErr(err)
+		}
+		if region == "" {
+			return "", "", usageErrf("--queue-url %q: want https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE", queueURL)
+		}
+		u, _ := url.Parse(queueURL)
+		account, name, _ := strings.Cut(strings.Trim(u.Path, "/"), "/")
+		queueARN = fmt.Sprintf("arn:%s:sqs:%s:%s:%s", awsclient.PartitionOf(region), region, account, name)
+	}
+	if topic != "" {
+		if a, err := arn.Parse(topic); err != nil || a.Service != "sns" || a.Region == "" {
+			return "", "", usageErrf("--alert-sns-topic %q: want an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", topic)
+		}
+		topicARN = topic
+	}
+	return queueARN, topicARN, nil
 }

@@ -4,9 +4,15 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sagefence/sagefence/internal/awsop"
+	"github.com/sagefence/sagefence/internal/history"
+	"github.com/sagefence/sagefence/internal/inventory"
 	"github.com/sagefence/sagefence/internal/iostreams"
 )
 
@@ -45,6 +51,70 @@ func TestWatchRefusesBadInputInOneLine(t *testing.T) {
 		}
 		if strings.Contains(got, "secret") {
 			t.Errorf("%v: the webhook's secret path is echoed: %q", c.args, got)
+		}
+	}
+}
+
+// TestReadScopesAreTheAccountRegionsWhoseNotebooksWereListed: a region
+// whose listing failed, a network-only region and an account that could
+// not be read are not "read": the history keeps their stored state.
+func TestReadScopesAreTheAccountRegionsWhoseNotebooksWereListed(t *testing.T) {
+	inv := &inventory.Inventory{
+		Regions: []inventory.Region{
+			{AccountID: "111111111111", Region: "us-east-1"},
+			{AccountID: "111111111111", Region: "eu-west-1", Errors: []inventory.CollectError{
+				{Operation: awsop.ListNotebookInstances, Code: "AccessDeniedException", Message: "denied"}}},
+			{AccountID: "111111111111", Region: "us-west-2", Errors: []inventory.CollectError{
+				{Operation: awsop.DescribeNotebookInstance, Resource: "nb-1", Code: "AccessDeniedException", Message: "denied"}}},
+			{AccountID: "222222222222", Region: "us-east-1", NetworkOnly: true},
+			{AccountID: "333333333333", Region: "us-east-1"},
+		},
+		Errors: []inventory.CollectError{{AccountID: "333333333333", Operation: awsop.AssumeRole, Code: "AccessDenied", Message: "denied"}},
+	}
+	got := readScopes(inv)
+	want := []history.Scope{{AccountID: "111111111111", Region: "us-east-1"}, {AccountID: "111111111111", Region: "us-west-2"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("readScopes (-want +got):\n%s", diff)
+	}
+}
+
+// TestNarrowLiveRescansTheScopeAndKeepsPathsInSight: a rescan reads the
+// scope's accounts and regions for notebooks; the other accounts of the
+// last full scan, and the configured network accounts, stay readable for
+// the paths that lead there.
+func TestNarrowLiveRescansTheScopeAndKeepsPathsInSight(t *testing.T) {
+	scope := []history.Scope{{AccountID: "222222222222", Region: "us-west-2"}, {AccountID: "111111111111", Region: "us-east-1"}}
+	org := liveOptions{Regions: nil, Org: orgOptions{Org: true, RoleName: "Audit", NetworkAccounts: []string{"999999999999"}}}
+	narrowLive(&org, scope, []string{"111111111111", "222222222222", "333333333333"})
+	if diff := cmp.Diff([]string{"us-east-1", "us-west-2"}, org.Regions); diff != "" {
+		t.Errorf("regions (-want +got):\n%s", diff)
+	}
+	if org.Org.Org || !slices.Equal(org.Org.Accounts, []string{"111111111111", "222222222222"}) || org.Org.RoleName != "Audit" {
+		t.Errorf("org options %+v: want the scope's accounts, by role Audit", org.Org)
+	}
+	if diff := cmp.Diff([]string{"999999999999", "333333333333"}, org.Org.NetworkAccounts); diff != "" {
+		t.Errorf("network accounts (-want +got):\n%s", diff)
+	}
+
+	// The caller's own account: regions only.
+	own := liveOptions{Regions: []string{"us-east-1", "eu-west-1"}}
+	narrowLive(&own, scope[1:], []string{"111111111111"})
+	if !slices.Equal(own.Regions, []string{"us-east-1"}) || own.Org.Org || len(own.Org.Accounts) != 0 {
+		t.Errorf("own account rescan: %+v", own)
+	}
+}
+
+func TestWatchResourcesFromFlags(t *testing.T) {
+	q, topic, err := watchResources("https://sqs.eu-west-1.amazonaws.com/111122223333/sagefence-events", "arn:aws:sns:eu-west-1:111122223333:secops")
+	if err != nil || q != "arn:aws:sqs:eu-west-1:111122223333:sagefence-events" || topic != "arn:aws:sns:eu-west-1:111122223333:secops" {
+		t.Errorf("watchResources = %q, %q, %v", q, topic, err)
+	}
+	if q, _, err := watchResources("https://sqs.cn-north-1.amazonaws.com.cn/111122223333/q", ""); err != nil || q != "arn:aws-cn:sqs:cn-north-1:111122223333:q" {
+		t.Errorf("China queue: %q, %v", q, err)
+	}
+	for _, bad := range [][2]string{{"http://127.0.0.1:5000/111122223333/q", ""}, {"", "arn:aws:sqs:eu-west-1:111122223333:q"}} {
+		if _, _, err := watchResources(bad[0], bad[1]); err == nil {
+			t.Errorf("watchResources(%q, %q) accepted", bad[0], bad[1])
 		}
 	}
 }

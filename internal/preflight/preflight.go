@@ -78,6 +78,11 @@ type Options struct {
 	// MemberRoleName is the role assumed in member accounts (organization
 	// scans); "OrganizationAccountAccessRole" when empty.
 	MemberRoleName string
+	// EventQueueARN and AlertTopicARN are the SQS queue and SNS topic the
+	// watch mode's permissions are simulated on; without them, a queue
+	// named sagefence-events and a topic named sagefence-alerts in the
+	// checked region.
+	EventQueueARN, AlertTopicARN string
 }
 
 // Identity is who the credentials belong to.

@@ -525,19 +525,21 @@ func TestExitCodeAndTableVerdict(t *testing.T) {
 // the simulator deny what the policy allows.
 func TestSimulatedResourcesAreOnesThePolicyGrants(t *testing.T) {
 	const account = "111122223333"
-	doc, err := permissions.Build(permissions.ModeRemediate, permissions.WithAllFeatures(), permissions.WithAccount(account))
-	if err != nil {
-		t.Fatal(err)
-	}
 	granted := map[string][]string{} // action -> resource patterns
-	for _, st := range doc.Statement {
-		for _, a := range st.Action {
-			granted[a] = append(granted[a], st.Resource...)
+	for _, mode := range []permissions.Mode{permissions.ModeRemediate, permissions.ModeWatch} {
+		doc, err := permissions.Build(mode, permissions.WithAllFeatures(), permissions.WithAccount(account))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range doc.Statement {
+			for _, a := range st.Action {
+				granted[a] = append(granted[a], st.Resource...)
+			}
 		}
 	}
 	r := &run{report: Report{Identity: Identity{Account: account, Partition: "aws"}}}
 	rs := &regionState{region: "eu-west-1"}
-	for _, a := range permissions.Actions(permissions.ModeRemediate) {
+	for _, a := range permissions.All() {
 		if a.String() == "iam:SimulatePrincipalPolicy" {
 			continue // called, never simulated
 		}
@@ -558,4 +560,18 @@ func TestSimulatedResourcesAreOnesThePolicyGrants(t *testing.T) {
 func globMatch(pattern, s string) bool {
 	re := "^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*") + "$"
 	return regexp.MustCompile(re).MatchString(s)
+}
+
+// TestWatchResourcesAreSimulatedOnTheGivenQueueAndTopic: with the queue
+// and topic of the watch, their ARNs are what is simulated.
+func TestWatchResourcesAreSimulatedOnTheGivenQueueAndTopic(t *testing.T) {
+	r := &run{report: Report{Identity: Identity{Account: "111122223333", Partition: "aws"}}, opts: Options{
+		EventQueueARN: "arn:aws:sqs:eu-west-1:111122223333:secops-events", AlertTopicARN: "arn:aws:sns:eu-west-1:111122223333:secops"}}
+	rs := &regionState{region: "eu-west-1"}
+	if got := r.simResource("sqs:ReceiveMessage", rs); got != r.opts.EventQueueARN {
+		t.Errorf("sqs:ReceiveMessage simulated on %s, want %s", got, r.opts.EventQueueARN)
+	}
+	if got := r.simResource("sns:Publish", rs); got != r.opts.AlertTopicARN {
+		t.Errorf("sns:Publish simulated on %s, want %s", got, r.opts.AlertTopicARN)
+	}
 }

@@ -559,8 +559,14 @@ func (r *run) simResource(action string, rs *regionState) string {
 	case permissions.ScopeKMSKey, permissions.ScopeKMSKeyGrant:
 		return fmt.Sprintf("arn:%s:kms:%s:%s:key/%s", p, region, acct, "00000000-0000-0000-0000-000000000000")
 	case permissions.ScopeEventQueue:
+		if r.opts.EventQueueARN != "" {
+			return r.opts.EventQueueARN
+		}
 		return fmt.Sprintf("arn:%s:sqs:%s:%s:sagefence-events", p, region, acct)
 	case permissions.ScopeAlertTopic:
+		if r.opts.AlertTopicARN != "" {
+			return r.opts.AlertTopicARN
+		}
 		return fmt.Sprintf("arn:%s:sns:%s:%s:sagefence-alerts", p, region, acct)
 	}
 	return "*"
