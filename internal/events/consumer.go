@@ -48,7 +48,8 @@ const (
 // Batches are sent in the order their windows close. While out is not
 // read, receiving goes on and new events join the waiting batch of their
 // account-region (its rescan has not started, so it will see them), so at
-// most one batch per account-region waits. When ctx ends, Run abandons the
+// most one batch per account-region waits here (out's own buffer may hold
+// more; the watcher merges them). When ctx ends, Run abandons the
 // pending batches, waits for its receiving goroutine and returns nil: a
 // stop is not an error. It does not close out.
 func (c *Consumer) Run(ctx context.Context, out chan<- Batch) error {
@@ -274,8 +275,9 @@ func (c *Consumer) logger() *slog.Logger {
 // backoff is the wait after the n-th consecutive failed receive:
 // exponential from BackoffMin, capped at BackoffMax, with equal jitter
 // (half fixed, half random) so that many consumers do not retry in step
-// and no wait collapses to nothing. The SDK's own retryer has already
-// retried the call by then; this is the consumer's patience on top.
+// and no wait collapses to nothing. It is the only retry when the SQS
+// client makes one attempt per call (as sagefence watch configures it);
+// with an SDK retryer, it is the consumer's patience on top.
 func (c *Consumer) backoff(n int) time.Duration {
 	lo, hi := c.BackoffMin, c.BackoffMax
 	if lo <= 0 {
