@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -561,6 +562,50 @@ func TestE2EWatchFaults(t *testing.T) {
 	})
 	if code, _ := w.get("/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz with the webhook down = %d", code)
+	}
+	if code := w.stop(); code != 0 {
+		t.Errorf("SIGTERM: exit %d", code)
+	}
+}
+
+// TestE2EWatchPushesToSecurityHub: with --push-securityhub, each recorded
+// scan's findings reach Security Hub, and a rescan updates the finding of
+// the notebook that changed.
+func TestE2EWatchPushesToSecurityHub(t *testing.T) {
+	m := moto.ForTest(t)
+	ctx := context.Background()
+	c := clientsFor(m.URL(), "us-east-1")
+	str := must[string](t)
+	net := must[testenv.Network](t)(testenv.CreateNetwork(ctx, c.ec2, "10.0.0.0/16"))
+	open := str(testenv.CreateSecurityGroup(ctx, c.ec2, net.VPCID, testenv.SecurityGroup{Name: "open"}))
+	str(testenv.CreateNotebook(ctx, c.sm, testenv.Notebook{Name: "quiet-nb", DirectInternetAccess: "Disabled", SubnetID: net.IsolatedSubnetID, SecurityGroupIDs: []string{open}}))
+	q := newQueue(t, m.URL())
+	proxy := testenv.NewFaultProxy(t, m.URL())
+	proxy.Add(testenv.SecurityHubWorkflow(t, m.URL())...)
+	hub := securityhub.NewFromConfig(testenv.Config(m.URL()))
+	compliance := func() string {
+		out, err := hub.GetFindings(ctx, &securityhub.GetFindingsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range out.Findings {
+			if aws.ToString(f.Resources[0].Details.AwsSageMakerNotebookInstance.NotebookInstanceName) == "quiet-nb" && f.Compliance != nil {
+				return string(f.Compliance.Status)
+			}
+		}
+		return ""
+	}
+
+	w := startWatch(t, proxy.URL(), "--regions", "us-east-1", "--db", filepath.Join(t.TempDir(), "w.db"), "--queue-url", q.url,
+		"--debounce", "0", "--push-securityhub", "--interval", "1h")
+	eventually(t, "quiet-nb's finding PASSED", time.Minute, func() bool { return compliance() == "PASSED" })
+	if err := testenv.AddRoute(ctx, c.ec2, net.IsolatedRouteTableID, "0.0.0.0/0", net.NATGatewayID); err != nil {
+		t.Fatal(err)
+	}
+	q.send(t, cloudTrailEvent("ec2.amazonaws.com", "CreateRoute", "ev-hub-1", alice))
+	eventually(t, "quiet-nb's finding FAILED", time.Minute, func() bool { return compliance() == "FAILED" })
+	if got := metric(w.metrics(), "sagefence_securityhub_push_failures_total", nil); got != 0 {
+		t.Errorf("%v failed pushes", got)
 	}
 	if code := w.stop(); code != 0 {
 		t.Errorf("SIGTERM: exit %d", code)
