@@ -75,15 +75,17 @@ internet gateways, security group rules, network ACLs, subnets, transit
 gateways, prefix lists) to the SQS queue --queue-url; "sagefence
 events-setup" prints that set-up. Events of one account-region within
 --debounce make one rescan. An event in an account whose notebooks are not
-scanned (a network account) rescans the region's account-regions.
+scanned (a network account) rescans the region's account-regions; one in a
+region not scanned is ignored.
 
 Every scan is recorded in an SQLite history (--db): each notebook's status
 over time, as transitions with their cause (the event, its caller, or the
-schedule). A restart resumes from it. Alerts go out on transitions only, one
-per notebook per change (--alert-webhook, JSON with a Slack-compatible text
-line; --alert-sns-topic), never for the first scan of an empty history.
+schedule). A restart serves the history at once and scans everything. Alerts
+go out on transitions only, one per notebook per change (--alert-webhook,
+JSON with a Slack-compatible text line; --alert-sns-topic), never for the
+baseline: the first scan that reads anything into an empty history.
 
-On --listen (loopback by default): /healthz, /readyz (the first scan is
+On --listen (loopback by default): /healthz, /readyz (a full scan is
 stored), /metrics (Prometheus), /api/v1/results (the scan's JSON report),
 /api/v1/history?account=&region=&name= and / (a dashboard). A non-loopback
 address needs --token-file: every path but /healthz and /readyz then needs
