@@ -13,15 +13,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
-
 	"github.com/sagefence/sagefence/internal/finding"
+	"github.com/sagefence/sagefence/internal/statedb"
 )
 
 // Cause says why a scan ran.
@@ -180,25 +176,14 @@ type Store struct {
 }
 
 // DefaultPath is where the history lives unless --db says otherwise:
-// $XDG_STATE_HOME/sagefence/history.db, else
-// ~/.local/state/sagefence/history.db (%LocalAppData%\sagefence\history.db
-// on Windows), beside the remediation journal.
+// history.db in the state directory (statedb.Dir), beside the remediation
+// journal.
 func DefaultPath() (string, error) {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "sagefence", "history.db"), nil
-	}
-	if runtime.GOOS == "windows" {
-		d, err := os.UserCacheDir() // %LocalAppData%
-		if err != nil {
-			return "", fmt.Errorf("history: locating the state directory: %w", err)
-		}
-		return filepath.Join(d, "sagefence", "history.db"), nil
-	}
-	home, err := os.UserHomeDir()
+	d, err := statedb.Dir()
 	if err != nil {
-		return "", fmt.Errorf("history: locating the state directory: %w", err)
+		return "", fmt.Errorf("history: %w", err)
 	}
-	return filepath.Join(home, ".local", "state", "sagefence", "history.db"), nil
+	return filepath.Join(d, "history.db"), nil
 }
 
 // Open opens (creating it and its directory when needed) the database at
@@ -206,49 +191,22 @@ func DefaultPath() (string, error) {
 // synchronous (FULL): a recorded scan survives a crash of the process or of
 // the machine.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if path == "" {
-		return nil, errors.New("history: empty database path")
-	}
-	if strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("history %s: path must not contain '?' or '#'", path)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("history %s: creating its directory: %w", path, err)
-	}
-	// The writer takes the write lock when its transaction begins
-	// (immediate), so a Record never fails half-way on a lock upgrade. The
-	// write-ahead log keeps the size of its largest transaction (the first
-	// scan: about 4.6 KB per notebook) unless limited: journal_size_limit
-	// truncates it once a checkpoint has emptied it, and 16 MiB stays above
-	// the 4 MB at which SQLite checkpoints, so steady scans never regrow it.
-	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"+
-		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=journal_size_limit(16777216)"+
-		"&_txlock=immediate")
+	// The write-ahead log keeps the size of its largest transaction (the
+	// first scan: about 4.6 KB per notebook) unless limited:
+	// journal_size_limit truncates it once a checkpoint has emptied it,
+	// and 16 MiB stays above the 4 MB at which SQLite checkpoints, so
+	// steady scans never regrow it.
+	w, err := statedb.Open(ctx, "history", path, statedb.Writer+"&_pragma=journal_size_limit(16777216)", migrations())
 	if err != nil {
-		return nil, fmt.Errorf("history %s: %w", path, err)
-	}
-	// One writing connection: SQLite serialises writers anyway, and this
-	// keeps the per-connection pragmas above in force for every statement.
-	w.SetMaxOpenConns(1)
-	s := &Store{w: w, path: path}
-	if err := s.migrate(ctx); err != nil {
-		_ = w.Close() // the migration error is the one worth reporting
 		return nil, err
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		_ = w.Close()
-		return nil, fmt.Errorf("history %s: %w", path, err)
-	}
-	// Readers: WAL mode is a property of the file by now; query_only makes
-	// a write through them an error instead of a second writer.
-	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	// Readers see the last committed scan while the writer writes.
+	r, err := statedb.OpenReader("history", path, 4)
 	if err != nil {
 		_ = w.Close()
-		return nil, fmt.Errorf("history %s: %w", path, err)
+		return nil, err
 	}
-	r.SetMaxOpenConns(4)
-	s.r = r
-	return s, nil
+	return &Store{w: w, r: r, path: path}, nil
 }
 
 // Path is the database file's path.
@@ -264,44 +222,3 @@ func (s *Store) Close() error {
 	}
 	return nil
 }
-
-func (s *Store) migrate(ctx context.Context) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("history %s: %w", s.path, err)
-	}
-	defer func() { _ = tx.Rollback() }() // no-op after Commit
-
-	var version int
-	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return fmt.Errorf("history %s: reading schema version: %w", s.path, err)
-	}
-	steps := migrations()
-	if version > len(steps) {
-		return fmt.Errorf("history %s: schema version %d is newer than this sagefence understands (%d); upgrade sagefence",
-			s.path, version, len(steps))
-	}
-	if version == len(steps) {
-		return nil
-	}
-	for v := version; v < len(steps); v++ {
-		if _, err := tx.ExecContext(ctx, steps[v]); err != nil {
-			return fmt.Errorf("history %s: migrating schema to version %d: %w", s.path, v+1, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(steps))); err != nil {
-		return fmt.Errorf("history %s: recording schema version: %w", s.path, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("history %s: committing schema: %w", s.path, err)
-	}
-	return nil
-}
-
-// timeLayout is RFC 3339 with a fixed nine-digit fraction, so that times
-// stored as text sort in time order (the journal's layout).
-const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
-
-func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
-func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }

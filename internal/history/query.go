@@ -11,6 +11,7 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/sagefence/sagefence/internal/finding"
+	"github.com/sagefence/sagefence/internal/statedb"
 )
 
 // Current returns the latest result of every stored notebook that is not
@@ -62,10 +63,10 @@ func (s *Store) LastScan(ctx context.Context) (Scan, bool, error) {
 		return Scan{}, false, nil
 	}
 	if err == nil {
-		sc.StartedAt, err = parseTime(started)
+		sc.StartedAt, err = statedb.ParseTime(started)
 	}
 	if err == nil {
-		sc.FinishedAt, err = parseTime(finished)
+		sc.FinishedAt, err = statedb.ParseTime(finished)
 	}
 	if err == nil {
 		err = json.Unmarshal(read, &sc.Read)
@@ -114,7 +115,7 @@ func (s *Store) transitions(ctx context.Context, query string, args ...any) ([]T
 			&t.Cause.Kind, &t.Cause.EventName, &t.Cause.EventID, &t.Cause.Caller); err != nil {
 			return nil, fmt.Errorf("history %s: reading transitions: %w", s.path, err)
 		}
-		if t.At, err = parseTime(at); err != nil {
+		if t.At, err = statedb.ParseTime(at); err != nil {
 			return nil, fmt.Errorf("history %s: reading transitions: %w", s.path, err)
 		}
 		out = append(out, t)
@@ -129,7 +130,7 @@ func (s *Store) transitions(ctx context.Context, query string, args ...any) ([]T
 // oldest first (in the order the scans were recorded). A point's counts
 // always hold PASS, FAIL, REVIEW, ERROR and MUTED, with 0 for none.
 func (s *Store) Trend(ctx context.Context, since time.Time) ([]TrendPoint, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT at, counts FROM scans WHERE at >= ? ORDER BY id`, fmtTime(since))
+	rows, err := s.r.QueryContext(ctx, `SELECT at, counts FROM scans WHERE at >= ? ORDER BY id`, statedb.FormatTime(since))
 	if err != nil {
 		return nil, fmt.Errorf("history %s: reading the trend: %w", s.path, err)
 	}
@@ -142,7 +143,7 @@ func (s *Store) Trend(ctx context.Context, since time.Time) ([]TrendPoint, error
 			return nil, fmt.Errorf("history %s: reading the trend: %w", s.path, err)
 		}
 		p := TrendPoint{}
-		if p.At, err = parseTime(at); err == nil {
+		if p.At, err = statedb.ParseTime(at); err == nil {
 			err = json.Unmarshal(counts, &p.Counts)
 		}
 		if err != nil {
@@ -172,7 +173,7 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 		`DELETE FROM transitions WHERE scan_id IN (` + old + `)`,
 		`DELETE FROM scans WHERE id IN (` + old + `)`,
 	} {
-		res, err := tx.ExecContext(ctx, q, fmtTime(before))
+		res, err := tx.ExecContext(ctx, q, statedb.FormatTime(before))
 		if err != nil {
 			return 0, fmt.Errorf("history %s: pruning: %w", s.path, err)
 		}

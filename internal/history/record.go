@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sagefence/sagefence/internal/finding"
+	"github.com/sagefence/sagefence/internal/statedb"
 )
 
 // resultJSON encodes and decodes a stored result: the semantics of
@@ -129,7 +130,7 @@ func (s *Store) Record(ctx context.Context, scan Scan, rep *finding.Report) ([]T
 	res, err := tx.ExecContext(ctx, `INSERT INTO scans
 		(at, started_at, finished_at, cause_kind, event_name, event_id, caller, complete, read, counts)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		fmtTime(at), fmtTime(scan.StartedAt), fmtTime(scan.FinishedAt), scan.Cause.Kind, scan.Cause.EventName,
+		statedb.FormatTime(at), statedb.FormatTime(scan.StartedAt), statedb.FormatTime(scan.FinishedAt), scan.Cause.Kind, scan.Cause.EventName,
 		scan.Cause.EventID, scan.Cause.Caller, scan.Complete, read, countsDoc)
 	if err != nil {
 		return nil, fmt.Errorf("history %s: recording a scan: %w", s.path, err)

@@ -13,14 +13,10 @@ package journal
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
 
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
+	"github.com/sagefence/sagefence/internal/statedb"
 )
 
 // SchemaVersion is the journal schema this package reads and writes. It is
@@ -73,24 +69,13 @@ type Journal struct {
 }
 
 // DefaultPath is where the journal lives unless --journal says otherwise:
-// $XDG_STATE_HOME/sagefence/journal.db, else ~/.local/state/sagefence/journal.db
-// (%LocalAppData%\sagefence\journal.db on Windows).
+// journal.db in the state directory (statedb.Dir).
 func DefaultPath() (string, error) {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "sagefence", "journal.db"), nil
-	}
-	if runtime.GOOS == "windows" {
-		d, err := os.UserCacheDir() // %LocalAppData%
-		if err != nil {
-			return "", fmt.Errorf("journal: locating the state directory: %w", err)
-		}
-		return filepath.Join(d, "sagefence", "journal.db"), nil
-	}
-	home, err := os.UserHomeDir()
+	d, err := statedb.Dir()
 	if err != nil {
-		return "", fmt.Errorf("journal: locating the state directory: %w", err)
+		return "", fmt.Errorf("journal: %w", err)
 	}
-	return filepath.Join(home, ".local", "state", "sagefence", "journal.db"), nil
+	return filepath.Join(d, "journal.db"), nil
 }
 
 // Open opens the journal at path, creating it and its directory when missing,
@@ -98,34 +83,11 @@ func DefaultPath() (string, error) {
 // synchronous commits: once a step is written, it survives a crash of the
 // process or the machine.
 func Open(ctx context.Context, path string) (*Journal, error) {
-	if path == "" {
-		return nil, errors.New("journal: empty path")
-	}
-	if strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("journal %s: path must not contain '?' or '#'", path)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("journal %s: creating its directory: %w", path, err)
-	}
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := statedb.Open(ctx, "journal", path, statedb.Writer, migrations())
 	if err != nil {
-		return nil, fmt.Errorf("journal %s: %w", path, err)
-	}
-	// One connection: writes are serialised anyway, and it keeps the
-	// per-connection pragmas above in force for every statement.
-	db.SetMaxOpenConns(1)
-	j := &Journal{db: db, path: path}
-	if err := j.migrate(ctx); err != nil {
-		_ = db.Close() // the migration error is the one worth reporting
 		return nil, err
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("journal %s: %w", path, err)
-	}
-	return j, nil
+	return &Journal{db: db, path: path}, nil
 }
 
 // Path is the database file's path.
@@ -135,39 +97,6 @@ func (j *Journal) Path() string { return j.path }
 func (j *Journal) Close() error {
 	if err := j.db.Close(); err != nil {
 		return fmt.Errorf("journal %s: closing: %w", j.path, err)
-	}
-	return nil
-}
-
-func (j *Journal) migrate(ctx context.Context) error {
-	tx, err := j.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("journal %s: %w", j.path, err)
-	}
-	defer func() { _ = tx.Rollback() }() // no-op after Commit
-
-	var version int
-	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return fmt.Errorf("journal %s: reading schema version: %w", j.path, err)
-	}
-	steps := migrations()
-	if version > len(steps) {
-		return fmt.Errorf("journal %s: schema version %d is newer than this sagefence understands (%d); upgrade sagefence",
-			j.path, version, len(steps))
-	}
-	if version == len(steps) {
-		return nil
-	}
-	for v := version; v < len(steps); v++ {
-		if _, err := tx.ExecContext(ctx, steps[v]); err != nil {
-			return fmt.Errorf("journal %s: migrating schema to version %d: %w", j.path, v+1, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(steps))); err != nil {
-		return fmt.Errorf("journal %s: recording schema version: %w", j.path, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("journal %s: committing schema: %w", j.path, err)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/sagefence/sagefence/internal/statedb"
 )
 
 // RunKind is what a run does.
@@ -108,20 +110,12 @@ func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("run %s is not in journal %s (see `sagefence journal list`)", e.RunID, e.Path)
 }
 
-// timeLayout is RFC 3339 with a fixed nine-digit fraction, so that times
-// stored as text sort in time order.
-const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
-
-func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
 func nullTime(t *time.Time) any {
 	if t == nil {
 		return nil
 	}
-	return fmtTime(*t)
+	return statedb.FormatTime(*t)
 }
-
-func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
 
 func blob(m json.RawMessage) any {
 	if len(m) == 0 {
@@ -136,7 +130,7 @@ func (j *Journal) CreateRun(ctx context.Context, r Run) error {
 		`INSERT INTO runs (id, kind, plan_hash, target_run, plan, status, started_at, finished_at, pid, host, error)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, string(r.Kind), r.PlanHash, r.TargetRun, blob(r.Plan), string(r.Status),
-		fmtTime(r.StartedAt), nullTime(r.FinishedAt), r.PID, r.Host, r.Error)
+		statedb.FormatTime(r.StartedAt), nullTime(r.FinishedAt), r.PID, r.Host, r.Error)
 	if err != nil {
 		return fmt.Errorf("journal %s: recording run %s: %w", j.path, r.ID, err)
 	}
@@ -146,7 +140,7 @@ func (j *Journal) CreateRun(ctx context.Context, r Run) error {
 // FinishRun sets a run's final status, error message and finish time.
 func (j *Journal) FinishRun(ctx context.Context, id string, status RunStatus, errMsg string, at time.Time) error {
 	return j.updateRun(ctx, id, `UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?`,
-		string(status), errMsg, fmtTime(at), id)
+		string(status), errMsg, statedb.FormatTime(at), id)
 }
 
 // SetRunStatus changes a run's status, for example to RunBackedOut.
@@ -181,11 +175,11 @@ func scanRun(row interface{ Scan(...any) error }) (Run, error) {
 	}
 	r.Kind, r.Status, r.PID, r.Host, r.Error = RunKind(kind), RunStatus(status), int(pid), host, errMessage
 	var err error
-	if r.StartedAt, err = parseTime(started); err != nil {
+	if r.StartedAt, err = statedb.ParseTime(started); err != nil {
 		return Run{}, fmt.Errorf("run %s: started_at: %w", r.ID, err)
 	}
 	if finished.Valid {
-		t, err := parseTime(finished.String)
+		t, err := statedb.ParseTime(finished.String)
 		if err != nil {
 			return Run{}, fmt.Errorf("run %s: finished_at: %w", r.ID, err)
 		}
@@ -265,7 +259,7 @@ func (j *Journal) BeginStep(ctx context.Context, s Step) error {
 		`INSERT INTO steps (run_id, seq, action_id, action, resource, status, intent, before, started_at)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.RunID, s.Seq, s.ActionID, s.Action, s.Resource, string(StepPending), []byte(s.Intent), blob(s.Before),
-		fmtTime(s.StartedAt))
+		statedb.FormatTime(s.StartedAt))
 	if err != nil {
 		return fmt.Errorf("journal %s: recording the intent of step %s/%d (%s %s): %w",
 			j.path, s.RunID, s.Seq, s.Action, s.Resource, err)
@@ -288,7 +282,7 @@ func (j *Journal) FinishStep(ctx context.Context, runID string, seq int, o StepO
 	res, err := j.db.ExecContext(ctx,
 		`UPDATE steps SET status = ?, after = ?, result = ?, error = ?, note = ?, finished_at = ?
 		 WHERE run_id = ? AND seq = ?`,
-		string(o.Status), blob(o.After), blob(o.Result), o.Error, o.Note, fmtTime(o.At), runID, seq)
+		string(o.Status), blob(o.After), blob(o.Result), o.Error, o.Note, statedb.FormatTime(o.At), runID, seq)
 	if err != nil {
 		return fmt.Errorf("journal %s: recording the result of step %s/%d: %w", j.path, runID, seq, err)
 	}
@@ -338,11 +332,11 @@ func (j *Journal) Steps(ctx context.Context, runID string) ([]Step, error) {
 		}
 		s.Status = StepStatus(status)
 		s.Intent, s.Before, s.After, s.Result = intent, before, after, result
-		if s.StartedAt, err = parseTime(started); err != nil {
+		if s.StartedAt, err = statedb.ParseTime(started); err != nil {
 			return nil, fmt.Errorf("journal %s: step %s/%d: %w", j.path, runID, s.Seq, err)
 		}
 		if finished.Valid {
-			t, err := parseTime(finished.String)
+			t, err := statedb.ParseTime(finished.String)
 			if err != nil {
 				return nil, fmt.Errorf("journal %s: step %s/%d: %w", j.path, runID, s.Seq, err)
 			}
