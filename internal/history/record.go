@@ -8,25 +8,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"runtime"
 	"slices"
 
 	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
-	jsonv1 "github.com/go-json-experiment/json/v1"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sagefence/sagefence/internal/finding"
+	reportjson "github.com/sagefence/sagefence/internal/report/json"
 	"github.com/sagefence/sagefence/internal/statedb"
 )
 
-// resultJSON encodes and decodes a stored result: the semantics of
-// encoding/json (the report contract's), with map keys sorted so that the
-// same result always gives the same bytes, and the same SHA-256. The
-// encoder of github.com/go-json-experiment/json is used for speed, as the
-// JSON report writer does.
-var resultJSON = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsonv2.Deterministic(true))
+// resultJSON encodes and decodes a stored result as the JSON report writes
+// it (the semantics of encoding/json, map keys sorted), compact: the same
+// result always gives the same bytes, and the same SHA-256.
+var resultJSON = reportjson.ResultCompact
 
 // incoming is one result of the scan being recorded, encoded as it will be
 // stored.
@@ -210,7 +206,7 @@ func encode(scopes []scopeResults) error {
 		for from := 0; from < len(sc.results); from += encodeChunk {
 			chunk := sc.results[from:min(from+encodeChunk, len(sc.results))]
 			g.Go(func() error {
-				opts := jsonv2.JoinOptions(resultJSON, sharedMaps())
+				opts := jsonv2.JoinOptions(resultJSON, reportjson.SharedMaps())
 				for i := range chunk {
 					in := &chunk[i]
 					doc, err := jsonv2.Marshal(in.r, opts)
@@ -225,29 +221,6 @@ func encode(scopes []scopeResults) error {
 		}
 	}
 	return g.Wait()
-}
-
-// sharedMaps encodes the compliance maps of a chunk's results: the results
-// of one evaluation share one map, so it is encoded once per chunk rather
-// than through reflection, key sorting and all, for every result (the JSON
-// report writer's way). A different map is encoded afresh.
-func sharedMaps() jsonv2.Options {
-	var last reflect.Value
-	var raw jsontext.Value
-	return jsonv2.WithMarshalers(jsonv2.MarshalToFunc(func(enc *jsontext.Encoder, m map[string][]string) error {
-		if m == nil {
-			return jsonv2.SkipFunc
-		}
-		v := reflect.ValueOf(m)
-		if raw == nil || v.UnsafePointer() != last.UnsafePointer() {
-			b, err := jsonv2.Marshal(m, resultJSON)
-			if err != nil {
-				return err
-			}
-			last, raw = v, b
-		}
-		return enc.WriteValue(raw)
-	}))
 }
 
 // writer holds Record's statements, prepared once per scan.

@@ -129,14 +129,15 @@ func writeResults(w io.Writer, results []finding.Result) error {
 // (omitempty, HTML escaping, sorted map keys) as the report's "results"
 // array, with the faster encoder of the JSON v2 reference implementation;
 // the test holds the output to encoding/json's byte for byte.
-var resultOptions = jsonv2.JoinOptions(mapOptions, jsontext.WithIndentPrefix("  "), jsontext.WithIndent("  "))
+var resultOptions = jsonv2.JoinOptions(ResultCompact, jsontext.WithIndentPrefix("  "), jsontext.WithIndent("  "))
 
-// sharedMaps encodes the compliance maps of a chunk's results: the results
+// SharedMaps encodes the compliance maps of a chunk's results: the results
 // of one evaluation share one map, so it is encoded once per chunk and its
 // bytes are then reformatted into place, which costs a fraction of
 // encoding a map through reflection and sorting its keys every time. A
 // different map (a report merged from several, say) is encoded afresh.
-func sharedMaps() jsonv2.Options {
+// Use one per goroutine (it remembers the last map).
+func SharedMaps() jsonv2.Options {
 	var last reflect.Value
 	var raw jsontext.Value
 	return jsonv2.WithMarshalers(jsonv2.MarshalToFunc(func(enc *jsontext.Encoder, m map[string][]string) error {
@@ -145,7 +146,7 @@ func sharedMaps() jsonv2.Options {
 		}
 		v := reflect.ValueOf(m)
 		if raw == nil || v.UnsafePointer() != last.UnsafePointer() {
-			b, err := jsonv2.Marshal(m, mapOptions)
+			b, err := jsonv2.Marshal(m, ResultCompact)
 			if err != nil {
 				return err
 			}
@@ -155,9 +156,11 @@ func sharedMaps() jsonv2.Options {
 	}))
 }
 
-// mapOptions encode a compliance map on its own, compact: the semantics of
-// resultOptions without the indentation, which the encoder adds.
-var mapOptions = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsonv2.Deterministic(true))
+// ResultCompact encodes (and decodes) a result, or a compliance map on its
+// own, compact with the report's semantics: resultOptions without the
+// indentation (which the encoder adds in the report). The watch history
+// stores results with it.
+var ResultCompact = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsonv2.Deterministic(true))
 
 // encodeChunk encodes results into buf as they stand inside the report's
 // array: "\n    {...},\n    {...}", with a leading comma unless first.
@@ -166,7 +169,7 @@ func encodeChunk(buf *bytes.Buffer, results []finding.Result, first bool) error 
 		buf.WriteByte(',')
 	}
 	start := buf.Len()
-	if err := jsonv2.MarshalWrite(buf, results, resultOptions, sharedMaps()); err != nil {
+	if err := jsonv2.MarshalWrite(buf, results, resultOptions, SharedMaps()); err != nil {
 		return err
 	}
 	// Drop the array's own brackets, "[" ... "\n  ]", and the final newline.
