@@ -16,6 +16,7 @@ import (
 
 	"github.com/sagefence/sagefence/internal/finding"
 	"github.com/sagefence/sagefence/internal/history"
+	reporthtml "github.com/sagefence/sagefence/internal/report/html"
 	"github.com/sagefence/sagefence/internal/report/reportfmt"
 )
 
@@ -23,7 +24,10 @@ import (
 var pageTemplate string
 
 //go:embed dashboard.css
-var pageCSS string
+var dashboardCSS string
+
+// pageCSS is the HTML report's shared style, then the dashboard's own.
+var pageCSS = reporthtml.BaseCSS + dashboardCSS
 
 //go:embed dashboard.js
 var pageJS string

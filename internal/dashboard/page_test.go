@@ -96,9 +96,13 @@ func TestPageEscapesAWSValues(t *testing.T) {
 
 // The palette is the report's: the two pages must look like one product.
 func TestPaletteIsTheReports(t *testing.T) {
-	report, err := os.ReadFile(filepath.Join("..", "report", "html", "report.css"))
-	if err != nil {
-		t.Fatal(err)
+	var report []byte
+	for _, f := range []string{"base.css", "report.css"} {
+		b, err := os.ReadFile(filepath.Join("..", "report", "html", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		report = append(report, b...)
 	}
 	root := regexp.MustCompile(`(?s):root \{.*?\}`)
 	want, got := root.FindAllString(string(report), -1), root.FindAllString(pageCSS, -1)

@@ -28,8 +28,18 @@ import (
 //go:embed report.tmpl
 var pageTemplate string
 
+// BaseCSS is the style the HTML report shares with the watch dashboard:
+// the palette (light and dark), type, header, cards, badges, findings and
+// their details. Each page adds its own after it.
+//
+//go:embed base.css
+var BaseCSS string
+
 //go:embed report.css
-var pageCSS string
+var reportCSS string
+
+// pageCSS is the report's whole style sheet.
+var pageCSS = BaseCSS + reportCSS
 
 //go:embed report.js
 var pageJS string
