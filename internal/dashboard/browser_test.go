@@ -305,6 +305,13 @@ func TestDashboardInChromium(t *testing.T) {
 	shot(t, bctx, filepath.Join(dir, "notebook.png"))
 	t.Logf("screenshots in %s", dir)
 
+	// The Copy button of a reproduce command answers (the shared copy.js):
+	// "Copied", or "Select + copy" where the browser refuses the clipboard.
+	do("copying a reproduce command", chromedp.Click(chromedp.CSS(`details.finding[open] .btn-copy`)), chromedp.Sleep(200*time.Millisecond))
+	if label := evalString(`document.querySelector("details.finding[open] .btn-copy").textContent`); label != "Copied" && label != "Select + copy" {
+		t.Errorf("after a click the Copy button reads %q: the copy script did not run", label)
+	}
+
 	problems, requests, dialogs := blog.snapshot()
 	for _, p := range problems {
 		t.Errorf("browser reported: %s", p)

@@ -30,7 +30,10 @@ var dashboardCSS string
 var pageCSS = reporthtml.BaseCSS + dashboardCSS
 
 //go:embed dashboard.js
-var pageJS string
+var dashboardJS string
+
+// pageJS is the HTML report's shared script, then the dashboard's own.
+var pageJS = reporthtml.CopyJS + dashboardJS
 
 // pageCSP lets the page run its own inline style and script, by hash, and
 // nothing else: even a value that escaped html/template's contextual

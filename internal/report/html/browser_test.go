@@ -299,6 +299,17 @@ func TestReportInChromium(t *testing.T) {
 	}
 	t.Logf("page and screenshot in %s", dir)
 
+	// The Copy button of a reproduce command answers (the shared copy.js):
+	// "Copied", or "Select + copy" where the browser refuses the clipboard.
+	do("copying a reproduce command", chromedp.Click(chromedp.CSS(`details.finding[open] .btn-copy`)), chromedp.Sleep(200*time.Millisecond))
+	label, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector("details.finding[open] .btn-copy").textContent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if label != "Copied" && label != "Select + copy" {
+		t.Errorf("after a click the Copy button reads %q: the copy script did not run", label)
+	}
+
 	problems, requests, dialogs := blog.snapshot()
 	for _, p := range problems {
 		t.Errorf("browser reported: %s", p)

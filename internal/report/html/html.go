@@ -41,8 +41,17 @@ var reportCSS string
 // pageCSS is the report's whole style sheet.
 var pageCSS = BaseCSS + reportCSS
 
+// CopyJS is the script the report shares with the watch dashboard: the
+// Copy buttons of reproduce commands.
+//
+//go:embed copy.js
+var CopyJS string
+
 //go:embed report.js
-var pageJS string
+var reportJS string
+
+// pageJS is the report's whole script.
+var pageJS = CopyJS + reportJS
 
 // maxGroups caps the account/region chart; the rest are summed in a note.
 const maxGroups = 12

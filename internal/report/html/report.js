@@ -48,21 +48,6 @@
   document.getElementById("collapse-all").addEventListener("click", function () { setOpen(false); });
   window.addEventListener("beforeprint", function () { rows.forEach(function (row) { row.open = true; }); });
 
-  list.addEventListener("click", function (ev) {
-    var btn = ev.target.closest(".btn-copy");
-    if (!btn) { return; }
-    var code = btn.parentNode.querySelector("code").textContent;
-    function done(label) {
-      btn.textContent = label;
-      setTimeout(function () { btn.textContent = "Copy"; }, 1500);
-    }
-    if (navigator.clipboard && navigator.clipboard.writeText) {
-      navigator.clipboard.writeText(code).then(function () { done("Copied"); }, function () { done("Select + copy"); });
-    } else {
-      done("Select + copy");
-    }
-  });
-
   // Open the finding named in the URL fragment, e.g. report.html#f-...
   if (location.hash.length > 1) {
     var target = document.getElementById(location.hash.slice(1));
