@@ -1,11 +1,8 @@
 package dashboard
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,71 +10,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	cdppage "github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/sagefence/sagefence/internal/browsertest"
 	"github.com/sagefence/sagefence/internal/report/reporttest"
 )
 
-// chromiumPath finds Debian's chromium. Without it the test is skipped,
-// except in CI (CI=true), where a missing browser is a broken setup; as
-// the HTML report's browser test does.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed; CI installs it with `make chromium` (apt-get install chromium)")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium); skipping the browser test")
-	return ""
-}
-
-// outDir is where the test leaves the pages and their screenshots for
-// people to look at: $SAGEFENCE_TEST_OUT/dashboard when set, else the
-// test's temp dir.
-func outDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("SAGEFENCE_TEST_OUT"); d != "" {
-		d = filepath.Join(d, "dashboard")
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	return t.TempDir()
-}
-
-// browserLog collects what the page must not produce.
-type browserLog struct {
-	mu       sync.Mutex
-	problems []string
-	requests []string
-	dialogs  []string
-}
-
-func (l *browserLog) add(dst *[]string, s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	*dst = append(*dst, s)
-}
-
-func (l *browserLog) snapshot() (problems, requests, dialogs []string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.problems...), append([]string(nil), l.requests...), append([]string(nil), l.dialogs...)
-}
-
 func TestDashboardInChromium(t *testing.T) {
-	browser := chromiumPath(t)
-	dir := outDir(t)
+	// The token rides on every request the tab makes, as a reverse proxy
+	// in front of the dashboard would add it. Every CSP violation the page
+	// reports to itself is recorded too.
+	tab := browsertest.Start(t, browsertest.Options{
+		Headers:    map[string]any{"Authorization": "Bearer " + token},
+		InitScript: `window.__csp = []; document.addEventListener("securitypolicyviolation", (e) => { window.__csp.push(e.violatedDirective + " " + e.blockedURI); });`,
+	})
+	dir := browsertest.OutDir(t, "dashboard")
 
 	src := newFake()
 	h := New(src, Options{Token: token, Version: "1.2.3-test", Now: func() time.Time { return fixtureNow }})
@@ -91,123 +38,10 @@ func TestDashboardInChromium(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(browser),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("force-color-profile", "srgb"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 1000),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-
-	// Start the browser and the tab first so that the listener sees every
-	// event of the page load.
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("starting %s: %v", browser, err)
-	}
-	var blog browserLog
-	err := chromedp.Listen(bctx, func(ev any) {
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning || ev.Type == runtime.ConsoleAPICalledTypeAssert {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, string(a.Value)+a.Description)
-				}
-				blog.add(&blog.problems, "console."+string(ev.Type)+": "+strings.Join(args, " "))
-			}
-		case *runtime.EventExceptionThrown:
-			msg := ev.ExceptionDetails.Text
-			if ev.ExceptionDetails.Exception != nil {
-				msg += " " + ev.ExceptionDetails.Exception.Description
-			}
-			blog.add(&blog.problems, "exception: "+msg)
-		case *cdplog.EventEntryAdded:
-			// A CSP violation is reported here (source "security"), as is a
-			// resource the page failed to load.
-			if ev.Entry.Level == cdplog.EntryLevelError || ev.Entry.Level == cdplog.EntryLevelWarning {
-				blog.add(&blog.problems, "log "+string(ev.Entry.Level)+" ("+string(ev.Entry.Source)+"): "+ev.Entry.Text)
-			}
-		case *network.EventRequestWillBeSent:
-			blog.add(&blog.requests, ev.Request.URL)
-		case *cdppage.EventJavascriptDialogOpening:
-			blog.add(&blog.dialogs, string(ev.Type)+": "+ev.Message)
-			go func() {
-				_, _ = chromedp.Call(bctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{})
-			}()
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(bctx, network.Enable, network.EnableParams{}); err != nil {
-		t.Fatal(err)
-	}
-	// The token rides on every request the tab makes, as a reverse proxy
-	// in front of the dashboard would add it.
-	if _, err := chromedp.Call(bctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
-		Headers: network.Headers{"Authorization": "Bearer " + token},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(bctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-		Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	// Record instead of block: dialogs a hostile value might open, and
-	// every CSP violation the page reports to itself.
-	if _, err := chromedp.Call(bctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
-		Source: `window.__alerts = []; for (const f of ["alert", "confirm", "prompt"]) { window[f] = (m) => { window.__alerts.push(f + ":" + m); }; }
-			window.__csp = []; document.addEventListener("securitypolicyviolation", (e) => { window.__csp.push(e.violatedDirective + " " + e.blockedURI); });`,
-	}); err != nil {
-		t.Fatal(err)
-	}
-
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	evalInt := func(js string) int {
-		t.Helper()
-		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](js))
-		if err != nil {
-			t.Fatalf("evaluating %s: %v", js, err)
-		}
-		return n
-	}
-	evalBool := func(js string) bool {
-		t.Helper()
-		b, err := chromedp.Run(bctx, chromedp.Evaluate[bool](js))
-		if err != nil {
-			t.Fatalf("evaluating %s: %v", js, err)
-		}
-		return b
-	}
-	evalString := func(js string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("evaluating %s: %v", js, err)
-		}
-		return s
-	}
+	do := tab.Do
+	evalInt := func(js string) int { t.Helper(); return browsertest.Eval[int](tab, js) }
+	evalBool := func(js string) bool { t.Helper(); return browsertest.Eval[bool](tab, js) }
+	evalString := func(js string) string { t.Helper(); return browsertest.Eval[string](tab, js) }
 	checkHostile := func(where string) {
 		t.Helper()
 		if n := evalInt(`document.querySelectorAll("img").length`); n != 0 {
@@ -290,7 +124,7 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Error("the transit notebook's hops are not shown")
 	}
 	checkHostile("dashboard, notebooks open")
-	shot(t, bctx, filepath.Join(dir, "dashboard.png"))
+	tab.Screenshot(filepath.Join(dir, "dashboard.png"))
 
 	// Its own page, through the link in the recent changes.
 	do("following the notebook's link", chromedp.Click(chromedp.CSS("#recent tr.change a.nb-name")), chromedp.WaitVisible(chromedp.CSS("details.finding[open]")))
@@ -302,7 +136,7 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	checkHostile("notebook page")
 	timeline("notebook page")
-	shot(t, bctx, filepath.Join(dir, "notebook.png"))
+	tab.Screenshot(filepath.Join(dir, "notebook.png"))
 	t.Logf("screenshots in %s", dir)
 
 	// The Copy button of a reproduce command answers (the shared copy.js):
@@ -312,7 +146,7 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Errorf("after a click the Copy button reads %q: the copy script did not run", label)
 	}
 
-	problems, requests, dialogs := blog.snapshot()
+	problems, requests, dialogs := tab.Snapshot()
 	for _, p := range problems {
 		t.Errorf("browser reported: %s", p)
 	}
@@ -333,17 +167,6 @@ func TestDashboardInChromium(t *testing.T) {
 		if !strings.HasSuffix(hit, " Bearer "+token) {
 			t.Errorf("server saw %q without the token", hit)
 		}
-	}
-}
-
-func shot(t *testing.T, ctx context.Context, path string) {
-	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -2,81 +2,25 @@ package html_test
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/sagefence/sagefence/internal/browsertest"
 	"github.com/sagefence/sagefence/internal/report/html"
 	"github.com/sagefence/sagefence/internal/report/reporttest"
 )
 
-// chromiumPath finds Debian's chromium. Without it the test is skipped,
-// except in CI (CI=true), where a missing browser is a broken setup.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed; CI installs it with `make chromium` (apt-get install chromium)")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium); skipping the browser test")
-	return ""
-}
-
-// outDir is where the test leaves the page and its screenshot for people
-// to look at: $SAGEFENCE_TEST_OUT/html when set, else the test's temp dir.
-func outDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("SAGEFENCE_TEST_OUT"); d != "" {
-		d = filepath.Join(d, "html")
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	return t.TempDir()
-}
-
-// browserLog collects what the page must not produce.
-type browserLog struct {
-	mu       sync.Mutex
-	problems []string
-	requests []string
-	dialogs  []string
-}
-
-func (l *browserLog) add(dst *[]string, s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	*dst = append(*dst, s)
-}
-
-func (l *browserLog) snapshot() (problems, requests, dialogs []string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.problems...), append([]string(nil), l.requests...), append([]string(nil), l.dialogs...)
-}
-
 func TestReportInChromium(t *testing.T) {
-	browser := chromiumPath(t)
-	dir := outDir(t)
+	tab := browsertest.Start(t, browsertest.Options{})
+	dir := browsertest.OutDir(t, "html")
 
 	var buf bytes.Buffer
 	if err := html.Write(&buf, reporttest.Report()); err != nil {
@@ -101,106 +45,9 @@ func TestReportInChromium(t *testing.T) {
 	defer srv.Close()
 	pageURL := srv.URL + "/report.html"
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(browser),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("force-color-profile", "srgb"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 1000),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-
-	// Start the browser and the tab first so that the listener sees every
-	// event of the page load.
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("starting %s: %v", browser, err)
-	}
-	var blog browserLog
-	err := chromedp.Listen(bctx, func(ev any) {
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning || ev.Type == runtime.ConsoleAPICalledTypeAssert {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, string(a.Value)+a.Description)
-				}
-				blog.add(&blog.problems, "console."+string(ev.Type)+": "+strings.Join(args, " "))
-			}
-		case *runtime.EventExceptionThrown:
-			msg := ev.ExceptionDetails.Text
-			if ev.ExceptionDetails.Exception != nil {
-				msg += " " + ev.ExceptionDetails.Exception.Description
-			}
-			blog.add(&blog.problems, "exception: "+msg)
-		case *cdplog.EventEntryAdded:
-			if ev.Entry.Level == cdplog.EntryLevelError || ev.Entry.Level == cdplog.EntryLevelWarning {
-				blog.add(&blog.problems, "log "+string(ev.Entry.Level)+" ("+string(ev.Entry.Source)+"): "+ev.Entry.Text)
-			}
-		case *network.EventRequestWillBeSent:
-			blog.add(&blog.requests, ev.Request.URL)
-		case *page.EventJavascriptDialogOpening:
-			blog.add(&blog.dialogs, string(ev.Type)+": "+ev.Message)
-			// A dialog blocks the page; close it from outside the listener.
-			go func() { _, _ = chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{}) }()
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(bctx, network.Enable, network.EnableParams{}); err != nil {
-		t.Fatal(err)
-	}
-	// Reduced motion: the page then scrolls instantly, so clicks land where
-	// the test aims.
-	if _, err := chromedp.Call(bctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-		Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	// Replace the dialog functions so that a hostile value that ran would
-	// be recorded instead of blocking the page.
-	if _, err := chromedp.Call(bctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-		Source: `window.__alerts = []; for (const f of ["alert", "confirm", "prompt"]) { window[f] = (m) => { window.__alerts.push(f + ":" + m); }; }`,
-	}); err != nil {
-		t.Fatal(err)
-	}
-
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	evalInt := func(js string) int {
-		t.Helper()
-		n, err := chromedp.Run(bctx, chromedp.Evaluate[int](js))
-		if err != nil {
-			t.Fatalf("evaluating %s: %v", js, err)
-		}
-		return n
-	}
-	evalBool := func(js string) bool {
-		t.Helper()
-		b, err := chromedp.Run(bctx, chromedp.Evaluate[bool](js))
-		if err != nil {
-			t.Fatalf("evaluating %s: %v", js, err)
-		}
-		return b
-	}
+	do := tab.Do
+	evalInt := func(js string) int { t.Helper(); return browsertest.Eval[int](tab, js) }
+	evalBool := func(js string) bool { t.Helper(); return browsertest.Eval[bool](tab, js) }
 	const visibleRows = `Array.from(document.querySelectorAll("details.finding")).filter(e => e.offsetParent !== null).length`
 	set := func(sel, value string) {
 		t.Helper()
@@ -216,7 +63,7 @@ func TestReportInChromium(t *testing.T) {
 
 	// Text filter: typed into the box like a user.
 	do("typing a filter", chromedp.SendKeys(chromedp.ID("filter-text"), "data-science"))
-	shown, err := chromedp.Run(bctx, chromedp.Text(chromedp.ID("shown-count")))
+	shown, err := chromedp.Run(tab.Ctx, chromedp.Text(chromedp.ID("shown-count")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,28 +136,17 @@ func TestReportInChromium(t *testing.T) {
 		t.Error("a hostile tag value is not visible as text")
 	}
 
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	png := filepath.Join(dir, "report.png")
-	if err := os.WriteFile(png, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	tab.Screenshot(filepath.Join(dir, "report.png"))
 	t.Logf("page and screenshot in %s", dir)
 
 	// The Copy button of a reproduce command answers (the shared copy.js):
 	// "Copied", or "Select + copy" where the browser refuses the clipboard.
 	do("copying a reproduce command", chromedp.Click(chromedp.CSS(`details.finding[open] .btn-copy`)), chromedp.Sleep(200*time.Millisecond))
-	label, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector("details.finding[open] .btn-copy").textContent`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if label != "Copied" && label != "Select + copy" {
+	if label := browsertest.Eval[string](tab, `document.querySelector("details.finding[open] .btn-copy").textContent`); label != "Copied" && label != "Select + copy" {
 		t.Errorf("after a click the Copy button reads %q: the copy script did not run", label)
 	}
 
-	problems, requests, dialogs := blog.snapshot()
+	problems, requests, dialogs := tab.Snapshot()
 	for _, p := range problems {
 		t.Errorf("browser reported: %s", p)
 	}
