@@ -35,8 +35,8 @@ type placementFacts struct {
 	mainVPC string
 	// nats are the NAT gateways that carry public traffic.
 	nats []string
-	// groups are the notebook's security groups (shared with the
-	// inventory; read-only).
+	// groups are the security groups that decide: the interface's when
+	// it records some, else the notebook's (shared; read-only).
 	groups []string
 	// account is the notebook's; hops in other accounts say so.
 	account string
@@ -48,6 +48,7 @@ func newPlacementCommands(nb *inventory.Notebook, account, region string, a *net
 	f := placementFacts{region: region, subnet: nb.SubnetID, groups: nb.SecurityGroupIDs, account: account}
 	var p placementCommands
 	if a != nil {
+		f.groups = a.SecurityGroupIDs
 		p.addressesMatter = a.AddressesMatter()
 		if a.RouteTableSource == "main" {
 			f.mainVPC = a.VPCID

@@ -129,6 +129,9 @@ type Analysis struct {
 	NetworkACLID     string
 	PublicIP         string
 	HasIPv6          bool
+	// SecurityGroupIDs are the groups that decide: the interface's when it
+	// records some, else the notebook's.
+	SecurityGroupIDs []string
 
 	// PublicRoutes are the subnet's effective routes that carry public
 	// traffic.
@@ -201,34 +204,39 @@ func (r *Resolver) Index(account, region string) Index {
 	return Index{r: r, f: r.facts(account, region)}
 }
 
-// Failed reports whether a whole operation failed in this account-region.
-func (ix Index) Failed(op string) bool { return ix.f != nil && ix.f.Failed(op) }
-
 // analysisKey is everything an Analysis depends on besides the region:
-// notebooks that share it share one Analysis.
+// notebooks that share it share one Analysis, so nothing it says may name
+// a notebook or an interface the key does not hold.
 type analysisKey struct {
 	subnet, groups, eniGroups, publicIP, missingENI string
 	ipv6, ipv6Assumed                               bool
 }
 
 // Analyze computes the network facts of a notebook placed in a subnet. It
-// returns nil for a notebook with no subnet. The returned Analysis is
+// returns nil for a notebook with no subnet; a notebook of an
+// account-region the inventory does not hold has only an unknown. The returned Analysis is
 // shared by every notebook with the same placement and must not be
 // modified.
 func (ix Index) Analyze(nb *inventory.Notebook) *Analysis {
-	if nb.SubnetID == "" || ix.f == nil {
+	if nb.SubnetID == "" {
 		return nil
 	}
 	f := ix.f
+	if f == nil {
+		return &Analysis{Unknowns: []Unknown{{Fact: "subnet " + nb.SubnetID, Resource: nb.SubnetID,
+			Why: "its account-region is not in the inventory"}}}
+	}
 	key := analysisKey{subnet: nb.SubnetID, groups: strings.Join(nb.SecurityGroupIDs, ",")}
 	var eni *inventory.NetworkInterface
 	if nb.NetworkInterfaceID != "" {
-		if e, ok := f.enis[nb.NetworkInterfaceID]; ok {
+		if _, failed := f.failure(nb.NetworkInterfaceID, awsop.DescribeNetworkInterfaces); failed {
+			key.missingENI = nb.NetworkInterfaceID
+		} else if e, ok := f.enis[nb.NetworkInterfaceID]; ok {
 			eni = e
 			key.publicIP = e.PublicIP
 			key.ipv6 = len(e.IPv6Addresses) > 0
 			if len(e.SecurityGroupIDs) > 0 && !slices.Equal(e.SecurityGroupIDs, nb.SecurityGroupIDs) {
-				key.eniGroups = strings.Join(e.SecurityGroupIDs, ",")
+				key.eniGroups = e.ID + ":" + strings.Join(e.SecurityGroupIDs, ",") // the note names the interface
 			}
 		} else {
 			key.missingENI = nb.NetworkInterfaceID
@@ -251,7 +259,7 @@ func (r *Resolver) analyze(f *facts, nb *inventory.Notebook, eni *inventory.Netw
 		a.Notes = append(a.Notes, "no network interface recorded; IPv6 assumed from IpAddressType=dualstack")
 	}
 	sub, ok := f.subnets[nb.SubnetID]
-	if !ok {
+	if _, failed := f.failure(nb.SubnetID, awsop.DescribeSubnets); failed || !ok {
 		a.Unknowns = append(a.Unknowns, f.missing("subnet", nb.SubnetID, "", awsop.DescribeSubnets))
 		return a
 	}
@@ -265,30 +273,29 @@ func (r *Resolver) analyze(f *facts, nb *inventory.Notebook, eni *inventory.Netw
 		a.Notes = append(a.Notes, fmt.Sprintf("network interface %s has security groups %s, the notebook records %s: the interface's groups decide",
 			eni.ID, strings.Join(eni.SecurityGroupIDs, ","), firstNonEmpty(strings.Join(nb.SecurityGroupIDs, ","), "none")))
 	}
+	a.SecurityGroupIDs = ids
 	if len(ids) == 0 {
-		a.Unknowns = append(a.Unknowns, Unknown{Fact: "security groups of notebook " + nb.Name, Resource: nb.Name,
+		a.Unknowns = append(a.Unknowns, Unknown{Fact: "security groups of the notebook", Resource: sub.ID,
 			Why: "none recorded on the notebook or its network interface (AWS always attaches at least one)"})
 	}
 	groups := make([]*inventory.SecurityGroup, 0, len(ids))
 	for _, id := range ids {
 		g, ok := f.sgs[id]
-		if !ok {
+		if _, failed := f.failure(id, awsop.DescribeSecurityGroups); failed || !ok {
 			a.Unknowns = append(a.Unknowns, f.missing("security group", id, sub.VPCID, awsop.DescribeSecurityGroups))
 			continue
 		}
 		groups = append(groups, g)
 	}
-	rt, src := f.routeTableOf(sub)
-	if rt == nil {
-		u := f.missing("route table of subnet", sub.ID, sub.VPCID, awsop.DescribeRouteTables)
-		u.Fact = "route table of subnet " + sub.ID + " (no explicit association and no main table of " + sub.VPCID + ")"
-		a.Unknowns = append(a.Unknowns, u)
+	rt, src, u := f.routeTableOf(sub.ID, sub.VPCID)
+	if u != nil {
+		a.Unknowns = append(a.Unknowns, *u)
 	} else {
 		a.RouteTableID, a.RouteTableSource = rt.ID, src
 	}
-	acl, ok := f.aclOf(sub.ID)
-	if !ok {
-		a.Unknowns = append(a.Unknowns, f.missing("network ACL of subnet", sub.ID, sub.VPCID, awsop.DescribeNetworkAcls))
+	acl, u := f.aclOf(sub.ID, sub.VPCID)
+	if u != nil {
+		a.Unknowns = append(a.Unknowns, *u)
 	} else {
 		a.NetworkACLID = acl.id
 		a.Unknowns = append(a.Unknowns, acl.unknowns...)
@@ -328,7 +335,8 @@ func (r *Resolver) analyze(f *facts, nb *inventory.Notebook, eni *inventory.Netw
 }
 
 // routeFacts fills the subnet's public routes and its internet gateway
-// route.
+// route. An internet gateway whose attachment is unknown is unknown here
+// where it decides: in a subnet that gives public addresses.
 func (r *Resolver) routeFacts(a *Analysis, f *facts, t *table, sub *inventory.Subnet) {
 	for fam := fam4; fam <= fam6; fam++ {
 		for i := range t.pieces[fam] {
@@ -338,13 +346,40 @@ func (r *Resolver) routeFacts(a *Analysis, f *facts, t *table, sub *inventory.Su
 				continue
 			}
 			a.PublicRoutes = append(a.PublicRoutes, PublicRoute{Destination: p.dest, Target: p.target, Kind: p.kind, IPv6: fam == fam6})
-			if fam == fam4 && p.kind == KindIGW && a.IGWRouteV4 == "" && slices.Contains(f.igwVPCs[p.target], sub.VPCID) {
+			if fam != fam4 || p.kind != KindIGW || a.IGWRouteV4 != "" {
+				continue
+			}
+			switch attached, u := f.igwAttached(p.target, sub.VPCID); {
+			case u != nil && sub.MapPublicIPOnLaunch:
+				a.addUnknown(*u)
+			case attached:
 				a.IGWRouteV4 = p.route
 			}
 		}
 	}
 }
 
+func (a *Analysis) addUnknown(u Unknown) {
+	if !slices.Contains(a.Unknowns, u) {
+		a.Unknowns = append(a.Unknowns, u)
+	}
+}
+
+// igwAttached is gatewayAttached for the analysis of a notebook's own
+// subnet, whose VPC is always read: one not collected is unknown.
+func (f *facts) igwAttached(id, vpc string) (bool, *Unknown) {
+	attached, u, collected := f.gatewayAttached(id, vpc, false)
+	if u == nil && !collected {
+		u = &Unknown{Fact: "internet-gateway " + id, Resource: id, Why: "not collected"}
+	}
+	return attached, u
+}
+
+// ingressFacts finds a rule admitting the whole internet and whether the
+// interface can be reached from it: a public address (IPv4) or an IPv6
+// address, behind an internet gateway route that wins public space, and a
+// network ACL that admits some of it. An internet gateway whose attachment
+// is unknown is unknown here when a rule admits the whole internet.
 func (r *Resolver) ingressFacts(a *Analysis, pol *policy, acl *aclFacts, t *table, f *facts, sub *inventory.Subnet) {
 	for fam := fam4; fam <= fam6; fam++ {
 		pub := public(fam)
@@ -363,7 +398,13 @@ func (r *Resolver) ingressFacts(a *Analysis, pol *policy, acl *aclFacts, t *tabl
 		behindIGW := false
 		for i := range t.pieces[fam] {
 			p := &t.pieces[fam][i]
-			if p.kind == KindIGW && !p.won.empty() && slices.Contains(f.igwVPCs[p.target], sub.VPCID) {
+			if p.kind != KindIGW || p.won.empty() {
+				continue
+			}
+			switch attached, u := f.igwAttached(p.target, sub.VPCID); {
+			case u != nil && covers:
+				a.addUnknown(*u)
+			case attached:
 				behindIGW = true
 			}
 		}

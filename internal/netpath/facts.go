@@ -1,6 +1,7 @@
 package netpath
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -35,8 +36,10 @@ type Resolver struct {
 	// to reach.
 	inScope map[string]bool
 	// accountErr are account-wide failures (a role that could not be
-	// assumed), by account.
+	// assumed), by account; regionErr those of one account-region that
+	// has no facts.
 	accountErr map[string]string
+	regionErr  map[regionKey]string
 	summaries  map[summaryKey]*summary
 	inProgress map[summaryKey]int
 }
@@ -51,6 +54,7 @@ func New(inv *inventory.Inventory, opts Options) *Resolver {
 		regions:    make(map[regionKey]*facts, len(inv.Regions)),
 		inScope:    map[string]bool{},
 		accountErr: map[string]string{},
+		regionErr:  map[regionKey]string{},
 		summaries:  map[summaryKey]*summary{},
 		inProgress: map[summaryKey]int{},
 	}
@@ -67,8 +71,11 @@ func New(inv *inventory.Inventory, opts Options) *Resolver {
 			continue
 		}
 		r.inScope[e.AccountID] = true
+		msg := e.Operation + " failed: " + e.Message
 		if e.Region == "" {
-			r.accountErr[e.AccountID] = e.Operation + " failed: " + e.Message
+			r.accountErr[e.AccountID] = msg
+		} else if k := (regionKey{e.AccountID, e.Region}); r.regionErr[k] == "" {
+			r.regionErr[k] = msg
 		}
 	}
 	return r
@@ -80,14 +87,16 @@ type facts struct {
 	reg     *inventory.Region
 	indexed bool
 
-	subnets    map[string]*inventory.Subnet
-	rtExplicit map[string]*inventory.RouteTable
-	rtMain     map[string]*inventory.RouteTable
+	subnets map[string]*inventory.Subnet
+	// rtExplicit, rtMain and aclBySub keep every claim: a subnet claimed
+	// twice is unknown, never decided by the order of the file.
+	rtExplicit map[string][]*inventory.RouteTable // by subnet
+	rtMain     map[string][]*inventory.RouteTable // by VPC
 	nats       map[string]*inventory.NATGateway
-	igwVPCs    map[string][]string // attached VPCs by gateway
-	eigwVPCs   map[string][]string
+	igws       map[string]gateway
+	eigws      map[string]gateway
 	sgs        map[string]*inventory.SecurityGroup
-	aclBySub   map[string]*inventory.NetworkACL
+	aclBySub   map[string][]*inventory.NetworkACL
 	enis       map[string]*inventory.NetworkInterface
 	endpoints  map[string]*inventory.VPCEndpoint
 	tgwAtts    map[string]*inventory.TransitGatewayAttachment
@@ -123,46 +132,53 @@ func (f *facts) index() {
 	for i := range r.Subnets {
 		f.subnets[r.Subnets[i].ID] = &r.Subnets[i]
 	}
-	f.rtExplicit, f.rtMain = map[string]*inventory.RouteTable{}, map[string]*inventory.RouteTable{}
+	f.rtExplicit, f.rtMain = map[string][]*inventory.RouteTable{}, map[string][]*inventory.RouteTable{}
 	for i := range r.RouteTables {
 		rt := &r.RouteTables[i]
 		if rt.Main {
-			f.rtMain[rt.VPCID] = rt
+			f.rtMain[rt.VPCID] = append(f.rtMain[rt.VPCID], rt)
 		}
 		for _, s := range rt.SubnetIDs {
-			f.rtExplicit[s] = rt
+			f.rtExplicit[s] = append(f.rtExplicit[s], rt)
 		}
 	}
 	f.nats = make(map[string]*inventory.NATGateway, len(r.NATGateways))
 	for i := range r.NATGateways {
 		f.nats[r.NATGateways[i].ID] = &r.NATGateways[i]
 	}
-	f.igwVPCs = make(map[string][]string, len(r.InternetGateways))
+	f.igws = make(map[string]gateway, len(r.InternetGateways))
 	for _, g := range r.InternetGateways {
 		if len(g.Attachments) == 0 {
-			f.igwVPCs[g.ID] = g.VPCIDs // schema 1: the VPCs it was found attached to
+			f.igws[g.ID] = gateway{attached: g.VPCIDs} // schema 1: the VPCs it was found attached to
 			continue
 		}
-		var vpcs []string
+		var gw gateway
 		for _, a := range g.Attachments {
-			if a.State == "available" || a.State == "attached" {
-				vpcs = append(vpcs, a.VPCID)
+			switch a.State {
+			case "available", "attached", "attaching":
+				gw.attached = append(gw.attached, a.VPCID)
+			case "detaching", "detached":
+			default:
+				if gw.odd == nil {
+					gw.odd = map[string]string{}
+				}
+				gw.odd[a.VPCID] = a.State
 			}
 		}
-		f.igwVPCs[g.ID] = vpcs
+		f.igws[g.ID] = gw
 	}
-	f.eigwVPCs = make(map[string][]string, len(r.EgressOnlyInternetGateways))
+	f.eigws = make(map[string]gateway, len(r.EgressOnlyInternetGateways))
 	for _, g := range r.EgressOnlyInternetGateways {
-		f.eigwVPCs[g.ID] = g.VPCIDs
+		f.eigws[g.ID] = gateway{attached: g.VPCIDs}
 	}
 	f.sgs = make(map[string]*inventory.SecurityGroup, len(r.SecurityGroups))
 	for i := range r.SecurityGroups {
 		f.sgs[r.SecurityGroups[i].ID] = &r.SecurityGroups[i]
 	}
-	f.aclBySub = map[string]*inventory.NetworkACL{}
+	f.aclBySub = map[string][]*inventory.NetworkACL{}
 	for i := range r.NetworkACLs {
 		for _, s := range r.NetworkACLs[i].SubnetIDs {
-			f.aclBySub[s] = &r.NetworkACLs[i]
+			f.aclBySub[s] = append(f.aclBySub[s], &r.NetworkACLs[i])
 		}
 	}
 	f.enis = make(map[string]*inventory.NetworkInterface, len(r.NetworkInterfaces))
@@ -250,12 +266,6 @@ func (f *facts) vpcFailure(vpc, resource string, ops ...string) (string, bool) {
 	return f.failure(vpc, ops...)
 }
 
-// Failed reports whether a whole operation failed in this account-region.
-func (f *facts) Failed(op string) bool {
-	_, ok := f.failedOp[op]
-	return ok
-}
-
 // Understands lists the operations whose failure the analysis turns into
 // unknown facts: every operation in awsop.Network.
 func Understands(op string) bool {
@@ -271,15 +281,100 @@ func Understands(op string) bool {
 	return false
 }
 
-// routeTableOf is a subnet's effective route table and where it came from.
-func (f *facts) routeTableOf(sub *inventory.Subnet) (*inventory.RouteTable, string) {
-	if rt := f.rtExplicit[sub.ID]; rt != nil {
-		return rt, "explicit"
+// routeTableOf is a subnet's effective route table and where it came
+// from: the one explicit table of its VPC that claims it, else the VPC's
+// one main table. A failed read of the VPC's tables, or a subnet or VPC
+// that several tables claim, is unknown: a table present in a partial
+// read may not be the one that applies.
+func (f *facts) routeTableOf(subnet, vpc string) (*inventory.RouteTable, string, *Unknown) {
+	fact := "route table of subnet " + subnet
+	if why, failed := f.vpcFailure(vpc, subnet, awsop.DescribeRouteTables); failed {
+		return nil, "", &Unknown{Fact: fact, Resource: subnet, Why: why}
 	}
-	if rt := f.rtMain[sub.VPCID]; rt != nil {
-		return rt, "main"
+	explicit := ofVPC(f.rtExplicit[subnet], vpc, func(rt *inventory.RouteTable) string { return rt.VPCID })
+	switch len(explicit) {
+	case 1:
+		return explicit[0], "explicit", nil
+	case 0:
+	default:
+		return nil, "", &Unknown{Fact: fact, Resource: subnet, Why: "claimed by several route tables: " + tableIDs(explicit)}
 	}
-	return nil, ""
+	switch main := f.rtMain[vpc]; len(main) {
+	case 1:
+		return main[0], "main", nil
+	case 0:
+		return nil, "", &Unknown{Fact: fact + " (no explicit association and no main table of " + vpc + ")", Resource: subnet,
+			Why: "not found in the inventory"}
+	default:
+		return nil, "", &Unknown{Fact: "main route table of " + vpc, Resource: vpc, Why: "several tables are main: " + tableIDs(main)}
+	}
+}
+
+func tableIDs(ts []*inventory.RouteTable) string {
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	return strings.Join(ids, ", ")
+}
+
+// ofVPC keeps the objects of a VPC: an association an object of another
+// VPC claims cannot exist, and is ignored.
+func ofVPC[T any](xs []*T, vpc string, vpcOf func(*T) string) []*T {
+	for _, x := range xs {
+		if vpcOf(x) != vpc {
+			out := make([]*T, 0, len(xs))
+			for _, y := range xs {
+				if vpcOf(y) == vpc {
+					out = append(out, y)
+				}
+			}
+			return out
+		}
+	}
+	return xs
+}
+
+// gateway is an internet gateway's (or an egress-only one's) attachments.
+type gateway struct {
+	// attached are the VPCs it carries traffic for.
+	attached []string
+	// odd are attachment states not recognised, by VPC.
+	odd map[string]string
+}
+
+// gatewayAttached says whether an internet gateway (or an egress-only
+// one) carries a VPC's traffic. A gateway absent from a read that covered
+// the VPC is not attached; after a failed read (even present: the read may
+// have stopped before its attachment), or attached in a state that is not
+// recognised, it is unknown; absent from a read that did
+// not cover the VPC, it was not collected (collected false, no unknown).
+func (f *facts) gatewayAttached(id, vpc string, egressOnly bool) (attached bool, u *Unknown, collected bool) {
+	kind, op, gws := "internet-gateway", awsop.DescribeInternetGateways, f.igws
+	if egressOnly {
+		kind, op, gws = "egress-only-internet-gateway", awsop.DescribeEgressOnlyInternetGateways, f.eigws
+	}
+	if why, failed := f.vpcFailure(vpc, id, op); failed {
+		return false, &Unknown{Fact: kind + " " + id, Resource: id, Why: why}, true
+	}
+	gw, ok := gws[id]
+	if !ok {
+		return false, nil, f.covVPC[vpc]
+	}
+	if slices.Contains(gw.attached, vpc) {
+		return true, nil, true
+	}
+	if state, odd := gw.odd[vpc]; odd {
+		return false, &Unknown{Fact: kind + " " + id + " attachment to " + vpc, Resource: id,
+			Why: fmt.Sprintf("attachment state %q is not recognised", state)}, true
+	}
+	return false, nil, true
+}
+
+// readFailed reports whether a read of an object of a VPC failed.
+func (f *facts) readFailed(vpc, resource string, ops ...string) bool {
+	_, failed := f.vpcFailure(vpc, resource, ops...)
+	return failed
 }
 
 // missing is the unknown for an object the inventory should hold.
@@ -337,21 +432,4 @@ func subnetCIDRs(sub *inventory.Subnet, v6 bool) ipSet {
 		return universe(v6)
 	}
 	return setOf(spans...)
-}
-
-func sortedKey(ids []string) string {
-	if slices.IsSorted(ids) {
-		return strings.Join(ids, ",")
-	}
-	s := slices.Clone(ids)
-	slices.Sort(s)
-	return strings.Join(s, ",")
-}
-
-func fmtUnknowns(us []Unknown) string {
-	parts := make([]string, len(us))
-	for i, u := range us {
-		parts[i] = u.String()
-	}
-	return strings.Join(parts, "; ")
 }

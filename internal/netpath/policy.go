@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sagefence/sagefence/internal/awsop"
 	"github.com/sagefence/sagefence/internal/inventory"
 )
 
@@ -181,17 +182,32 @@ type aclFacts struct {
 	replyIn, replyOut [2]flows
 }
 
-func (f *facts) aclOf(subnet string) (*aclFacts, bool) {
-	acl := f.aclBySub[subnet]
-	if acl == nil {
-		return nil, false
+// aclOf is the network ACL of a subnet: the one of its VPC that claims
+// it. A failed read, none, or several are unknown.
+func (f *facts) aclOf(subnet, vpc string) (*aclFacts, *Unknown) {
+	fact := "network ACL of subnet " + subnet
+	if why, failed := f.vpcFailure(vpc, subnet, awsop.DescribeNetworkAcls); failed {
+		return nil, &Unknown{Fact: fact, Resource: subnet, Why: why}
 	}
+	claims := ofVPC(f.aclBySub[subnet], vpc, func(a *inventory.NetworkACL) string { return a.VPCID })
+	switch len(claims) {
+	case 1:
+	case 0:
+		return nil, &Unknown{Fact: fact, Resource: subnet, Why: "not found in the inventory"}
+	default:
+		ids := make([]string, len(claims))
+		for i, a := range claims {
+			ids[i] = a.ID
+		}
+		return nil, &Unknown{Fact: fact, Resource: subnet, Why: "claimed by several network ACLs: " + strings.Join(ids, ", ")}
+	}
+	acl := claims[0]
 	if a, ok := f.acls[acl.ID]; ok {
-		return a, true
+		return a, nil
 	}
 	a := compileACL(acl)
 	f.acls[acl.ID] = a
-	return a, true
+	return a, nil
 }
 
 func compileACL(acl *inventory.NetworkACL) *aclFacts {
@@ -204,7 +220,7 @@ func compileACL(acl *inventory.NetworkACL) *aclFacts {
 		fl     flows
 	}
 	var es []parsed
-	for i, e := range acl.Entries {
+	for _, e := range acl.Entries {
 		fact := fmt.Sprintf("network ACL %s rule %d (%s)", acl.ID, e.RuleNumber, map[bool]string{true: "outbound", false: "inbound"}[e.Egress])
 		// Network ACLs spell protocols as numbers only (-1 for all).
 		proto, ok := parseProto(e.Protocol)
@@ -245,7 +261,6 @@ func compileACL(acl *inventory.NetworkACL) *aclFacts {
 				continue
 			}
 		}
-		_ = i
 		es = append(es, parsed{e.RuleNumber, e.Egress, allow, fam, ruleFlows(proto, lo, hi, setOf(prefixSpan(pfx)))})
 	}
 	slices.SortStableFunc(es, func(x, y parsed) int { return int(x.num) - int(y.num) })

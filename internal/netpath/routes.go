@@ -2,7 +2,6 @@ package netpath
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 
@@ -83,8 +82,6 @@ type piece struct {
 
 // table is a route table compiled for both families.
 type table struct {
-	id  string
-	vpc string
 	// unknowns affect every path through the table.
 	unknowns []Unknown
 	pieces   [2][]piece
@@ -113,7 +110,7 @@ type entry struct {
 }
 
 func (f *facts) compileTable(rt *inventory.RouteTable) *table {
-	t := &table{id: rt.ID, vpc: rt.VPCID}
+	t := &table{}
 	var ents [2][]entry
 	type meta struct {
 		dest       string
@@ -333,13 +330,14 @@ func (f *facts) classify(r *inventory.Route, vpc string) piece {
 		ep, ok := f.endpoints[r.GatewayID]
 		why, failed := f.vpcFailure(vpc, r.GatewayID, awsop.DescribeVpcEndpoints)
 		switch {
-		case ok && ep.Type == "Gateway":
-			p.kind = KindService
-		case !ok && failed:
+		case failed:
 			// A gateway endpoint (AWS service) or a load balancer's
-			// (an appliance): the failed read cannot tell.
+			// (an appliance): a failed read cannot tell, even of one it
+			// returned before it failed.
 			p.kind = KindUnknown
 			p.unknown = &Unknown{Fact: "VPC endpoint " + r.GatewayID, Resource: r.GatewayID, Why: why}
+		case ok && ep.Type == "Gateway":
+			p.kind = KindService
 		default:
 			// A Gateway Load Balancer endpoint (or one the inventory does
 			// not hold): an appliance that sight ends at.
@@ -370,5 +368,3 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
-
-var _ = netip.Prefix{}

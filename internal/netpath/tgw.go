@@ -52,7 +52,7 @@ func (f *facts) tgwTable(rt *inventory.TransitGatewayRouteTable) *tgwTable {
 		r := &rt.Routes[i]
 		rank := 0
 		switch r.Type {
-		case "static", "":
+		case "static":
 		case "propagated":
 			rank = 2
 		default:
@@ -177,6 +177,11 @@ func (r *Resolver) sight(st state, account, what string) (*facts, *term) {
 		t := unknownTerm(fam, Unknown{Fact: what, Resource: account, Why: "account " + account + " could not be read: " + why})
 		return nil, &t
 	}
+	if why, ok := r.regionErr[regionKey{account, st.f.reg.Region}]; ok {
+		t := unknownTerm(fam, Unknown{Fact: what, Resource: account,
+			Why: "account " + account + " could not be read in " + st.f.reg.Region + ": " + why})
+		return nil, &t
+	}
 	t := term{mask: everything(fam), kind: outOpaque, path: PathTransit,
 		reason: fmt.Sprintf("%s: account %s region %s was not collected", what, account, st.f.reg.Region)}
 	return nil, &t
@@ -200,10 +205,20 @@ func (r *Resolver) transitGateway(st state, p *piece) ([]term, int) {
 		return []term{dead(fam, st.vpc+" has no attachment to "+tgw+": its routes are blackholes", st.hop("transit-gateway", tgw, "no attachment"))}, noLoop
 	}
 	ah := st.hop("transit-gateway-attachment", att.ID, fmt.Sprintf("%s to %s", st.vpc, tgw))
-	switch att.State {
-	case "", "available", "pending", "modifying":
+	// The owner's record of the attachment, when read, says its state.
+	owner := firstNonEmpty(att.TransitGatewayOwnerID, f.reg.AccountID)
+	state := att.State
+	if of := r.facts(owner, f.reg.Region); of != nil && of.tgwAtts[att.ID] != nil {
+		state = of.tgwAtts[att.ID].State
+	}
+	switch state {
+	case "available", "pending", "modifying":
+	case "initiating", "initiatingRequest", "pendingAcceptance", "rollingBack", "rejected", "rejecting",
+		"failing", "failed", "deleting", "deleted":
+		return []term{dead(fam, "attachment "+att.ID+" is "+state, ah)}, noLoop
 	default:
-		return []term{dead(fam, "attachment "+att.ID+" is "+att.State, ah)}, noLoop
+		return []term{unknownTerm(fam, Unknown{Fact: "transit gateway attachment " + att.ID, Resource: att.ID,
+			Why: fmt.Sprintf("state %q is not recognised", state)}, ah)}, noLoop
 	}
 	// Traffic enters the transit gateway only through an attachment
 	// subnet in the zone it comes from.
@@ -214,6 +229,9 @@ func (r *Resolver) transitGateway(st state, p *piece) ([]term, int) {
 	var entries []string // the attachment's subnets in the zone
 	zonesKnown := zone != ""
 	for _, s := range att.SubnetIDs {
+		if f.readFailed(st.vpc, s, awsop.DescribeSubnets) {
+			return []term{unknownTerm(fam, f.missing("attachment subnet", s, st.vpc, awsop.DescribeSubnets), ah)}, noLoop
+		}
 		sub := f.subnets[s]
 		switch {
 		case sub == nil || sub.AvailabilityZone == "":
@@ -248,7 +266,6 @@ func (r *Resolver) transitGateway(st state, p *piece) ([]term, int) {
 		}
 		fs = append(fs, e)
 	}
-	owner := firstNonEmpty(att.TransitGatewayOwnerID, f.reg.AccountID)
 	of, end := r.sight(st, owner, "transit gateway "+tgw)
 	if end != nil {
 		return prefix(through(fam, []term{*end}, fs...), nil, pre...), noLoop
@@ -272,9 +289,9 @@ func (r *Resolver) transitGateway(st state, p *piece) ([]term, int) {
 	if rtID == "" {
 		return []term{dead(fam, "attachment "+att.ID+" is not associated with a route table", ah)}, noLoop
 	}
+	// A table kept despite a failed search of its routes may hold some.
 	rt := of.tgwTables[rtID]
-	if rt == nil {
-		why, failed := of.failure(rtID, awsop.SearchTransitGatewayRoutes)
+	if why, failed := of.failure(rtID, awsop.SearchTransitGatewayRoutes); failed || rt == nil {
 		if !failed {
 			why = "not found in the inventory"
 		}
@@ -300,7 +317,7 @@ func (r *Resolver) transitGateway(st state, p *piece) ([]term, int) {
 			sub = []term{dead(fam, "blackhole route in "+rtID)}
 		default:
 			for _, ra := range tp.r.Attachments {
-				s, l := r.intoAttachment(ost, zone, ra)
+				s, l := r.intoAttachment(ost, f.reg.AccountID, zone, ra)
 				low = min(low, l)
 				sub = append(sub, s...)
 			}
@@ -315,8 +332,9 @@ func (r *Resolver) transitGateway(st state, p *piece) ([]term, int) {
 	return prefix(through(fam, out, fs...), nil, pre...), low
 }
 
-// intoAttachment follows a transit gateway route to one attachment.
-func (r *Resolver) intoAttachment(ost state, zone string, ra inventory.TransitGatewayRouteAttachment) ([]term, int) {
+// intoAttachment follows a transit gateway route to one attachment, from
+// a subnet in zone, a zone name of account zoneAccount.
+func (r *Resolver) intoAttachment(ost state, zoneAccount, zone string, ra inventory.TransitGatewayRouteAttachment) ([]term, int) {
 	of, fam := ost.f, ost.fam
 	noLoop := maxHops + 1
 	a := of.tgwAtts[ra.ID]
@@ -362,6 +380,11 @@ func (r *Resolver) intoAttachment(ost state, zone string, ra inventory.TransitGa
 			reason: "VPC " + vpc + " (account " + owner + "): not collected"}}, noLoop
 	}
 	// The attachment subnets in the traffic's zone, else each of them.
+	// Zone names are an account's own: us-east-1a of one account may be
+	// another zone in another, so there every subnet may carry it.
+	if bf.reg.AccountID != zoneAccount {
+		zone = ""
+	}
 	var subnets []string
 	for _, s := range a.SubnetIDs {
 		if sub := bf.subnets[s]; zone != "" && sub != nil && sub.AvailabilityZone == zone {

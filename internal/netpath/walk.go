@@ -182,14 +182,9 @@ func (r *Resolver) at(st state) (*summary, int) {
 func (r *Resolver) compile(st state) (*summary, int) {
 	f, fam := st.f, st.fam
 	low := maxHops + 1
-	rt := f.rtExplicit[st.subnet]
-	if rt == nil {
-		rt = f.rtMain[st.vpc]
-	}
-	if rt == nil {
-		u := f.missing("route table of subnet", st.subnet, st.vpc, awsop.DescribeRouteTables)
-		u.Fact = "route table of subnet " + st.subnet + " (no explicit association and no main table of " + st.vpc + ")"
-		return &summary{terms: []term{unknownTerm(fam, u)}}, low
+	rt, _, u := f.routeTableOf(st.subnet, st.vpc)
+	if u != nil {
+		return &summary{terms: []term{unknownTerm(fam, *u)}}, low
 	}
 	t := f.table(rt)
 	if len(t.unknowns) > 0 {
@@ -239,10 +234,9 @@ func through(fam family, terms []term, fs ...filter) []term {
 // aclFilter compiles the network ACL of a subnet the walk crosses, or
 // the unknown that stops it.
 func (f *facts) aclFilter(subnet, vpc string) (*aclFacts, *Unknown) {
-	acl, ok := f.aclOf(subnet)
-	if !ok {
-		u := f.missing("network ACL of subnet", subnet, vpc, awsop.DescribeNetworkAcls)
-		return nil, &u
+	acl, u := f.aclOf(subnet, vpc)
+	if u != nil {
+		return nil, u
 	}
 	if len(acl.unknowns) > 0 {
 		return nil, &acl.unknowns[0]
@@ -335,21 +329,19 @@ func opaqueWhat(r *inventory.Route) string {
 
 func (r *Resolver) internetGateway(st state, p *piece) []term {
 	f, fam := st.f, st.fam
-	kind, op, attached := "internet-gateway", awsop.DescribeInternetGateways, f.igwVPCs
+	kind := "internet-gateway"
 	if p.kind == KindEIGW {
-		kind, op, attached = "egress-only-internet-gateway", awsop.DescribeEgressOnlyInternetGateways, f.eigwVPCs
+		kind = "egress-only-internet-gateway"
 	}
-	vpcs, ok := attached[p.target]
-	if !ok {
-		if why, failed := f.vpcFailure(st.vpc, p.target, op); failed {
-			return []term{unknownTerm(fam, Unknown{Fact: kind + " " + p.target, Resource: p.target, Why: why})}
-		}
-		if !f.covVPC[st.vpc] {
-			return []term{notCollected(st, kind+" "+p.target)}
-		}
+	attached, u, collected := f.gatewayAttached(p.target, st.vpc, p.kind == KindEIGW)
+	switch {
+	case u != nil:
+		return []term{unknownTerm(fam, *u)}
+	case !collected:
+		return []term{notCollected(st, kind+" "+p.target)}
 	}
 	h := st.hop(kind, p.target, "attached to "+st.vpc)
-	if !slices.Contains(vpcs, st.vpc) {
+	if !attached {
 		h.Decision = "not attached to " + st.vpc
 		return []term{dead(fam, p.target+" is not attached to "+st.vpc+": its routes are blackholes", h)}
 	}
@@ -378,11 +370,11 @@ func (r *Resolver) internetGateway(st state, p *piece) []term {
 func (r *Resolver) natGateway(st state, p *piece) ([]term, int) {
 	f, fam := st.f, st.fam
 	noLoop := maxHops + 1
+	if why, failed := f.vpcFailure(st.vpc, p.target, awsop.DescribeNatGateways); failed {
+		return []term{unknownTerm(fam, Unknown{Fact: "NAT gateway " + p.target, Resource: p.target, Why: why})}, noLoop
+	}
 	nat, ok := f.nats[p.target]
 	if !ok {
-		if why, failed := f.vpcFailure(st.vpc, p.target, awsop.DescribeNatGateways); failed {
-			return []term{unknownTerm(fam, Unknown{Fact: "NAT gateway " + p.target, Resource: p.target, Why: why})}, noLoop
-		}
 		if !f.covVPC[st.vpc] {
 			return []term{notCollected(st, "NAT gateway "+p.target)}, noLoop
 		}
@@ -412,6 +404,9 @@ func (r *Resolver) natGateway(st state, p *piece) ([]term, int) {
 	vpc := firstNonEmpty(nat.VPCID, st.vpc)
 	hops := []Hop{st.hop("nat-gateway", p.target, "")}
 	if nat.SubnetID != st.subnet {
+		if _, ok := f.subnets[nat.SubnetID]; !ok || f.readFailed(vpc, nat.SubnetID, awsop.DescribeSubnets) {
+			return []term{unknownTerm(fam, f.missing("subnet of NAT gateway "+p.target, nat.SubnetID, vpc, awsop.DescribeSubnets))}, noLoop
+		}
 		ef, u := st.enterFilter(f, nat.SubnetID, vpc)
 		if u != nil {
 			return []term{unknownTerm(fam, *u)}, noLoop
