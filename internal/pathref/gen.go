@@ -229,7 +229,7 @@ func (g *gen) vpc(i int, account string) {
 	}
 	if v.designed || g.chance(0.75) {
 		v.igw = fmt.Sprintf("igw-%d", i)
-		state := []string{"available", "attached", "detached", "detaching", "attaching"}[g.weighted(0.55, 0.3, 0.08, 0.03, 0.04)]
+		state := []string{"available", "attached", "detached", "detaching", "attaching", "", "Available"}[g.weighted(0.55, 0.3, 0.08, 0.03, 0.04, 0.02*g.chaos, 0.02*g.chaos)]
 		gw := inventory.InternetGateway{ID: v.igw, VPCIDs: []string{v.id}}
 		if g.schema2 {
 			gw.Attachments = []inventory.GatewayAttachment{{VPCID: v.id, State: state}}
@@ -294,7 +294,8 @@ func (g *gen) transitGateway(network bool) {
 		a := &inventory.TransitGatewayAttachment{
 			ID: fmt.Sprintf("tgw-attach-%d", v.i), TransitGatewayID: t.id, TransitGatewayOwnerID: owner,
 			ResourceType: "vpc", ResourceID: v.id, ResourceOwnerID: v.account,
-			State:            []string{"available", "pending", "modifying", "deleted", "deleting", "failed"}[g.weighted(0.85, 0.03, 0.03, 0.03, 0.03, 0.03)],
+			State: []string{"available", "pending", "modifying", "deleted", "deleting", "failed", "rejected", "", "Available"}[g.weighted(
+				0.85, 0.03, 0.03, 0.03, 0.03, 0.03, 0.02, 0.02*g.chaos, 0.02*g.chaos)],
 			RouteTableID:     tables[g.weighted(0.8, 0.2)],
 			AssociationState: []string{"associated", "", "disassociated"}[g.weighted(0.8, 0.12, 0.08)],
 		}
@@ -400,7 +401,7 @@ func (g *gen) tgwTable(id string, routes []inventory.TransitGatewayRoute) invent
 	}
 	for range g.r.IntN(4) {
 		r := inventory.TransitGatewayRoute{
-			Type:  []string{"static", "propagated", "dynamic"}[g.weighted(0.6, 0.4, 0.04*g.chaos)],
+			Type:  []string{"static", "propagated", "dynamic", ""}[g.weighted(0.6, 0.4, 0.04*g.chaos, 0.03*g.chaos)],
 			State: []string{"active", "blackhole", "pending"}[g.weighted(0.8, 0.15, 0.04*g.chaos)],
 		}
 		switch g.weighted(0.4, 0.15, 0.15, 0.1, 0.07, 0.08, 0.03*g.chaos, 0.02*g.chaos) {
@@ -473,6 +474,33 @@ func (g *gen) routeTables(v *genVPC) {
 		tables[k].Routes = g.routes(v, g.servesNAT(v, tables, k))
 	}
 	r.RouteTables = append(r.RouteTables, tables...)
+	g.claimTwice(r, v)
+}
+
+// claimTwice sometimes adds a second claim on one of a VPC's subnets, or
+// on its main table, by a table of the VPC or of another one, the way a
+// merged or hand-edited inventory can carry it.
+func (g *gen) claimTwice(r *inventory.Region, v *genVPC) {
+	if !g.bad(0.04) || len(v.subnets) == 0 {
+		return
+	}
+	vpc := v.id
+	if g.chance(0.3) {
+		vpc = "vpc-elsewhere"
+	}
+	s := pick(g, v.subnets...)
+	extra := inventory.RouteTable{ID: fmt.Sprintf("rtb-%d-dup", v.i), VPCID: vpc, Routes: g.routes(v, false)}
+	switch g.weighted(0.5, 0.25, 0.25) {
+	case 0:
+		extra.SubnetIDs = []string{s.ID}
+	case 1:
+		extra.Main = true
+	default:
+		r.NetworkACLs = append(r.NetworkACLs, inventory.NetworkACL{ID: fmt.Sprintf("acl-%d-dup", v.i), VPCID: vpc,
+			SubnetIDs: []string{s.ID}, Entries: g.aclEntries(v.ipv6 != "")})
+		return
+	}
+	r.RouteTables = append(r.RouteTables, extra)
 }
 
 // designedTables are a public main table (default route to the internet
@@ -936,6 +964,8 @@ func (g *gen) failRead(r *inventory.Region) {
 	ops := awsop.Network()
 	op := pick(g, ops...)
 	ce := inventory.CollectError{AccountID: r.AccountID, Region: r.Region, Operation: op, Code: "Throttling", Message: "Rate exceeded"}
+	// A read that failed part way keeps what it read before the failure.
+	partial := g.chance(0.3)
 	vpc := ""
 	if len(r.VPCs) > 0 && g.chance(0.5) {
 		vpc = pick(g, r.VPCs...).ID
@@ -960,6 +990,9 @@ func (g *gen) failRead(r *inventory.Region) {
 	case awsop.SearchTransitGatewayRoutes, awsop.DescribeTransitGatewayRouteTables:
 		if len(r.TransitGatewayRouteTables) > 0 && g.chance(0.6) {
 			ce.Resource = pick(g, r.TransitGatewayRouteTables...).ID
+			if partial {
+				break
+			}
 			r.TransitGatewayRouteTables = slices.DeleteFunc(r.TransitGatewayRouteTables, func(x inventory.TransitGatewayRouteTable) bool { return x.ID == ce.Resource })
 		} else {
 			r.TransitGatewayRouteTables = nil
@@ -969,7 +1002,9 @@ func (g *gen) failRead(r *inventory.Region) {
 		fallthrough
 	default:
 		ce.Resource = vpc
-		drop(r, op, vpc)
+		if !partial {
+			drop(r, op, vpc)
+		}
 		if vpc != "" && r.Coverage != nil && g.chance(0.5) {
 			r.Coverage.VPCs = slices.DeleteFunc(r.Coverage.VPCs, func(v string) bool { return v == vpc })
 		}

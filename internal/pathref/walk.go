@@ -248,7 +248,11 @@ func (w *walker) route(f flow, st state, r *routeEntry) {
 			w.byPresence(&st, p, why)
 			return
 		}
-		if !igwAttached(gw, vpc) {
+		switch attached, why := igwAttached(gw, vpc); {
+		case why != "":
+			w.unknown(&st, why)
+			return
+		case !attached:
 			w.dead(&st, "internet gateway "+gw.ID+" not attached to "+vpc+": blackhole")
 			return
 		}
@@ -316,14 +320,25 @@ func (w *walker) route(f flow, st state, r *routeEntry) {
 }
 
 // igwAttached reads the attachment states (schema 2) or, when a gateway
-// records none, its VPC list (schema 1 recorded only attached VPCs).
-func igwAttached(gw *inventory.InternetGateway, vpc string) bool {
-	if len(gw.Attachments) > 0 {
-		return slices.ContainsFunc(gw.Attachments, func(a inventory.GatewayAttachment) bool {
-			return a.VPCID == vpc && (a.State == "available" || a.State == "attached")
-		})
+// records none, its VPC list (schema 1 recorded only attached VPCs). An
+// attachment to vpc in a state outside AWS's list is unknown (why).
+func igwAttached(gw *inventory.InternetGateway, vpc string) (attached bool, why string) {
+	if len(gw.Attachments) == 0 {
+		return slices.Contains(gw.VPCIDs, vpc), ""
 	}
-	return slices.Contains(gw.VPCIDs, vpc)
+	for _, a := range gw.Attachments {
+		if a.VPCID != vpc {
+			continue
+		}
+		switch a.State {
+		case "available", "attached", "attaching":
+			return true, ""
+		case "detaching", "detached":
+		default:
+			why = fmt.Sprintf("internet gateway %s attachment to %s: state %q not recognised", gw.ID, vpc, a.State)
+		}
+	}
+	return false, why
 }
 
 func (w *walker) nat(f flow, st state, r *routeEntry) {
@@ -468,8 +483,12 @@ func (w *walker) tgw(f flow, st state, tgwID string) {
 	}
 	switch primary.State {
 	case "available", "pending", "modifying":
-	default:
+	case "initiating", "initiatingRequest", "pendingAcceptance", "rollingBack", "rejected", "rejecting",
+		"failing", "failed", "deleting", "deleted":
 		w.dead(&st, "attachment "+primary.ID+" is "+primary.State)
+		return
+	default:
+		w.unknown(&st, fmt.Sprintf("attachment %s: state %q not recognised", primary.ID, primary.State))
 		return
 	}
 	// 2. The source attachment subnet in the current zone.
@@ -642,7 +661,11 @@ func (w *walker) tgwTarget(f flow, st state, ori *regionIndex, r *tgwRoute, a in
 	if own := of(recs, vpcOwner); own != nil && len(own.SubnetIDs) > 0 {
 		subnetIDs = own.SubnetIDs
 	}
+	// Zone names are per account: in another account's VPC, none matches.
 	zone := st.at.subnet.AvailabilityZone
+	if bri != st.at.ri && bri.reg.AccountID != st.at.ri.reg.AccountID {
+		zone = ""
+	}
 	var all, inZone []*inventory.Subnet
 	type missing struct {
 		p   presence
