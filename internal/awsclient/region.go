@@ -8,9 +8,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/agext/levenshtein"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/sagefence/sagefence/internal/suggest"
 )
 
 // ErrUnknownRegion is matched (errors.Is) by the error for a region name
@@ -74,7 +75,7 @@ type RegionError struct {
 func (e *RegionError) Error() string {
 	msg := fmt.Sprintf("%s %q is not an AWS region", e.Source, e.Region)
 	if len(e.Suggestions) > 0 {
-		return msg + " (did you mean " + orList(e.Suggestions) + "?)"
+		return msg + " (did you mean " + suggest.Join(e.Suggestions, "or") + "?)"
 	}
 	return msg + " (a region looks like us-east-1)"
 }
@@ -94,31 +95,7 @@ func CheckRegion(source, name string) error {
 // (after trimming and lowering it: " US-EAST-1" suggests us-east-1), the
 // closest ones only.
 func suggestRegions(name string) []string {
-	return closest(strings.ToLower(strings.TrimSpace(name)), knownRegions, 2)
-}
-
-// closest returns the candidates at the smallest Levenshtein distance from
-// name, if that distance is at most max, in the candidates' order.
-func closest(name string, candidates []string, max int) []string {
-	best := max + 1
-	var out []string
-	for _, c := range candidates {
-		switch d := levenshtein.Distance(name, c, nil); {
-		case d < best:
-			best, out = d, []string{c}
-		case d == best:
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// orList joins words as "a", "a or b", "a, b or c".
-func orList(words []string) string {
-	if len(words) <= 1 {
-		return strings.Join(words, "")
-	}
-	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+	return suggest.Closest(strings.ToLower(strings.TrimSpace(name)), knownRegions, 2)
 }
 
 // configuredRegion checks the region cfg was loaded with, naming where the

@@ -6,13 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
-	"github.com/agext/levenshtein"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/sagefence/sagefence/internal/awsclient"
+	"github.com/sagefence/sagefence/internal/suggest"
 )
 
 // Input every command checks the same way, before it reads AWS: region
@@ -113,7 +112,7 @@ func flagError(cmd *cobra.Command, err error) error {
 		// What AWS CLI users type.
 		return usageErrf("%v (sagefence takes --regions, a comma-separated list)", err)
 	case name == "region" || name == "regions":
-		return usageErrf("%v (%s takes no region: only %s take --regions)", err, cmd.CommandPath(), joinList(regionCommands(cmd.Root()), "and"))
+		return usageErrf("%v (%s takes no region: only %s take --regions)", err, cmd.CommandPath(), suggest.Join(regionCommands(cmd.Root()), "and"))
 	}
 	var names []string
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
@@ -121,11 +120,11 @@ func flagError(cmd *cobra.Command, err error) error {
 			names = append(names, f.Name)
 		}
 	})
-	if s := closest(name, names, 2); len(s) > 0 {
+	if s := suggest.Closest(name, names, 2); len(s) > 0 {
 		for i := range s {
 			s[i] = "--" + s[i]
 		}
-		return usageErrf("%v (did you mean %s?)", err, joinList(s, "or"))
+		return usageErrf("%v (did you mean %s?)", err, suggest.Join(s, "or"))
 	}
 	return usageErr(err)
 }
@@ -155,33 +154,9 @@ func groupCommand(cmd *cobra.Command) {
 		}
 		err := fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
 		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-			err = fmt.Errorf("%w (did you mean %s?)", err, joinList(s, "or"))
+			err = fmt.Errorf("%w (did you mean %s?)", err, suggest.Join(s, "or"))
 		}
 		return usageErr(err)
 	}
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
-}
-
-// closest returns the candidates at the smallest Levenshtein distance from
-// name, if that distance is at most max, in the candidates' order.
-func closest(name string, candidates []string, max int) []string {
-	best := max + 1
-	var out []string
-	for _, c := range candidates {
-		switch d := levenshtein.Distance(name, c, nil); {
-		case d < best:
-			best, out = d, []string{c}
-		case d == best:
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// joinList joins words as "a", "a or b", "a, b or c" (conj "or").
-func joinList(words []string, conj string) string {
-	if len(words) <= 1 {
-		return strings.Join(words, "")
-	}
-	return strings.Join(words[:len(words)-1], ", ") + " " + conj + " " + words[len(words)-1]
 }

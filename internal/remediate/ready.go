@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/sagefence/sagefence/internal/suggest"
 )
 
 // NotApplicableError is a plan apply refuses before it journals a run: no
@@ -50,7 +52,7 @@ func (e *NotApplicableError) Error() string {
 	}
 	msg := fmt.Sprintf("nothing to apply: %s blocked (%s)", which, strings.Join(parts, "; "))
 	if len(e.Flags) > 0 {
-		msg += "; plan again with " + orList(e.Flags)
+		msg += "; plan again with " + suggest.Join(e.Flags, "or")
 	}
 	return msg
 }
@@ -76,12 +78,4 @@ func (p *Plan) CheckReady() error {
 		e.Blocked = append(e.Blocked, b)
 	}
 	return e
-}
-
-// orList joins items as "a", "a or b", "a, b or c".
-func orList(items []string) string {
-	if len(items) < 2 {
-		return strings.Join(items, "")
-	}
-	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }
