@@ -79,13 +79,20 @@ func TestFailClosed(t *testing.T) {
 				m(reg)
 			}
 			got := evalOne(t, "", reg)
-			if got.Status != finding.StatusError || got.InternetPath != finding.PathUnknown {
-				t.Fatalf("status %s, internet_path %s; want ERROR, unknown; checks %+v", got.Status, got.InternetPath, got.Checks)
-			}
-			if blob := renderForSearch(got); !strings.Contains(blob, tc.fact) {
-				t.Errorf("the result does not name the fact %q:\n%s", tc.fact, blob)
-			}
+			wantUnknown(t, got, tc.fact)
 		})
+	}
+}
+
+// wantUnknown fails unless r is ERROR with internet_path unknown and names
+// fact.
+func wantUnknown(t *testing.T, r finding.Result, fact string) {
+	t.Helper()
+	if r.Status != finding.StatusError || r.InternetPath != finding.PathUnknown {
+		t.Fatalf("status %s, internet_path %s; want ERROR, unknown; checks %+v", r.Status, r.InternetPath, r.Checks)
+	}
+	if blob := renderForSearch(r); !strings.Contains(blob, fact) {
+		t.Errorf("the result does not name the fact %q:\n%s", fact, blob)
 	}
 }
 
