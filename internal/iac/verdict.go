@@ -31,31 +31,54 @@ type outcome struct {
 	rule    string
 }
 
-// judge checks every value an attribute can take against the one value
-// that passes, exactly (the APIs' enums are case-sensitive). It returns
-// the outcome of the first value that fails, built by fail from the value,
-// the verb ("is", or "can be" when there are several values) and where
-// the value came from; or else the reason the first unknown value is
-// unknown ("" when every value passes).
-func judge(v model.Value, pass string, fail func(a model.Alt, verb, why string) outcome) (outcome, bool, string) {
+// valueRule is how one enum attribute is judged: only pass passes, exactly
+// (the APIs' enums are case-sensitive); omitted is the API default, which
+// is the failing value bad.
+type valueRule struct {
+	attr string // as the source spells it
+	pass string
+	bad  string
+	// badMeans says what bad does; passMeans what only pass does.
+	badMeans, passMeans string
+	// defaultMeans says what the default does, after "so".
+	defaultMeans string
+}
+
+// judge checks every value an attribute can take against the rule. It
+// returns the outcome of the first value that fails, or else the reason
+// the first unknown value is unknown ("" when every value passes).
+func judge(v model.Value, r valueRule) (outcome, bool, string) {
 	v = v.Normalized()
 	verb := "is"
 	if len(v.Alts) > 1 {
 		verb = "can be"
 	}
+	fail := func(message, rule string) outcome {
+		return outcome{status: finding.StatusFail, path: finding.PathDirect, message: message, rule: rule}
+	}
+	only := fmt.Sprintf("only the exact string %q passes", r.pass)
 	var unknownWhy string
 	for _, a := range v.Alts {
+		why := ""
+		if a.Why != "" {
+			why = " (" + a.Why + ")"
+		}
 		switch {
 		case a.Unknown:
 			if unknownWhy == "" {
 				unknownWhy = a.Why
 			}
-		case a.Absent || a.Value != pass:
-			why := ""
-			if a.Why != "" {
-				why = " (" + a.Why + ")"
-			}
-			return fail(a, verb, why), true, ""
+		case a.Value == r.pass && !a.Absent:
+		case a.Absent:
+			return fail(fmt.Sprintf("%s %s omitted%s: the provider and the SageMaker API default to %s, so %s", r.attr, verb, why, r.bad, r.defaultMeans),
+				fmt.Sprintf("an omitted %s is %s (the API default)", r.attr, r.bad)), true, ""
+		case a.Value == r.bad:
+			return fail(fmt.Sprintf("%s %s %q%s: %s", r.attr, verb, r.bad, why, r.badMeans),
+				fmt.Sprintf("%s = %q", r.attr, r.bad)), true, ""
+		case strings.EqualFold(a.Value, r.pass):
+			return fail(fmt.Sprintf("%s %s %q%s, not %q: the value is case-sensitive, so the provider or the API rejects it; only the exact string %q %s", r.attr, verb, a.Value, why, r.pass, r.pass, r.passMeans), only), true, ""
+		default:
+			return fail(fmt.Sprintf("%s %s %q%s: only the exact string %q %s", r.attr, verb, a.Value, why, r.pass, r.passMeans), only), true, ""
 		}
 	}
 	return outcome{}, false, unknownWhy
@@ -70,24 +93,11 @@ func decide(nb *model.Notebook) outcome {
 		return decideDomain(nb)
 	}
 	diaName, subnetName := attrNames(nb.Kind)
-	failed, ok, unknownWhy := judge(nb.DirectInternetAccess, "Disabled", func(a model.Alt, verb, why string) outcome {
-		switch {
-		case a.Absent:
-			return outcome{status: finding.StatusFail, path: finding.PathDirect,
-				message: fmt.Sprintf("%s %s omitted%s: the provider and the SageMaker API default to Enabled, so SageMaker gives the notebook its own internet access", diaName, verb, why),
-				rule:    "an omitted " + diaName + " is Enabled (the API default)"}
-		case a.Value == "Enabled":
-			return outcome{status: finding.StatusFail, path: finding.PathDirect,
-				message: fmt.Sprintf("%s %s \"Enabled\"%s: SageMaker gives the notebook its own internet access, whatever the VPC's routes, security groups and network ACLs say", diaName, verb, why),
-				rule:    diaName + " = \"Enabled\""}
-		case strings.EqualFold(a.Value, "Disabled"):
-			return outcome{status: finding.StatusFail, path: finding.PathDirect,
-				message: fmt.Sprintf("%s %s %q%s, not \"Disabled\": the value is case-sensitive, so the provider or the API rejects it; only the exact string \"Disabled\" turns direct internet access off", diaName, verb, a.Value, why),
-				rule:    "only the exact string \"Disabled\" passes"}
-		}
-		return outcome{status: finding.StatusFail, path: finding.PathDirect,
-			message: fmt.Sprintf("%s %s %q%s: only the exact string \"Disabled\" turns direct internet access off", diaName, verb, a.Value, why),
-			rule:    "only the exact string \"Disabled\" passes"}
+	failed, ok, unknownWhy := judge(nb.DirectInternetAccess, valueRule{
+		attr: diaName, pass: "Disabled", bad: "Enabled",
+		defaultMeans: "SageMaker gives the notebook its own internet access",
+		badMeans:     "SageMaker gives the notebook its own internet access, whatever the VPC's routes, security groups and network ACLs say",
+		passMeans:    "turns direct internet access off",
 	})
 	if ok {
 		return failed
@@ -133,24 +143,11 @@ func decide(nb *model.Notebook) outcome {
 // subnets whatever the value, so there is no placement to check here.
 func decideDomain(nb *model.Notebook) outcome {
 	name := domainAttrName(nb.Kind)
-	failed, ok, unknownWhy := judge(nb.AppNetworkAccessType, "VpcOnly", func(a model.Alt, verb, why string) outcome {
-		switch {
-		case a.Absent:
-			return outcome{status: finding.StatusFail, path: finding.PathDirect,
-				message: fmt.Sprintf("%s %s omitted%s: the provider and the SageMaker API default to PublicInternetOnly, so Studio apps reach the internet through a SageMaker-managed VPC", name, verb, why),
-				rule:    "an omitted " + name + " is PublicInternetOnly (the API default)"}
-		case a.Value == "PublicInternetOnly":
-			return outcome{status: finding.StatusFail, path: finding.PathDirect,
-				message: fmt.Sprintf("%s %s \"PublicInternetOnly\"%s: non-EFS traffic goes through a SageMaker-managed VPC with internet access, whatever the domain VPC's routes, security groups and network ACLs say", name, verb, why),
-				rule:    name + " = \"PublicInternetOnly\""}
-		case strings.EqualFold(a.Value, "VpcOnly"):
-			return outcome{status: finding.StatusFail, path: finding.PathDirect,
-				message: fmt.Sprintf("%s %s %q%s, not \"VpcOnly\": the value is case-sensitive, so the provider or the API rejects it; only the exact string \"VpcOnly\" keeps Studio traffic in the domain's VPC", name, verb, a.Value, why),
-				rule:    "only the exact string \"VpcOnly\" passes"}
-		}
-		return outcome{status: finding.StatusFail, path: finding.PathDirect,
-			message: fmt.Sprintf("%s %s %q%s: only the exact string \"VpcOnly\" keeps Studio traffic in the domain's VPC", name, verb, a.Value, why),
-			rule:    "only the exact string \"VpcOnly\" passes"}
+	failed, ok, unknownWhy := judge(nb.AppNetworkAccessType, valueRule{
+		attr: name, pass: "VpcOnly", bad: "PublicInternetOnly",
+		defaultMeans: "Studio apps reach the internet through a SageMaker-managed VPC",
+		badMeans:     "non-EFS traffic goes through a SageMaker-managed VPC with internet access, whatever the domain VPC's routes, security groups and network ACLs say",
+		passMeans:    "keeps Studio traffic in the domain's VPC",
 	})
 	switch {
 	case ok:
