@@ -74,9 +74,10 @@ func newIACCmd(ios *iostreams.IOStreams, runF func(context.Context, *iacOptions)
 	opts := &iacOptions{IO: ios, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "iac PATH...",
-		Short: "Check Terraform, plans and CloudFormation/CDK for notebooks with direct internet access",
-		Long: `Iac finds SageMaker notebook instances declared in infrastructure as code, before
-they are deployed, and checks DirectInternetAccess the way the live scan does:
+		Short: "Check Terraform, plans and CloudFormation/CDK for notebooks and Studio domains with direct internet access",
+		Long: `Iac finds SageMaker notebook instances and Studio domains declared in
+infrastructure as code, before they are deployed, and checks
+DirectInternetAccess (notebooks) and AppNetworkAccessType (domains):
 
   Terraform       .tf and .tf.json, each directory a root module (found
                   recursively); local modules are evaluated with their
@@ -87,7 +88,10 @@ they are deployed, and checks DirectInternetAccess the way the live scan does:
                   cdk.out/*.template.json (with the construct path)
 
   FAIL    DirectInternetAccess is Enabled, omitted (the API default is
-          Enabled), not exactly "Disabled", or Disabled without a subnet
+          Enabled), not exactly "Disabled", or Disabled without a subnet;
+          AppNetworkAccessType is PublicInternetOnly, omitted (the API
+          default) or not exactly "VpcOnly" (control
+          sagemaker-studio-no-direct-internet-access)
   REVIEW  a value is known only at deployment (--unresolved decides)
   MUTED   suppressed with a reason: "# sagefence:ignore
           sagemaker-notebook-no-direct-internet-access reason=\"...\"" on or
@@ -220,7 +224,7 @@ func writeIACReport(opts *iacOptions, rep *finding.Report) error {
 		return &exitError{code: ExitIncomplete, err: fmt.Errorf("write report: %w", err)}
 	}
 	if opts.IO.IsStderrTTY() {
-		fmt.Fprintf(opts.IO.ErrOut, "wrote %s (%d notebooks)\n", opts.Output, len(rep.Results))
+		fmt.Fprintf(opts.IO.ErrOut, "wrote %s (%d resources)\n", opts.Output, len(rep.Results))
 	}
 	return nil
 }

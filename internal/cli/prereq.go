@@ -280,10 +280,14 @@ func newGuardrailCmd(ios *iostreams.IOStreams) *cobra.Command {
 	}
 	cmd := &cobra.Command{
 		Use:   "guardrail",
-		Short: "Print a preventive policy that stops notebooks with direct internet access from being created",
+		Short: "Print a preventive policy that stops notebooks and Studio domains with direct internet access from being created",
 		Long: `guardrail prints a policy that denies sagemaker:CreateNotebookInstance unless
 sagemaker:DirectInternetAccess is "Disabled" (a request that omits it is
-denied too: the API default is Enabled) and a VPC subnet is given. Attach it
+denied too: the API default is Enabled) and a VPC subnet is given; denies
+sagemaker:CreateDomain unless sagemaker:AppNetworkAccessType is "VpcOnly"
+(omitted is denied: the default is PublicInternetOnly); and denies
+sagemaker:UpdateDomain when it sets AppNetworkAccessType to anything else
+(an update that leaves it out is allowed: it does not change it). Attach it
 as a service control policy (scp) to an OU, or as an IAM policy (iam); the
 cloudformation and terraform formats wrap either kind for deployment.
 See docs/guardrails.md for rollout and exemptions.`,

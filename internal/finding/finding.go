@@ -18,6 +18,13 @@ const ControlID = "sagemaker-notebook-no-direct-internet-access"
 // ResourceType is the CloudFormation type name of the evaluated resource.
 const ResourceType = "AWS::SageMaker::NotebookInstance"
 
+// StudioControlID identifies the control on SageMaker Studio domains: their
+// AppNetworkAccessType must be VpcOnly. Its results are of DomainResourceType.
+const StudioControlID = "sagemaker-studio-no-direct-internet-access"
+
+// DomainResourceType is the CloudFormation type name of a Studio domain.
+const DomainResourceType = "AWS::SageMaker::Domain"
+
 // Status is a result's or a sub-check's outcome.
 type Status string
 
@@ -251,7 +258,10 @@ type Check struct {
 // Evidence is what a verdict was decided on: the fields and IDs used and the
 // route or rule that decided it.
 type Evidence struct {
-	DirectInternetAccess string   `json:"direct_internet_access,omitempty"`
+	DirectInternetAccess string `json:"direct_internet_access,omitempty"`
+	// AppNetworkAccessType is a Studio domain's setting (PublicInternetOnly
+	// or VpcOnly); notebooks leave it empty.
+	AppNetworkAccessType string   `json:"app_network_access_type,omitempty"`
 	NotebookStatus       string   `json:"notebook_status,omitempty"`
 	RootAccess           string   `json:"root_access,omitempty"`
 	SubnetID             string   `json:"subnet_id,omitempty"`

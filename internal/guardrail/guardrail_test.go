@@ -53,15 +53,24 @@ func TestPolicyJSONHasTheDenyStatements(t *testing.T) {
 				t.Errorf("%s: %d characters, over the SCP size limit", format, len(b))
 			}
 			doc := decodePolicy(t, b)
-			if doc.Version != "2012-10-17" || len(doc.Statement) != 2 {
+			if doc.Version != "2012-10-17" || len(doc.Statement) != 4 {
 				t.Fatalf("%s: %+v", format, doc)
 			}
 			want := map[string]Condition{
 				SidDirectInternet: {"StringNotEquals": {KeyDirectInternetAccess: {"Disabled"}}},
 				SidNoSubnet:       {"Null": {KeyVpcSubnets: {"true"}}},
+				SidDomainCreate:   {"StringNotEquals": {"sagemaker:AppNetworkAccessType": {"VpcOnly"}}},
+				SidDomainUpdate: {
+					"StringNotEquals": {"sagemaker:AppNetworkAccessType": {"VpcOnly"}},
+					"Null":            {"sagemaker:AppNetworkAccessType": {"false"}},
+				},
+			}
+			action := map[string]string{
+				SidDirectInternet: "sagemaker:CreateNotebookInstance", SidNoSubnet: "sagemaker:CreateNotebookInstance",
+				SidDomainCreate: "sagemaker:CreateDomain", SidDomainUpdate: "sagemaker:UpdateDomain",
 			}
 			for _, st := range doc.Statement {
-				if st.Effect != "Deny" || st.Action != "sagemaker:CreateNotebookInstance" || st.Resource != "*" {
+				if st.Effect != "Deny" || st.Action != action[st.Sid] || st.Resource != "*" {
 					t.Errorf("%s: %+v", st.Sid, st)
 				}
 				w, ok := want[st.Sid]
@@ -81,11 +90,14 @@ func TestPolicyJSONHasTheDenyStatements(t *testing.T) {
 }
 
 // request is the part of an IAM request context the guardrail reads; a
-// nil pointer is a key absent from the request.
+// nil pointer is a key absent from the request. The action defaults to
+// CreateNotebookInstance.
 type request struct {
 	directInternetAccess *string
 	vpcSubnets           []string
 	principalArn         string
+	action               string
+	appNetworkAccessType *string
 }
 
 // denied evaluates the policy's Deny statements the way the IAM policy
@@ -105,11 +117,23 @@ func denied(t *testing.T, doc Document, r request) bool {
 			return r.vpcSubnets, len(r.vpcSubnets) > 0
 		case KeyPrincipalArn:
 			return []string{r.principalArn}, true
+		case KeyAppNetworkAccessType:
+			if r.appNetworkAccessType == nil {
+				return nil, false
+			}
+			return []string{*r.appNetworkAccessType}, true
 		}
 		t.Fatalf("policy reads unexpected key %s", key)
 		return nil, false
 	}
+	action := r.action
+	if action == "" {
+		action = ActionCreateNotebook
+	}
 	for _, st := range doc.Statement {
+		if st.Action != action {
+			continue
+		}
 		all := true
 		for op, keys := range st.Condition {
 			for key, want := range keys {
@@ -127,6 +151,7 @@ func denied(t *testing.T, doc Document, r request) bool {
 						}
 					}
 				case "Null":
+					// "true": the key is absent; "false": it is present.
 					ok = (want[0] == "true") == !present
 				case "ArnNotLike":
 					ok = true
@@ -165,14 +190,53 @@ func TestPolicyDeniesExactlyTheUnsafeRequests(t *testing.T) {
 		r    request
 		deny bool
 	}{
-		{"direct internet access enabled", request{&enabled, subnet, user}, true},
-		{"direct internet access omitted (defaults to Enabled)", request{nil, subnet, user}, true},
-		{"disabled in a subnet", request{&disabled, subnet, user}, false},
-		{"disabled without a subnet", request{&disabled, nil, user}, true},
-		{"no subnet, nothing set", request{nil, nil, user}, true},
-		{"exempt role may enable it", request{&enabled, nil, glass}, false},
+		{"direct internet access enabled", request{directInternetAccess: &enabled, vpcSubnets: subnet, principalArn: user}, true},
+		{"direct internet access omitted (defaults to Enabled)", request{directInternetAccess: nil, vpcSubnets: subnet, principalArn: user}, true},
+		{"disabled in a subnet", request{directInternetAccess: &disabled, vpcSubnets: subnet, principalArn: user}, false},
+		{"disabled without a subnet", request{directInternetAccess: &disabled, vpcSubnets: nil, principalArn: user}, true},
+		{"no subnet, nothing set", request{directInternetAccess: nil, vpcSubnets: nil, principalArn: user}, true},
+		{"exempt role may enable it", request{directInternetAccess: &enabled, vpcSubnets: nil, principalArn: glass}, false},
 	} {
 		if got := denied(t, doc, tc.r); got != tc.deny {
+			t.Errorf("%s: denied = %v, want %v", tc.name, got, tc.deny)
+		}
+	}
+}
+
+// The Studio statements: CreateDomain must say VpcOnly (omitted is the API
+// default PublicInternetOnly); UpdateDomain is denied only when it sets
+// the key to something else, since an update that leaves it out does not
+// change the domain's network access.
+func TestPolicyDeniesStudioDomainsThatAreNotVpcOnly(t *testing.T) {
+	vpcOnly, public, lower := "VpcOnly", "PublicInternetOnly", "vpconly"
+	user := "arn:aws:iam::111122223333:role/DataScientist"
+	glass := "arn:aws:iam::111122223333:role/NotebookBreakGlass"
+	b, err := Generate("iam", exempt())
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := decodePolicy(t, b)
+	for _, tc := range []struct {
+		name   string
+		action string
+		value  *string
+		who    string
+		deny   bool
+	}{
+		{"create VpcOnly", ActionCreateDomain, &vpcOnly, user, false},
+		{"create PublicInternetOnly", ActionCreateDomain, &public, user, true},
+		{"create omitted (defaults to PublicInternetOnly)", ActionCreateDomain, nil, user, true},
+		{"create vpconly (wrong case)", ActionCreateDomain, &lower, user, true},
+		{"update to PublicInternetOnly", ActionUpdateDomain, &public, user, true},
+		{"update to vpconly (wrong case)", ActionUpdateDomain, &lower, user, true},
+		{"update to VpcOnly", ActionUpdateDomain, &vpcOnly, user, false},
+		{"update that leaves the setting alone", ActionUpdateDomain, nil, user, false},
+		{"exempt role may create a public domain", ActionCreateDomain, &public, glass, false},
+		{"exempt role may update to public", ActionUpdateDomain, &public, glass, false},
+		{"other domain actions are untouched", "sagemaker:DeleteDomain", nil, user, false},
+	} {
+		r := request{action: tc.action, appNetworkAccessType: tc.value, principalArn: tc.who}
+		if got := denied(t, doc, r); got != tc.deny {
 			t.Errorf("%s: denied = %v, want %v", tc.name, got, tc.deny)
 		}
 	}

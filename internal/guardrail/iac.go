@@ -64,7 +64,7 @@ func cloudFormation(o Options, doc Document) ([]byte, error) {
 	}
 	switch o.Kind {
 	case KindSCP:
-		t.Description = "sagefence guardrail: service control policy denying SageMaker notebook instances with direct internet access or without a VPC subnet. Deploy in the organization's management account."
+		t.Description = "sagefence guardrail: service control policy denying SageMaker notebook instances with direct internet access or without a VPC subnet, and Studio domains that are not VpcOnly. Deploy in the organization's management account."
 		t.Resources[LogicalID] = cfnResource{
 			Type: "AWS::Organizations::Policy",
 			Properties: cfnSCPProperties{
@@ -77,7 +77,7 @@ func cloudFormation(o Options, doc Document) ([]byte, error) {
 			Value:       map[string]any{"Fn::GetAtt": []string{LogicalID, "Id"}},
 		}
 	case KindIAM:
-		t.Description = "sagefence guardrail: customer managed IAM policy denying SageMaker notebook instances with direct internet access or without a VPC subnet. Attach it to the roles and groups that create notebooks."
+		t.Description = "sagefence guardrail: customer managed IAM policy denying SageMaker notebook instances with direct internet access or without a VPC subnet, and Studio domains that are not VpcOnly. Attach it to the roles and groups that create notebooks and domains."
 		t.Resources[LogicalID] = cfnResource{
 			Type: "AWS::IAM::ManagedPolicy",
 			Properties: cfnIAMProperties{

@@ -19,7 +19,8 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // corpusReport scans testdata/corpus: Terraform (root, local module,
 // tfvars, suppression), a plan, CloudFormation YAML and JSON (mixed
 // Fn::If, Enabled parameter default, unresolved import, a broken file) and
-// a CDK output.
+// a CDK output; and Studio domains (CloudFormation parameter, omitted, a
+// Terraform variable in the wrong case).
 func corpusReport(t *testing.T) *finding.Report {
 	t.Helper()
 	comp, err := Compliance()
@@ -67,6 +68,9 @@ func TestCorpusVerdicts(t *testing.T) {
 		"aws_sagemaker_notebook_instance.private#plan":    finding.StatusPass,
 		"aws_sagemaker_notebook_instance.pending":         finding.StatusReview,
 		"module.ml.aws_sagemaker_notebook_instance.nb[0]": finding.StatusFail,
+		"PrivateStudio":                                   finding.StatusPass, // VpcOnly, the only allowed parameter value
+		"DefaultStudio":                                   finding.StatusFail, // omitted: PublicInternetOnly
+		"aws_sagemaker_domain.team":                       finding.StatusFail, // "vpconly": wrong case
 	}
 	got := map[string]finding.Status{}
 	for _, r := range rep.Results {

@@ -1,9 +1,11 @@
 // Package iac is "sagefence iac": it finds Terraform configuration,
 // Terraform plans (JSON) and CloudFormation/CDK templates under the given
-// paths, has each source's adapter extract the notebook instances they
-// declare (internal/iac/terraform, tfplan, cloudformation), and decides the
-// control's direct-internet-access check from configuration alone, in the
-// live scan's vocabulary (finding.Result), before anything is deployed.
+// paths, has each source's adapter extract the notebook instances and
+// SageMaker Studio domains they declare (internal/iac/terraform, tfplan,
+// cloudformation), and decides each control's direct-internet-access check
+// from configuration alone (DirectInternetAccess for notebooks,
+// AppNetworkAccessType for domains), in the live scan's vocabulary
+// (finding.Result), before anything is deployed.
 //
 // Files are processed as a stream by a bounded pool of workers: each worker
 // parses one source (a file, or a Terraform root module with its local
@@ -62,8 +64,9 @@ type Options struct {
 	// Concurrency is the number of sources processed at once (default
 	// GOMAXPROCS).
 	Concurrency int
-	// Compliance is the control's compliance mapping every result carries.
-	Compliance map[string][]string
+	// Compliance is each control's compliance mapping, by control ID; a
+	// result carries its control's.
+	Compliance map[string]map[string][]string
 }
 
 // Scanner scans paths for notebook instances declared as code.
@@ -346,16 +349,21 @@ func toError(e model.Error) finding.Error {
 	return finding.Error{Operation: "iac", Resource: loc, Message: e.Error()}
 }
 
-// Compliance is the control's compliance mapping (the embedded catalog of
-// internal/control) in the form every result carries.
-func Compliance() (map[string][]string, error) {
-	catalog, err := control.Catalog()
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string][]string, len(catalog))
-	for _, fw := range catalog {
-		out[fw.Key] = fw.IDs
+// Compliance is the compliance mapping of each control the IaC rules
+// decide (the embedded catalog of internal/control), by control ID, in the
+// form every result carries.
+func Compliance() (map[string]map[string][]string, error) {
+	out := map[string]map[string][]string{}
+	for _, id := range []string{finding.ControlID, finding.StudioControlID} {
+		catalog, err := control.CatalogFor(id)
+		if err != nil {
+			return nil, fmt.Errorf("compliance of %s: %w", id, err)
+		}
+		m := make(map[string][]string, len(catalog))
+		for _, fw := range catalog {
+			m[fw.Key] = fw.IDs
+		}
+		out[id] = m
 	}
 	return out, nil
 }

@@ -52,7 +52,7 @@ func WriteTable(w io.Writer, r *finding.Report, tty, color bool) error {
 	if !r.Complete {
 		done = "INCOMPLETE: some sources could not be evaluated"
 	}
-	_, err := fmt.Fprintf(w, "\n%d notebook(s) declared: %s (%s)\n", len(r.Results), strings.Join(parts, ", "), done)
+	_, err := fmt.Fprintf(w, "\n%d resource(s) declared (notebook instances and Studio domains): %s (%s)\n", len(r.Results), strings.Join(parts, ", "), done)
 	return err
 }
 

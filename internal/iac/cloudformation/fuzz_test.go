@@ -3,6 +3,8 @@ package cloudformation
 import (
 	"strings"
 	"testing"
+
+	"github.com/sagefence/sagefence/internal/iac/model"
 )
 
 // checkNotebooks asserts what must hold for any template: no panic (the
@@ -17,8 +19,12 @@ func checkNotebooks(t *testing.T, doc *Node) {
 		if nb.Address == "" || nb.Line < 0 {
 			t.Fatalf("notebook not located: %+v", nb)
 		}
-		if len(nb.DirectInternetAccess.Normalized().Alts) == 0 || len(nb.DirectInternetAccess.Normalized().Alts) > maxAlts*3 {
-			t.Fatalf("DirectInternetAccess has %d alternatives", len(nb.DirectInternetAccess.Alts))
+		v := nb.DirectInternetAccess
+		if model.IsDomain(nb.Type) {
+			v = nb.AppNetworkAccessType
+		}
+		if n := len(v.Normalized().Alts); n == 0 || n > maxAlts*3 {
+			t.Fatalf("%s: the attribute has %d alternatives", nb.Type, n)
 		}
 	}
 }
@@ -30,6 +36,8 @@ func FuzzTemplate(f *testing.F) {
 		"a: &a [*a]\n",
 		"Conditions:\n  A: !Condition B\n  B: !Condition A\nResources:\n  NB:\n    Type: AWS::SageMaker::NotebookInstance\n    Condition: A\n",
 		"{\"Resources\": [1, 2,\n",
+		"Resources:\n  D:\n    Type: AWS::SageMaker::Domain\n    Properties: {AppNetworkAccessType: !If [C, VpcOnly, PublicInternetOnly]}\n",
+		`{"Resources": {"D": {"Type": "AWS::SageMaker::Domain", "Properties": "VpcOnly"}}}`,
 	} {
 		f.Add([]byte(s))
 	}

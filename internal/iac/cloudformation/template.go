@@ -71,7 +71,8 @@ func NewResolver(file string, doc *Node, overrides map[string]string) *Resolver 
 	}
 }
 
-// Notebooks returns the notebook instances a template declares. Resources
+// Notebooks returns the notebook instances and Studio domains a template
+// declares. Resources
 // whose Condition is false with the parameters' defaults are skipped.
 func Notebooks(file string, doc *Node, opts Options) ([]model.Notebook, []model.Error) {
 	res := doc.Get("Resources")
@@ -85,10 +86,12 @@ func Notebooks(file string, doc *Node, opts Options) ([]model.Notebook, []model.
 	var out []model.Notebook
 	for i, id := range res.Keys {
 		def := res.Vals[i]
-		if t := def.Get("Type"); t == nil || t.Kind != Scalar || t.Str != model.TypeCloudFormation {
+		t := def.Get("Type")
+		if t == nil || t.Kind != Scalar || (t.Str != model.TypeCloudFormation && t.Str != model.TypeCloudFormationDomain) {
 			continue
 		}
-		nb := model.Notebook{File: file, Line: res.KeyLines[i], Kind: model.KindCloudFormation, Type: model.TypeCloudFormation, Address: id}
+		domain := t.Str == model.TypeCloudFormationDomain
+		nb := model.Notebook{File: file, Line: res.KeyLines[i], Kind: model.KindCloudFormation, Type: t.Str, Address: id}
 		if c := def.Get("Condition"); c != nil {
 			name := scalarOf(c)
 			switch r.Condition(name) {
@@ -101,6 +104,15 @@ func Notebooks(file string, doc *Node, opts Options) ([]model.Notebook, []model.
 		r.steps = 0
 		props := def.Get("Properties")
 		switch {
+		case domain && (props == nil || props.Kind == Null):
+			nb.AppNetworkAccessType = model.Absent()
+		case domain && props.Kind != Map:
+			nb.AppNetworkAccessType = model.Unknown(render(props), "Properties is not a mapping", false)
+		case domain:
+			nb.AppNetworkAccessType = r.Value(props.Get("AppNetworkAccessType"))
+			if n := props.Get("DomainName"); n != nil {
+				nb.Name, _ = r.Value(n).Single()
+			}
 		case props == nil || props.Kind == Null:
 			nb.DirectInternetAccess, nb.SubnetID = model.Absent(), model.Absent()
 		case props.Kind != Map:

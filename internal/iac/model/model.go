@@ -1,5 +1,6 @@
 // Package model is the provider-neutral description of a SageMaker notebook
-// instance declared in infrastructure as code: what each source adapter
+// instance or Studio domain declared in infrastructure as code: what each
+// source adapter
 // (Terraform configuration, Terraform plan, CloudFormation/CDK) extracts and
 // what the IaC verdict is computed from. Values are static: an attribute may
 // be omitted, known, one of several values (an undecided condition), or
@@ -27,7 +28,41 @@ const (
 	TypeTerraformAWS   = "aws_sagemaker_notebook_instance"
 	TypeTerraformAWSCC = "awscc_sagemaker_notebook_instance"
 	TypeCloudFormation = "AWS::SageMaker::NotebookInstance"
+
+	TypeTerraformDomainAWS   = "aws_sagemaker_domain"
+	TypeTerraformDomainAWSCC = "awscc_sagemaker_domain"
+	TypeCloudFormationDomain = "AWS::SageMaker::Domain"
 )
+
+// IsDomain reports whether a resource type is a SageMaker Studio domain.
+func IsDomain(typ string) bool {
+	return typ == TypeTerraformDomainAWS || typ == TypeTerraformDomainAWSCC || typ == TypeCloudFormationDomain
+}
+
+// IsTerraformType reports whether a Terraform resource type is one the
+// adapters evaluate.
+func IsTerraformType(typ string) bool {
+	switch typ {
+	case TypeTerraformAWS, TypeTerraformAWSCC, TypeTerraformDomainAWS, TypeTerraformDomainAWSCC:
+		return true
+	}
+	return false
+}
+
+// TerraformNameAttr is the attribute holding a Terraform resource's name.
+func TerraformNameAttr(typ string) string {
+	switch typ {
+	case TypeTerraformAWSCC:
+		return "notebook_instance_name"
+	case TypeTerraformDomainAWS, TypeTerraformDomainAWSCC:
+		return "domain_name"
+	}
+	return "name"
+}
+
+// TerraformAppNetworkAccessType is the Studio domain attribute the control
+// reads, in both the aws and awscc providers.
+const TerraformAppNetworkAccessType = "app_network_access_type"
 
 // Alt is one value an attribute can take.
 type Alt struct {
@@ -125,8 +160,10 @@ type Suppression struct {
 	Source string
 }
 
-// Notebook is one notebook instance (or one instance of a counted
-// resource) declared in a source file.
+// Notebook is one notebook instance or Studio domain (or one instance of
+// a counted resource) declared in a source file; IsDomain(Type) tells
+// which. The name predates domains: keeping one type lets every adapter
+// and the verdict share locations, suppressions and notes.
 type Notebook struct {
 	File    string
 	Line    int
@@ -138,8 +175,11 @@ type Notebook struct {
 	// ConstructPath is the CDK construct path (aws:cdk:path), if any.
 	ConstructPath string
 
+	// DirectInternetAccess and SubnetID are a notebook's.
 	DirectInternetAccess Value
 	SubnetID             Value
+	// AppNetworkAccessType is a Studio domain's.
+	AppNetworkAccessType Value
 
 	Suppressions []Suppression
 	// Notes explain anything unusual about how the values were found.

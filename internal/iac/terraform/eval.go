@@ -162,7 +162,7 @@ func (r *run) load(dir string) *module {
 					m.locals = append(m.locals, a)
 				}
 			case "resource":
-				if isNotebookType(b.Labels[0]) {
+				if model.IsTerraformType(b.Labels[0]) {
 					m.resources = append(m.resources, b)
 				}
 			case "module":
@@ -174,10 +174,6 @@ func (r *run) load(dir string) *module {
 	slices.SortFunc(m.locals, func(a, b *hcl.Attribute) int { return strings.Compare(a.Name, b.Name) })
 	r.modules[dir] = m
 	return m
-}
-
-func isNotebookType(t string) bool {
-	return t == model.TypeTerraformAWS || t == model.TypeTerraformAWSCC
 }
 
 func (r *run) variable(b *hcl.Block) *variable {
@@ -487,12 +483,10 @@ func (s *scope) instances(count, forEach *hcl.Attribute) ([]instance, string) {
 
 func (r *run) evalResource(s *scope, b *hcl.Block, prefix string) {
 	typ, name := b.Labels[0], b.Labels[1]
-	nameAttr := "name"
-	if typ == model.TypeTerraformAWSCC {
-		nameAttr = "notebook_instance_name"
-	}
+	nameAttr := model.TerraformNameAttr(typ)
 	content, _, diags := b.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "count"}, {Name: "for_each"}, {Name: "direct_internet_access"}, {Name: "subnet_id"}, {Name: nameAttr},
+		{Name: "count"}, {Name: "for_each"}, {Name: "direct_internet_access"}, {Name: "subnet_id"},
+		{Name: model.TerraformAppNetworkAccessType}, {Name: nameAttr},
 	}})
 	file, line := b.DefRange.Filename, b.DefRange.Start.Line
 	if diags.HasErrors() || content == nil {
@@ -507,10 +501,14 @@ func (r *run) evalResource(s *scope, b *hcl.Block, prefix string) {
 	for _, in := range insts {
 		nb := model.Notebook{
 			File: file, Line: line, Kind: model.KindTerraform, Type: typ,
-			Address:              prefix + typ + "." + name + in.key,
-			DirectInternetAccess: s.valueOf(content.Attributes["direct_internet_access"], in),
-			SubnetID:             s.valueOf(content.Attributes["subnet_id"], in),
-			Suppressions:         sups,
+			Address:      prefix + typ + "." + name + in.key,
+			Suppressions: sups,
+		}
+		if model.IsDomain(typ) {
+			nb.AppNetworkAccessType = s.valueOf(content.Attributes[model.TerraformAppNetworkAccessType], in)
+		} else {
+			nb.DirectInternetAccess = s.valueOf(content.Attributes["direct_internet_access"], in)
+			nb.SubnetID = s.valueOf(content.Attributes["subnet_id"], in)
 		}
 		if a := content.Attributes[nameAttr]; a != nil {
 			if v, ok := s.valueOf(a, in).Single(); ok {

@@ -49,6 +49,13 @@ module "m" {
   count = 2
   a = count.index
 }`, `a = "Enabled"`)
+	f.Add(`variable "net" { default = "vpconly" }
+resource "aws_sagemaker_domain" "d" {
+  count                   = 2
+  domain_name             = "d${count.index}"
+  app_network_access_type = count.index == 0 ? var.net : null
+}
+resource "awscc_sagemaker_domain" "e" { app_network_access_type = aws_ssm_parameter.p.value }`, `net = "VpcOnly"`)
 	f.Add(`locals { a = local.a }
 resource "aws_sagemaker_notebook_instance" "nb" { count = local.a }`, `b = [1,`)
 	f.Fuzz(func(t *testing.T, src, tfvars string) {

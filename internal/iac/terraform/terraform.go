@@ -1,6 +1,6 @@
 // Package terraform reads Terraform configuration (.tf and .tf.json) with
 // hashicorp/hcl/v2 and statically evaluates the SageMaker notebook instances
-// it declares: variables (defaults, terraform.tfvars, *.auto.tfvars, then
+// and Studio domains it declares: variables (defaults, terraform.tfvars, *.auto.tfvars, then
 // --var-file and --var in command-line order), locals, conditionals, count
 // and for_each, the functions of go-cty's standard library, and local child
 // modules evaluated with their caller's inputs. References to other

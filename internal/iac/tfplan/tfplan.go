@@ -23,8 +23,8 @@ func Detect(data []byte) bool {
 		(bytes.Contains(data, []byte(`"planned_values"`)) || bytes.Contains(data, []byte(`"resource_changes"`)))
 }
 
-// Notebooks returns the notebook instances a plan creates, updates or
-// keeps. An error means the file is not a readable plan.
+// Notebooks returns the notebook instances and Studio domains a plan
+// creates, updates or keeps. An error means the file is not a readable plan.
 func Notebooks(file string, data []byte) ([]model.Notebook, error) {
 	var plan tfjson.Plan
 	if err := json.Unmarshal(data, &plan); err != nil {
@@ -58,7 +58,18 @@ type planFile struct {
 }
 
 func isNotebook(mode tfjson.ResourceMode, typ string) bool {
-	return mode == tfjson.ManagedResourceMode && (typ == model.TypeTerraformAWS || typ == model.TypeTerraformAWSCC)
+	return mode == tfjson.ManagedResourceMode && model.IsTerraformType(typ)
+}
+
+// read fills the attributes the control reads for the resource's type.
+func read(nb *model.Notebook, vals, unknown map[string]any, absentIsNull bool) {
+	if model.IsDomain(nb.Type) {
+		nb.AppNetworkAccessType = attr(vals, unknown, model.TerraformAppNetworkAccessType, absentIsNull)
+	} else {
+		nb.DirectInternetAccess = attr(vals, unknown, "direct_internet_access", absentIsNull)
+		nb.SubnetID = attr(vals, unknown, "subnet_id", absentIsNull)
+	}
+	nb.Name, _ = vals[model.TerraformNameAttr(nb.Type)].(string)
 }
 
 func (p *planFile) change(rc *tfjson.ResourceChange) {
@@ -72,11 +83,13 @@ func (p *planFile) change(rc *tfjson.ResourceChange) {
 	after, _ := rc.Change.After.(map[string]any)
 	unknown, _ := rc.Change.AfterUnknown.(map[string]any)
 	nb := p.notebook(rc.Address, rc.Type)
-	nb.DirectInternetAccess = attr(after, unknown, "direct_internet_access", true)
-	nb.SubnetID = attr(after, unknown, "subnet_id", true)
-	nb.Name = name(after, rc.Type)
+	read(&nb, after, unknown, true)
 	if acts.Replace() {
-		nb.Notes = append(nb.Notes, "the plan replaces this notebook: the existing one and its ML storage volume are deleted")
+		if model.IsDomain(rc.Type) {
+			nb.Notes = append(nb.Notes, "the plan replaces this domain: the existing one, its user profiles' apps and its EFS home volume go with it")
+		} else {
+			nb.Notes = append(nb.Notes, "the plan replaces this notebook: the existing one and its ML storage volume are deleted")
+		}
 	}
 	p.out = append(p.out, nb)
 }
@@ -93,9 +106,7 @@ func (p *planFile) module(m *tfjson.StateModule, depth int) {
 		// Planned values omit what is unknown until apply: an absent
 		// attribute is unknown here, not the provider default (which the
 		// plan would show).
-		nb.DirectInternetAccess = attr(r.AttributeValues, nil, "direct_internet_access", false)
-		nb.SubnetID = attr(r.AttributeValues, nil, "subnet_id", false)
-		nb.Name = name(r.AttributeValues, r.Type)
+		read(&nb, r.AttributeValues, nil, false)
 		p.out = append(p.out, nb)
 	}
 	for _, c := range m.ChildModules {
@@ -149,13 +160,4 @@ func attr(vals, unknown map[string]any, key string, absentIsNull bool) model.Val
 		return model.Known(s, s, "planned value")
 	}
 	return model.Unknown(fmt.Sprintf("%T", v), "the planned value is not a string", false)
-}
-
-func name(vals map[string]any, typ string) string {
-	key := "name"
-	if typ == model.TypeTerraformAWSCC {
-		key = "notebook_instance_name"
-	}
-	s, _ := vals[key].(string)
-	return s
 }

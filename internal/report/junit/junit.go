@@ -168,6 +168,7 @@ func testCase(res *finding.Result, account, region string) TestCase {
 		ClassName: className(account, region),
 		Time:      "0",
 		Properties: []Property{
+			{Name: "control_id", Value: cmp.Or(res.ControlID, finding.ControlID)},
 			{Name: "arn", Value: res.Resource.ARN},
 			{Name: "status", Value: string(res.Status)},
 			{Name: "severity", Value: string(res.Severity)},

@@ -112,3 +112,26 @@ func TestOutputParsesBackWithOneCasePerNotebook(t *testing.T) {
 		t.Error("a raw '<img' from an AWS value reached the XML")
 	}
 }
+
+// Each case names its control, so a Studio domain's case is told from a
+// notebook's.
+func TestCasesNameTheirControl(t *testing.T) {
+	rep := &finding.Report{Results: []finding.Result{
+		{ControlID: finding.StudioControlID, Status: finding.StatusFail, Resource: finding.Resource{Name: "studio"}},
+		{Status: finding.StatusPass, Resource: finding.Resource{Name: "nb"}},
+	}}
+	want := map[string]string{"studio": finding.StudioControlID, "nb": finding.ControlID}
+	for _, s := range junit.Build(rep).Suites {
+		for _, tc := range s.Cases {
+			got := ""
+			for _, p := range tc.Properties {
+				if p.Name == "control_id" {
+					got = p.Value
+				}
+			}
+			if got != want[tc.Name] {
+				t.Errorf("%s: control_id %q, want %q", tc.Name, got, want[tc.Name])
+			}
+		}
+	}
+}

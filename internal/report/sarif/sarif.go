@@ -1,6 +1,7 @@
 // Package sarif writes a report as SARIF 2.1.0 (owenrumney/go-sarif) for
-// code-scanning upload: one rule (the control), one result per FAIL, REVIEW
-// or MUTED notebook, each located at its file and line when it has one
+// code-scanning upload: one rule per control (the notebook control always,
+// the Studio domain control when a result is about it), one result per
+// FAIL, REVIEW or MUTED resource, each located at its file and line when it has one
 // (sagefence iac) and by its resource address or ARN otherwise. MUTED
 // results carry their suppression with its justification; passing
 // notebooks are "pass" results; sources that could not be evaluated are
@@ -25,16 +26,40 @@ import (
 // InformationURI is where the tool is documented.
 const InformationURI = "https://github.com/sagefence/sagefence"
 
-const (
-	ruleName  = "SageMakerNotebookNoDirectInternetAccess"
-	shortDesc = "SageMaker notebook instances must not have direct internet access"
-	fullDesc  = "DirectInternetAccess must be the exact string \"Disabled\" and the notebook must be placed in a VPC subnet. " +
-		"An omitted DirectInternetAccess is Enabled (the API default): SageMaker then gives the notebook its own internet " +
-		"path, which the VPC's routes, security groups and network ACLs do not govern."
-	helpText = "Set DirectInternetAccess (Terraform: direct_internet_access) to \"Disabled\" and give the notebook a private " +
-		"subnet and security groups. The setting cannot be updated: changing it replaces an existing notebook and deletes " +
-		"its ML storage volume, so back up /home/ec2-user/SageMaker first."
-)
+// ruleText describes one control as a SARIF rule.
+type ruleText struct {
+	id, name, short, full, help string
+}
+
+// rules returns the rule of every control sagefence reports, the notebook
+// control first (index 0, as before there were others).
+func rules() []ruleText {
+	return []ruleText{
+		{
+			id:    finding.ControlID,
+			name:  "SageMakerNotebookNoDirectInternetAccess",
+			short: "SageMaker notebook instances must not have direct internet access",
+			full: "DirectInternetAccess must be the exact string \"Disabled\" and the notebook must be placed in a VPC subnet. " +
+				"An omitted DirectInternetAccess is Enabled (the API default): SageMaker then gives the notebook its own internet " +
+				"path, which the VPC's routes, security groups and network ACLs do not govern.",
+			help: "Set DirectInternetAccess (Terraform: direct_internet_access) to \"Disabled\" and give the notebook a private " +
+				"subnet and security groups. The setting cannot be updated: changing it replaces an existing notebook and deletes " +
+				"its ML storage volume, so back up /home/ec2-user/SageMaker first.",
+		},
+		{
+			id:    finding.StudioControlID,
+			name:  "SageMakerStudioDomainVpcOnly",
+			short: "SageMaker Studio domains must not have direct internet access",
+			full: "AppNetworkAccessType must be the exact string \"VpcOnly\". An omitted AppNetworkAccessType is PublicInternetOnly " +
+				"(the API default): Studio apps then reach the internet through a SageMaker-managed VPC, which the domain VPC's " +
+				"routes, security groups and network ACLs do not govern.",
+			help: "Set AppNetworkAccessType (Terraform: app_network_access_type) to \"VpcOnly\". All Studio traffic then goes " +
+				"through the domain's subnets: give them interface VPC endpoints (SageMaker API and runtime, STS, ...) or a NAT " +
+				"gateway, and allow NFS (TCP 2049) between the apps and the domain's EFS volume. On an existing domain, delete its " +
+				"running apps before changing the setting (UpdateDomain).",
+		},
+	}
+}
 
 // Write encodes r as an indented SARIF 2.1.0 log.
 func Write(w io.Writer, r *finding.Report) error {
@@ -44,7 +69,14 @@ func Write(w io.Writer, r *finding.Report) error {
 		WithName(r.Tool.Name).
 		WithVersion(r.Tool.Version).
 		WithInformationURI(InformationURI)
-	driver.AddRule(rule(r))
+	index := map[string]int{}
+	for _, rt := range rules() {
+		if rt.id != finding.ControlID && !hasControl(r, rt.id) {
+			continue
+		}
+		index[rt.id] = len(driver.Rules)
+		driver.AddRule(rule(r, rt))
+	}
 	run.Tool = sarif.NewTool()
 	run.Tool.Driver = driver
 
@@ -63,7 +95,7 @@ func Write(w io.Writer, r *finding.Report) error {
 
 	for i := range r.Results {
 		res := &r.Results[i]
-		sr := sarif.NewRuleResult(res.ControlID).WithRuleIndex(0).WithMessage(sarif.NewTextMessage(message(res)))
+		sr := sarif.NewRuleResult(res.ControlID).WithRuleIndex(index[controlOf(res)]).WithMessage(sarif.NewTextMessage(message(res)))
 		sr.Rank = -1
 		switch status := res.Status; {
 		case status == finding.StatusPass:
@@ -152,12 +184,24 @@ func Write(w io.Writer, r *finding.Report) error {
 	return err
 }
 
-func rule(r *finding.Report) *sarif.ReportingDescriptor {
-	rd := sarif.NewRule(finding.ControlID).
-		WithName(ruleName).
-		WithShortDescription(sarif.NewMultiformatMessageString().WithText(shortDesc)).
-		WithFullDescription(sarif.NewMultiformatMessageString().WithText(fullDesc)).
-		WithHelp(sarif.NewMultiformatMessageString().WithText(helpText)).
+// hasControl reports whether any result is about the control.
+func hasControl(r *finding.Report, id string) bool {
+	for i := range r.Results {
+		if r.Results[i].ControlID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// rule is the reporting descriptor of one control, tagged with the
+// compliance mapping its results carry.
+func rule(r *finding.Report, rt ruleText) *sarif.ReportingDescriptor {
+	rd := sarif.NewRule(rt.id).
+		WithName(rt.name).
+		WithShortDescription(sarif.NewMultiformatMessageString().WithText(rt.short)).
+		WithFullDescription(sarif.NewMultiformatMessageString().WithText(rt.full)).
+		WithHelp(sarif.NewMultiformatMessageString().WithText(rt.help)).
 		WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel("error"))
 	props := sarif.NewPropertyBag()
 	// GitHub code scanning ranks security results by this score (high).
@@ -165,7 +209,7 @@ func rule(r *finding.Report) *sarif.ReportingDescriptor {
 	props.AddTag("security")
 	props.AddTag("sagemaker")
 	for i := range r.Results {
-		if c := r.Results[i].Compliance; len(c) > 0 {
+		if c := r.Results[i].Compliance; len(c) > 0 && controlOf(&r.Results[i]) == rt.id {
 			keys := make([]string, 0, len(c))
 			for k := range c {
 				keys = append(keys, k)
@@ -180,6 +224,15 @@ func rule(r *finding.Report) *sarif.ReportingDescriptor {
 		}
 	}
 	return rd.WithProperties(props)
+}
+
+// controlOf is a result's control; results read from older reports may
+// carry none, and those were all about notebooks.
+func controlOf(res *finding.Result) string {
+	if res.ControlID == "" {
+		return finding.ControlID
+	}
+	return res.ControlID
 }
 
 func message(res *finding.Result) string {

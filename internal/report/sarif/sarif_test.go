@@ -213,3 +213,69 @@ func TestWriteLocatesIaCResults(t *testing.T) {
 		t.Error("output does not end with a newline")
 	}
 }
+
+// A report with a Studio domain gets a second rule, with its own help and
+// compliance tags, and the domain's result points at it.
+func TestWriteOneRulePerControl(t *testing.T) {
+	rep := &finding.Report{
+		Tool: finding.Tool{Name: "sagefence", Version: "test"},
+		Results: []finding.Result{
+			{ControlID: finding.StudioControlID, Status: finding.StatusFail,
+				Resource:   finding.Resource{Type: finding.DomainResourceType, File: "main.tf", Line: 1, Address: "aws_sagemaker_domain.d"},
+				Compliance: map[string][]string{"aws-config": {"sagemaker-domain-in-vpc"}}},
+			{ControlID: finding.ControlID, Status: finding.StatusFail,
+				Resource:   finding.Resource{File: "main.tf", Line: 9, Address: "aws_sagemaker_notebook_instance.nb"},
+				Compliance: map[string][]string{"aws-securityhub": {"SageMaker.1"}}},
+		},
+	}
+	rep.Summarize()
+	var buf bytes.Buffer
+	if err := Write(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	validate(t, "mixed report", buf.Bytes())
+	var log struct {
+		Runs []struct {
+			Tool struct {
+				Driver struct {
+					Rules []struct {
+						ID   string `json:"id"`
+						Help struct {
+							Text string `json:"text"`
+						} `json:"help"`
+						Properties struct {
+							Tags []string `json:"tags"`
+						} `json:"properties"`
+					} `json:"rules"`
+				} `json:"driver"`
+			} `json:"tool"`
+			Results []struct {
+				RuleID    string `json:"ruleId"`
+				RuleIndex int    `json:"ruleIndex"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	run := log.Runs[0]
+	rules := run.Tool.Driver.Rules
+	if len(rules) != 2 || rules[0].ID != finding.ControlID || rules[1].ID != finding.StudioControlID {
+		t.Fatalf("rules = %+v, want the notebook rule then the Studio rule", rules)
+	}
+	if !strings.Contains(rules[1].Help.Text, "VpcOnly") {
+		t.Errorf("Studio rule help = %q", rules[1].Help.Text)
+	}
+	tags := strings.Join(rules[1].Properties.Tags, " ")
+	if !strings.Contains(tags, "aws-config:sagemaker-domain-in-vpc") || strings.Contains(tags, "SageMaker.1") {
+		t.Errorf("Studio rule tags = %v", rules[1].Properties.Tags)
+	}
+	if !strings.Contains(strings.Join(rules[0].Properties.Tags, " "), "aws-securityhub:SageMaker.1") {
+		t.Errorf("notebook rule tags = %v", rules[0].Properties.Tags)
+	}
+	for _, r := range run.Results {
+		if rules[r.RuleIndex].ID != r.RuleID {
+			t.Errorf("result %s has ruleIndex %d (%s)", r.RuleID, r.RuleIndex, rules[r.RuleIndex].ID)
+		}
+	}
+}
