@@ -316,11 +316,13 @@ func TestCloudFormationMalformed(t *testing.T) {
 		"bad.yaml":  "AWSTemplateFormatVersion: \"2010-09-09\"\nResources:\n  NB:\n    Type: [unclosed\n",
 		"bad.json":  "{\n  \"Resources\": {\n    \"NB\": {\"Type\": \"AWS::SageMaker::NotebookInstance\",}\n  }\n}\n",
 		"good.yaml": "Resources:\n  NB:\n    Type: AWS::SageMaker::NotebookInstance\n",
+		// Found by FuzzTemplate: a logical ID CloudFormation would reject.
+		"noid.json": "{\"Resources\": {\n  \"\": {\"Type\": \"AWS::SageMaker::NotebookInstance\"}}}\n",
 	}})
 	if len(res) != 1 {
 		t.Errorf("results %d, want the good template's notebook", len(res))
 	}
-	wantLoc := map[string]bool{"bad.json:3": false, "bad.yaml:3": false}
+	wantLoc := map[string]bool{"bad.json:3": false, "bad.yaml:3": false, "noid.json:2": false}
 	for _, e := range errs {
 		for loc := range wantLoc {
 			if strings.HasSuffix(e.Resource, loc) && strings.Contains(e.Message, loc+": ") {

@@ -84,10 +84,18 @@ func Notebooks(file string, doc *Node, opts Options) ([]model.Notebook, []model.
 	}
 	r := NewResolver(file, doc, opts.Params)
 	var out []model.Notebook
+	var errs []model.Error
 	for i, id := range res.Keys {
 		def := res.Vals[i]
 		t := def.Get("Type")
 		if t == nil || t.Kind != Scalar || (t.Str != model.TypeCloudFormation && t.Str != model.TypeCloudFormationDomain) {
+			continue
+		}
+		if !validLogicalID(id) {
+			// CloudFormation rejects the template: nothing it names can be
+			// deployed, nor reported by an address.
+			errs = append(errs, model.Error{File: file, Line: res.KeyLines[i],
+				Msg: fmt.Sprintf("%s has logical ID %q: CloudFormation requires letters and digits only", t.Str, id)})
 			continue
 		}
 		domain := t.Str == model.TypeCloudFormationDomain
@@ -136,7 +144,21 @@ func Notebooks(file string, doc *Node, opts Options) ([]model.Notebook, []model.
 		nb.Suppressions = suppressions(file, md)
 		out = append(out, nb)
 	}
-	return out, nil
+	return out, errs
+}
+
+// validLogicalID reports whether CloudFormation accepts id as a logical ID:
+// alphanumeric (A-Za-z0-9) and not empty.
+func validLogicalID(id string) bool {
+	if id == "" {
+		return false
+	}
+	for _, c := range id {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // suppressions reads Metadata: {sagefence: {ignore: [{id, reason}]}}.
