@@ -21,6 +21,10 @@ const (
 	// CodeNotFound: a call succeeded but did not return an object a
 	// notebook references (a deleted subnet, for example).
 	CodeNotFound = "NotFound"
+	// CodeSharedVPC: the VPC belongs to another account, which shares its
+	// subnets with the one read (AWS RAM): its NAT gateways, gateways and
+	// transit gateway attachments are visible only to the owner.
+	CodeSharedVPC = "SharedVPC"
 	// CodeNotRead: a path leads through the object, but the follow-up
 	// phase stopped (after maxFollowUpRounds) before reading it.
 	CodeNotRead = "NotRead"

@@ -76,12 +76,24 @@ func (r *run) followUp(ctx context.Context) {
 			break
 		}
 	}
-	if !done && ctx.Err() == nil {
-		// A chain longer than the rounds: what it still leads to is
-		// recorded as not read, so that the analysis fails closed there
-		// instead of taking it for out of sight.
-		f.notRead(f.tgwNeeds(), awsop.DescribeTransitGatewayRouteTables, "transit gateway")
-		f.notRead(f.vpcNeeds(), awsop.DescribeVpcs, "VPC")
+	// What paths still lead to is recorded as not read, so that the
+	// analysis fails closed there instead of taking it for out of sight:
+	// after an interruption (a saved inventory must not look complete),
+	// or a chain longer than the rounds.
+	why := ""
+	switch {
+	case ctx.Err() != nil:
+		why = "the scan was interrupted before it was read"
+	case !done:
+		why = fmt.Sprintf("the scan stopped following paths after %d rounds", maxFollowUpRounds)
+	}
+	if why != "" {
+		code := CodeNotRead
+		if ctx.Err() != nil {
+			code = CodeCanceled
+		}
+		f.notRead(f.tgwNeeds(), awsop.DescribeTransitGatewayRouteTables, "transit gateway", code, why)
+		f.notRead(f.vpcNeeds(), awsop.DescribeVpcs, "VPC", code, why)
 	}
 
 	regions := make([]inventory.Region, 0, len(f.entries))
@@ -271,14 +283,14 @@ func (f *follow) readAll(ctx context.Context, need map[acctRegion][]string, read
 }
 
 // notRead records each needed object as not read, in its account-region's
-// entry.
-func (f *follow) notRead(need map[acctRegion][]string, op, what string) {
+// entry, with code and why.
+func (f *follow) notRead(need map[acctRegion][]string, op, what, code, why string) {
 	for k, ids := range need {
 		e := f.entry(k)
 		for _, id := range ids {
 			e.Errors = mergeErrors(e.Errors, []inventory.CollectError{{
-				AccountID: k.account, Region: k.region, Operation: op, Resource: id, Code: CodeNotRead,
-				Message: fmt.Sprintf("%s %s is on a path, but the scan stopped following paths after %d rounds", what, id, maxFollowUpRounds),
+				AccountID: k.account, Region: k.region, Operation: op, Resource: id, Code: code,
+				Message: fmt.Sprintf("%s %s is on a path, but %s", what, id, why),
 			}})
 		}
 	}

@@ -185,7 +185,7 @@ func TestCollectReadsTheNetworkAroundNotebooks(t *testing.T) {
 			t.Errorf("subnet %+v", sn)
 		}
 	}
-	if diff := cmp.Diff([]inventory.VPC{{ID: e.net.VPCID, CIDRBlocks: []string{"10.30.0.0/16"}}}, r.VPCs); diff != "" {
+	if diff := cmp.Diff([]inventory.VPC{{ID: e.net.VPCID, CIDRBlocks: []string{"10.30.0.0/16"}, OwnerID: r.AccountID}}, r.VPCs); diff != "" {
 		t.Errorf("VPCs (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(sorted(e.net.MainRouteTableID, e.net.PublicRouteTableID, e.net.PrivateRouteTableID, e.net.IsolatedRouteTableID),

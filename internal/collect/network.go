@@ -3,6 +3,7 @@ package collect
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -168,11 +169,22 @@ func collectNetwork(ctx context.Context, ec EC2API, rec *recorder, r *inventory.
 // collectVPCs is the second round of a region's read: everything in
 // vpcIDs (readVPCs), merged with what the first round read, and the
 // coverage that says so. A failed call is recorded against the whole
-// region.
+// region. A VPC another account owns and shares (AWS RAM) is not covered:
+// its owner's NAT gateways, gateways and attachments are not visible here,
+// so their absence proves nothing; it is recorded against the VPC.
 func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Region, vpcIDs []string, opts Options) {
 	part := readVPCs(ctx, ec, failer{rec: rec}, vpcIDs, opts)
+	covered := slices.Clone(vpcIDs)
+	for _, v := range part.VPCs {
+		if v.OwnerID == "" || v.OwnerID == r.AccountID {
+			continue
+		}
+		covered = slices.DeleteFunc(covered, func(id string) bool { return id == v.ID })
+		rec.add(inventory.CollectError{AccountID: r.AccountID, Region: r.Region, Operation: awsop.DescribeVpcs, Resource: v.ID, Code: CodeSharedVPC,
+			Message: fmt.Sprintf("VPC %s is owned by account %s and shared with %s: its NAT gateways, gateways and transit gateway attachments are visible only in %s", v.ID, v.OwnerID, r.AccountID, v.OwnerID)})
+	}
 	mergeFacts(r, &part, false)
-	r.Coverage.VPCs = sortedSet(r.Coverage.VPCs, vpcIDs)
+	r.Coverage.VPCs = sortedSet(r.Coverage.VPCs, covered)
 }
 
 // failer records a read that failed as a whole. Without each, the failure
@@ -431,7 +443,7 @@ func vpcCIDRAssociated(st *ec2types.VpcCidrBlockState) bool {
 }
 
 func mapVPC(v ec2types.Vpc) inventory.VPC {
-	out := inventory.VPC{ID: aws.ToString(v.VpcId)}
+	out := inventory.VPC{ID: aws.ToString(v.VpcId), OwnerID: aws.ToString(v.OwnerId)}
 	for _, a := range v.CidrBlockAssociationSet {
 		if vpcCIDRAssociated(a.CidrBlockState) {
 			out.CIDRBlocks = append(out.CIDRBlocks, aws.ToString(a.CidrBlock))

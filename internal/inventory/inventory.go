@@ -165,6 +165,9 @@ type VPC struct {
 	ID             string   `json:"id"`
 	CIDRBlocks     []string `json:"cidr_blocks,omitempty"`
 	IPv6CIDRBlocks []string `json:"ipv6_cidr_blocks,omitempty"`
+	// OwnerID is the account that owns the VPC: another account's for a
+	// VPC shared through AWS RAM (schema 2 files may lack it).
+	OwnerID string `json:"owner_id,omitempty"`
 }
 
 // Subnet is the part of DescribeSubnets the analysis needs.

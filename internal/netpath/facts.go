@@ -194,8 +194,15 @@ func (f *facts) index() {
 	for i := range r.TransitGatewayAttachments {
 		a := &r.TransitGatewayAttachments[i]
 		f.tgwAtts[a.ID] = a
-		if a.ResourceType == "vpc" {
-			f.tgwAttVPC[[2]string{a.TransitGatewayID, a.ResourceID}] = a
+		if a.ResourceType != "vpc" {
+			continue
+		}
+		// A VPC attached again keeps its deleted attachment in the
+		// describes for a while: the one that carries traffic wins, then
+		// one in a state not recognised (unknown), whatever the order.
+		k := [2]string{a.TransitGatewayID, a.ResourceID}
+		if cur := f.tgwAttVPC[k]; cur == nil || attachmentRank(a.State) > attachmentRank(cur.State) {
+			f.tgwAttVPC[k] = a
 		}
 	}
 	f.tgwTables = map[string]*inventory.TransitGatewayRouteTable{}
@@ -258,12 +265,20 @@ func (f *facts) failure(resource string, ops ...string) (string, bool) {
 	return "", false
 }
 
-// vpcFailure is failure for an object read as part of its VPC's contents.
+// vpcFailure is failure for an object read as part of its VPC's contents,
+// or the failure of the VPC itself: one that could not be read, or one
+// shared by another account, whose contents are the owner's to read.
 func (f *facts) vpcFailure(vpc, resource string, ops ...string) (string, bool) {
 	if why, ok := f.failure(resource, ops...); ok {
 		return why, true
 	}
-	return f.failure(vpc, ops...)
+	if why, ok := f.failure(vpc, ops...); ok {
+		return why, true
+	}
+	if msg, ok := f.failedRes[[2]string{awsop.DescribeVpcs, vpc}]; ok {
+		return awsop.DescribeVpcs + " failed for " + vpc + ": " + msg, true
+	}
+	return "", false
 }
 
 // Understands lists the operations whose failure the analysis turns into

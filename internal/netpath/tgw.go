@@ -128,6 +128,25 @@ func (f *facts) tgwTable(rt *inventory.TransitGatewayRouteTable) *tgwTable {
 	return t
 }
 
+// A transit gateway attachment's state: it carries traffic, it does not,
+// or the state is not recognised.
+const (
+	rankDead = iota
+	rankUnknown
+	rankCarries
+)
+
+func attachmentRank(state string) int {
+	switch state {
+	case "available", "pending", "modifying":
+		return rankCarries
+	case "initiating", "initiatingRequest", "pendingAcceptance", "rollingBack", "rejected", "rejecting",
+		"failing", "failed", "deleting", "deleted":
+		return rankDead
+	}
+	return rankUnknown
+}
+
 // attachmentOf finds the attachment of a VPC to a transit gateway, in the
 // VPC's account or in any account of the region that read the gateway.
 func (r *Resolver) attachmentOf(f *facts, tgw, vpc string) *inventory.TransitGatewayAttachment {
@@ -211,10 +230,9 @@ func (r *Resolver) transitGateway(st state, p *piece) ([]term, int) {
 	if of := r.facts(owner, f.reg.Region); of != nil && of.tgwAtts[att.ID] != nil {
 		state = of.tgwAtts[att.ID].State
 	}
-	switch state {
-	case "available", "pending", "modifying":
-	case "initiating", "initiatingRequest", "pendingAcceptance", "rollingBack", "rejected", "rejecting",
-		"failing", "failed", "deleting", "deleted":
+	switch attachmentRank(state) {
+	case rankCarries:
+	case rankDead:
 		return []term{dead(fam, "attachment "+att.ID+" is "+state, ah)}, noLoop
 	default:
 		return []term{unknownTerm(fam, Unknown{Fact: "transit gateway attachment " + att.ID, Resource: att.ID,

@@ -621,7 +621,10 @@ func newRegionIndex(reg *inventory.Region) *regionIndex {
 // or naming one of ids, or "".
 func (ri *regionIndex) failed(ops []string, ids ...string) string {
 	for _, e := range ri.reg.Errors {
-		if !slices.Contains(ops, e.Operation) {
+		// A VPC that could not be read, or is another account's (shared),
+		// leaves all its contents unknown.
+		vpcWide := e.Operation == awsop.DescribeVpcs && e.Resource != "" && slices.Contains(ids, e.Resource)
+		if !vpcWide && !slices.Contains(ops, e.Operation) {
 			continue
 		}
 		if e.Resource == "" || (slices.Contains(ids, e.Resource)) {

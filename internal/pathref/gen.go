@@ -319,6 +319,17 @@ func (g *gen) transitGateway(network bool) {
 		}
 		vr := g.region(v.account)
 		vr.TransitGatewayAttachments = append(vr.TransitGatewayAttachments, own)
+		if g.chance(0.06) {
+			// Attached again: the deleted attachment is still described,
+			// before or after the live one.
+			old := *a
+			old.ID, old.State, old.RouteTableID, old.AssociationState = a.ID+"-old", "deleted", "", ""
+			if g.chance(0.5) {
+				old.ID = "tgw-attach-0" + a.ID[len("tgw-attach-"):]
+			}
+			t.atts = append(t.atts, &old)
+			vr.TransitGatewayAttachments = append(vr.TransitGatewayAttachments, old)
+		}
 	}
 	for _, kind := range []string{"vpn", "tgw-peering", "direct-connect-gateway"} {
 		if g.chance(0.3) {

@@ -409,14 +409,33 @@ type record struct {
 func (w *walker) records(match func(*inventory.TransitGatewayAttachment) bool) []record {
 	var out []record
 	for _, ri := range w.e.regionsNamed(w.region) {
+		// Several records (a VPC attached again beside its deleted
+		// attachment): one that carries traffic, else one whose state is
+		// not recognised, else the first.
+		var best *inventory.TransitGatewayAttachment
 		for _, a := range ri.atts {
-			if match(a) {
-				out = append(out, record{ri.reg.AccountID, a})
-				break
+			if match(a) && (best == nil || liveness(a.State) > liveness(best.State)) {
+				best = a
 			}
+		}
+		if best != nil {
+			out = append(out, record{ri.reg.AccountID, best})
 		}
 	}
 	return out
+}
+
+// liveness orders attachment states: 2 carries traffic, 0 does not, 1 is
+// not recognised.
+func liveness(state string) int {
+	switch state {
+	case "available", "pending", "modifying":
+		return 2
+	case "initiating", "initiatingRequest", "pendingAcceptance", "rollingBack", "rejected", "rejecting",
+		"failing", "failed", "deleting", "deleted":
+		return 0
+	}
+	return 1
 }
 
 // of returns an account's record, or nil.

@@ -1,0 +1,166 @@
+package collect
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/sagefence/sagefence/internal/control"
+	"github.com/sagefence/sagefence/internal/finding"
+	"github.com/sagefence/sagefence/internal/inventory"
+)
+
+// evaluate runs the control over inv and returns the one result of name.
+func evaluate(t *testing.T, inv *inventory.Inventory, name string) finding.Result {
+	t.Helper()
+	ev, err := control.New(control.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := ev.Evaluate(inv)
+	for _, r := range res {
+		if r.Resource.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("no result for %s in %d results", name, len(res))
+	return finding.Result{}
+}
+
+// openACLs associates every subnet of a VPC with its ACL and lets
+// everything through.
+func openACLs(ec *fakeEC2) {
+	for i := range ec.acls {
+		a := &ec.acls[i]
+		a.Associations = nil
+		for _, s := range ec.subnets {
+			if aws.ToString(s.VpcId) == aws.ToString(a.VpcId) {
+				a.Associations = append(a.Associations, ec2types.NetworkAclAssociation{SubnetId: s.SubnetId, NetworkAclId: a.NetworkAclId})
+			}
+		}
+		a.Entries = []ec2types.NetworkAclEntry{
+			{RuleNumber: aws.Int32(100), Egress: aws.Bool(true), Protocol: aws.String("-1"), RuleAction: ec2types.RuleActionAllow, CidrBlock: aws.String("0.0.0.0/0")},
+			{RuleNumber: aws.Int32(100), Egress: aws.Bool(false), Protocol: aws.String("-1"), RuleAction: ec2types.RuleActionAllow, CidrBlock: aws.String("0.0.0.0/0")},
+		}
+	}
+}
+
+// TestSharedVPCIsNotCoveredByAParticipant: a participant of a VPC shared
+// through AWS RAM sees the subnet, the VPC and its route tables, not the
+// owner's NAT gateways or transit gateway attachments. Their absence must
+// not read as "deleted": the notebook is ERROR, naming the owner.
+func TestSharedVPCIsNotCoveredByAParticipant(t *testing.T) {
+	const owner, participant = "111111111111", "222222222222"
+	for _, target := range []ec2types.Route{
+		{DestinationCidrBlock: aws.String("0.0.0.0/0"), NatGatewayId: aws.String("nat-of-owner"), State: ec2types.RouteStateActive},
+		{DestinationCidrBlock: aws.String("0.0.0.0/0"), TransitGatewayId: aws.String("tgw-of-owner"), State: ec2types.RouteStateActive},
+	} {
+		t.Run(aws.ToString(target.NatGatewayId)+aws.ToString(target.TransitGatewayId), func(t *testing.T) {
+			sm := &fakeSageMaker{notebooks: []*sagemaker.DescribeNotebookInstanceOutput{vpcNotebook("nb", "subnet-shared", "sg-a")}}
+			ec := &fakeEC2{
+				vpcs: []ec2types.Vpc{{VpcId: aws.String("vpc-s"), OwnerId: aws.String(owner), CidrBlock: aws.String("10.0.0.0/16")}},
+				subnets: []ec2types.Subnet{{SubnetId: aws.String("subnet-shared"), VpcId: aws.String("vpc-s"), OwnerId: aws.String(owner),
+					CidrBlock: aws.String("10.0.1.0/24"), AvailabilityZone: aws.String("eu-west-1a")}},
+				tables: []ec2types.RouteTable{{RouteTableId: aws.String("rtb-s"), VpcId: aws.String("vpc-s"), OwnerId: aws.String(owner),
+					Associations: []ec2types.RouteTableAssociation{{Main: aws.Bool(true)}},
+					Routes: []ec2types.Route{
+						{DestinationCidrBlock: aws.String("10.0.0.0/16"), GatewayId: aws.String("local"), State: ec2types.RouteStateActive}, target}}},
+				groups: []ec2types.SecurityGroup{{GroupId: aws.String("sg-a"), VpcId: aws.String("vpc-s"),
+					IpPermissionsEgress: []ec2types.IpPermission{{IpProtocol: aws.String("-1"), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}}},
+				acls: []ec2types.NetworkAcl{{NetworkAclId: aws.String("acl-s"), VpcId: aws.String("vpc-s"), IsDefault: aws.Bool(true)}},
+			}
+			openACLs(ec)
+			reg := Region(context.Background(), sm, ec, participant, "eu-west-1", Options{})
+			if len(reg.Coverage.VPCs) != 0 {
+				t.Errorf("coverage %v: a participant does not read a shared VPC whole", reg.Coverage.VPCs)
+			}
+			got := evaluate(t, &inventory.Inventory{SchemaVersion: inventory.SchemaVersion, Partition: "aws", Regions: []inventory.Region{reg}}, "nb")
+			if got.Status != finding.StatusError {
+				t.Fatalf("status %s (%s), want ERROR; errors %v", got.Status, got.InternetPath, reg.Errors)
+			}
+			var msgs strings.Builder
+			for _, c := range got.Checks {
+				msgs.WriteString(c.Message + "\n")
+			}
+			if !strings.Contains(msgs.String(), "owned by account "+owner) {
+				t.Errorf("the result does not name the owner:\n%s", msgs.String())
+			}
+		})
+	}
+}
+
+// TestADeletedAttachmentDoesNotHideTheLiveOne: a VPC attached again to a
+// transit gateway keeps its deleted attachment in the describes for a
+// while; whichever sorts last, the live one routes.
+func TestADeletedAttachmentDoesNotHideTheLiveOne(t *testing.T) {
+	base := func(account string, ec *fakeEC2) { openACLs(ec) }
+	_, _, inv := hubScan(t, base)
+	want := evaluate(t, inv, spokeNotebook(inv))
+	if want.Status != finding.StatusFail {
+		t.Fatalf("the hub without the old attachment: %s, want FAIL", want.Status)
+	}
+	_, _, inv = hubScan(t, func(account string, ec *fakeEC2) {
+		openACLs(ec)
+		for _, a := range ec.tgwAtts {
+			if aws.ToString(a.ResourceId) == egressVPC {
+				continue
+			}
+			old := a
+			old.TransitGatewayAttachmentId = aws.String("tgw-attach-zzzz") // sorts after the live one
+			old.State = ec2types.TransitGatewayAttachmentStateDeleted
+			old.Association = nil
+			ec.tgwAtts = append(ec.tgwAtts, old)
+			break
+		}
+	})
+	if got := evaluate(t, inv, spokeNotebook(inv)); got.Status != want.Status || got.InternetPath != want.InternetPath {
+		t.Fatalf("with a deleted attachment beside the live one: %s/%s, want %s/%s", got.Status, got.InternetPath, want.Status, want.InternetPath)
+	}
+}
+
+func spokeNotebook(inv *inventory.Inventory) string {
+	for _, r := range inv.Regions {
+		for _, nb := range r.Notebooks {
+			return nb.Name
+		}
+	}
+	return ""
+}
+
+// TestInterruptedBeforeTheFollowUp: a scan interrupted after the pool
+// records what the follow-up did not read; the saved inventory, replayed,
+// does not pass on it.
+func TestInterruptedBeforeTheFollowUp(t *testing.T) {
+	s := accountIDs(1)[0]
+	build := hubAndSpokes(network, []string{s}, 2)
+	src := &fakeSource{regionNames: []string{"eu-west-1"}, estate: func(account, region string) (*fakeSageMaker, *fakeEC2) {
+		sm, ec := build(account, region)
+		openACLs(ec)
+		return sm, ec
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	inv, err := collectFrom(ctx, src, "eu-west-1", CollectOptions{Accounts: []string{s}, NetworkAccounts: []string{network}, Role: audit,
+		RegionRead: func(string, string, time.Duration, int) { cancel() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := control.New(control.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := ev.Evaluate(inv)
+	if len(res) == 0 {
+		t.Fatal("no results")
+	}
+	for _, r := range res {
+		if r.Status != finding.StatusError {
+			t.Errorf("%s: %s (%s), want ERROR: the network account was not read", r.Resource.Name, r.Status, r.InternetPath)
+		}
+	}
+}
