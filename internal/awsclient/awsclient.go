@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -86,6 +87,10 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewAdaptiveMode(func(a *retry.AdaptiveModeOptions) {
 				a.StandardOptions = append(a.StandardOptions, func(o *retry.StandardOptions) {
+					// No retry quota: it is spent by retries that fail and
+					// would end calls after one attempt under sustained
+					// throttling; the adaptive sending rate slows the client.
+					o.RateLimiter = ratelimit.None
 					o.MaxAttempts = maxAttempts
 					if opts.MaxBackoff > 0 {
 						o.MaxBackoff = opts.MaxBackoff

@@ -298,3 +298,25 @@ wall time: 1.5s, 80.7 calls/s
 		t.Errorf("Total = %+v", got)
 	}
 }
+
+// TestSustainedThrottlingKeepsEveryAttempt: a call that throttling
+// defeats has had all its attempts, however many calls of the same client
+// were throttled before it. The SDK's retry quota (500 tokens, 5 a retry,
+// kept by retries that fail) would otherwise refuse every retry once about
+// fourteen calls had used up theirs, ending calls after one attempt; the
+// adaptive mode's sending rate is what slows a throttled client. (Through
+// a throttling proxy this takes minutes, the adaptive rate at work: the
+// retryer is asked directly, as the SDK asks it before each retry.)
+func TestSustainedThrottlingKeepsEveryAttempt(t *testing.T) {
+	cfg, err := Load(context.Background(), Options{Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Retryer()
+	throttle := &smithy.GenericAPIError{Code: "RequestLimitExceeded", Message: "Request limit exceeded."}
+	for i := range 1000 {
+		if _, err := r.GetRetryToken(context.Background(), throttle); err != nil {
+			t.Fatalf("retry %d refused: %v", i+1, err)
+		}
+	}
+}
