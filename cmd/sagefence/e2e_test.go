@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -535,6 +537,14 @@ func noFalsePass(t *testing.T, got, base scanResult) {
 	}
 }
 
+// imdsV1 serves an instance metadata service that refuses IMDSv2 tokens
+// and has no role: the SDK falls back to IMDSv1 and finds no credentials.
+func imdsV1(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // TestE2EMissingConfiguration: no region or no credentials is a
 // configuration error (exit 2, one line), found before anything is read.
 func TestE2EMissingConfiguration(t *testing.T) {
@@ -547,6 +557,11 @@ func TestE2EMissingConfiguration(t *testing.T) {
 	}{
 		{"no region", []string{"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing"}, "no AWS region"},
 		{"no credentials", []string{"AWS_REGION=us-east-1"}, "credentials"},
+		// An instance metadata service without IMDSv2 tokens: the SDK
+		// falls back to IMDSv1 and logs a warning, which must not reach
+		// stderr before sagefence's own line.
+		{"no credentials and an IMDSv1 metadata service", []string{"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=false",
+			"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + imdsV1(t)}, "credentials"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := exec.Command(binary, "scan")

@@ -22,6 +22,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 )
 
@@ -99,6 +100,10 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 			})
 		}),
 	}
+	// The SDK's own log lines (an IMDSv1 fallback, a deprecation) are not
+	// for sagefence's users: stderr carries sagefence's errors and status
+	// only. What fails is returned as an error and said once.
+	loadOpts = append(loadOpts, config.WithLogger(logging.Nop{}))
 	if opts.Profile != "" {
 		loadOpts = append(loadOpts, config.WithSharedConfigProfile(opts.Profile))
 	}

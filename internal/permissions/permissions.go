@@ -218,7 +218,6 @@ func catalog() []Action {
 		{"kms", "CreateGrant", remed, "", w, ScopeKMSKeyGrant, "NotebookVolumeKeyGrant", "SageMaker grants itself the use of that key for the recreated notebook's volume."},
 		{"s3", "ListBucket", remed, "", r, ScopeBackupBucket, "BackupBucket", "Check the backup of the ML volume is there before deleting the notebook."},
 		{"s3", "GetObject", remed, "", r, ScopeBackupObjects, "BackupObjects", "Read the backup manifest of the ML volume."},
-		{"s3", "PutObject", remed, "", w, ScopeBackupObjects, "BackupObjects", "Write the backup manifest and lifecycle scripts."},
 
 		// Continuous mode. Receiving hides a message from other readers, so
 		// preflight simulates it rather than calling it.

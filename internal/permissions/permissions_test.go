@@ -36,7 +36,7 @@ func wantLists() (audit []string, optional map[string]Feature, remediateOnly []s
 		"sagemaker:DeleteNotebookInstance", "sagemaker:UpdateNotebookInstance", "sagemaker:AddTags",
 		"sagemaker:DeleteTags", "sagemaker:CreateNotebookInstanceLifecycleConfig",
 		"sagemaker:DescribeNotebookInstanceLifecycleConfig", "sagemaker:DeleteNotebookInstanceLifecycleConfig",
-		"iam:PassRole", "s3:GetObject", "s3:PutObject", "s3:ListBucket",
+		"iam:PassRole", "s3:GetObject", "s3:ListBucket",
 		"ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "kms:DescribeKey", "kms:CreateGrant",
 	}
 	return audit, optional, remediateOnly
@@ -294,7 +294,7 @@ func TestPolicyOptionsNarrowResources(t *testing.T) {
 		"ec2:RevokeSecurityGroupEgress":                   {"arn:aws-us-gov:ec2:*:123456789012:security-group/*"},
 		"ec2:ModifySubnetAttribute":                       {"arn:aws-us-gov:ec2:*:123456789012:subnet/*"},
 		"s3:ListBucket":                                   {"arn:aws-us-gov:s3:::acme-nb-backup"},
-		"s3:PutObject":                                    {"arn:aws-us-gov:s3:::acme-nb-backup/*"},
+		"s3:GetObject":                                    {"arn:aws-us-gov:s3:::acme-nb-backup/*"},
 		"iam:PassRole":                                    {"arn:aws-us-gov:iam::123456789012:role/service-role/SageMakerNotebook*"},
 		"sts:AssumeRole":                                  {"arn:aws-us-gov:iam::*:role/SagefenceAudit"},
 		"ec2:DescribeRouteTables":                         {"*"},
