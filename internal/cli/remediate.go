@@ -92,18 +92,41 @@ func remediateClients(ctx context.Context, live liveOptions, acct accountFlags) 
 }
 
 func openJournal(ctx context.Context, path string) (*journal.Journal, error) {
-	if path == "" {
-		p, err := journal.DefaultPath()
-		if err != nil {
-			return nil, usageErrf("journal: %v (pass --journal PATH)", err)
-		}
-		path = p
+	path, err := journalPath(path)
+	if err != nil {
+		return nil, err
 	}
 	j, err := journal.Open(ctx, path)
 	if err != nil {
-		return nil, usageErrf("journal %s: %v", path, err)
+		return nil, usageErr(err) // it names the journal and its path
 	}
 	return j, nil
+}
+
+// journalPath is path, or the default journal's.
+func journalPath(path string) (string, error) {
+	if path != "" {
+		return path, nil
+	}
+	p, err := journal.DefaultPath()
+	if err != nil {
+		return "", usageErrf("journal: %v (pass --journal PATH)", err)
+	}
+	return p, nil
+}
+
+// readJournal opens a journal for reading only: one that does not exist
+// is not created (nil, nil): nothing was ever applied with it.
+func readJournal(ctx context.Context, path string) (*journal.Journal, string, error) {
+	path, err := journalPath(path)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, path, nil
+	}
+	j, err := openJournal(ctx, path)
+	return j, path, err
 }
 
 // runErr maps a run's outcome to an exit: a held lock and changed state are
@@ -705,14 +728,16 @@ tab-separated line.`,
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			j, err := openJournal(cmd.Context(), path)
+			j, _, err := readJournal(cmd.Context(), path)
 			if err != nil {
 				return err
 			}
-			defer j.Close()
-			runs, err := remediate.ListRuns(cmd.Context(), j)
-			if err != nil {
-				return &exitError{code: ExitIncomplete, err: err}
+			var runs []remediate.RunSummary
+			if j != nil {
+				defer j.Close()
+				if runs, err = remediate.ListRuns(cmd.Context(), j); err != nil {
+					return &exitError{code: ExitIncomplete, err: err}
+				}
 			}
 			if format == "json" {
 				if runs == nil {
@@ -731,9 +756,12 @@ tab-separated line.`,
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			j, err := openJournal(cmd.Context(), path)
+			j, at, err := readJournal(cmd.Context(), path)
 			if err != nil {
 				return err
+			}
+			if j == nil {
+				return usageErrf("run %s: no journal at %s (nothing was applied with it)", args[0], at)
 			}
 			defer j.Close()
 			res, err := remediate.ShowRun(cmd.Context(), j, args[0])
@@ -777,7 +805,7 @@ func muteReplaced(ctx context.Context, path string, rep *finding.Report) (read b
 	}
 	j, err := journal.Open(ctx, path)
 	if err != nil {
-		return false, fmt.Errorf("journal %s: %w", path, err)
+		return false, err // it names the journal and its path
 	}
 	defer j.Close()
 	replaced, err := remediate.ReplacedNotebooks(ctx, j)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,5 +126,9 @@ func TestRemediationBadInput(t *testing.T) {
 	ios, _, out, _ := iostreams.Test()
 	if code := Main(context.Background(), ios, []string{"journal", "list", "--journal", j, "--format", "json"}); code != 0 || strings.TrimSpace(out.String()) != "[]" {
 		t.Errorf("empty journal list: exit %d, %q", code, out)
+	}
+	// Reading a journal that does not exist creates nothing.
+	if _, err := os.Stat(j); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("journal list or show created %s (%v)", j, err)
 	}
 }

@@ -252,6 +252,12 @@ func runWatch(ctx context.Context, o *watchOptions) error {
 		return usageErrf("--listen %s: %v", o.Listen, err)
 	}
 	defer ln.Close() // the server closes it too; the error paths before it need this
+	// So is a history that cannot be opened (or is another kind of file).
+	store, err := history.Open(ctx, dbPath)
+	if err != nil {
+		return usageErrf("--db: %v", err) // it names the file
+	}
+	defer store.Close()
 	stats := awsclient.NewStats()
 	o.Live.Stats = stats
 	cfg, err := loadAWS(ctx, o.Live, stats)
@@ -265,11 +271,6 @@ func runWatch(ctx context.Context, o *watchOptions) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	store, err := history.Open(ctx, dbPath)
-	if err != nil {
-		return usageErrf("--db %s: %v", dbPath, err)
-	}
-	defer store.Close()
 
 	var w *watch.Watcher
 	var sinks []alert.Sink

@@ -14,6 +14,7 @@ import (
 	"github.com/sagefence/sagefence/internal/history"
 	"github.com/sagefence/sagefence/internal/inventory"
 	"github.com/sagefence/sagefence/internal/iostreams"
+	"github.com/sagefence/sagefence/internal/journal"
 )
 
 // TestWatchRefusesBadInputInOneLine: each mistake is exit 2 and one line
@@ -52,6 +53,22 @@ func TestWatchRefusesBadInputInOneLine(t *testing.T) {
 		if strings.Contains(got, "secret") {
 			t.Errorf("%v: the webhook's secret path is echoed: %q", c.args, got)
 		}
+	}
+}
+
+// TestWatchRefusesAJournalForItsHistory: --db naming another kind of
+// sagefence file is refused before anything is scanned or served.
+func TestWatchRefusesAJournalForItsHistory(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "journal.db")
+	j, err := journal.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	ios, _, stdout, errOut := iostreams.Test()
+	code := Main(context.Background(), ios, []string{"watch", "--regions", "us-east-1", "--db", db})
+	if got := errOut.String(); code != ExitUsage || stdout.Len() != 0 || strings.Count(got, "\n") != 1 || !strings.Contains(got, "not a sagefence history") {
+		t.Errorf("exit %d, stderr %q; want exit 2 and one line saying it is not a history", code, got)
 	}
 }
 

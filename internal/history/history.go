@@ -186,6 +186,9 @@ func DefaultPath() (string, error) {
 	return filepath.Join(d, "history.db"), nil
 }
 
+// historyKind is what marks the file as this package's: application_id "sfhi".
+func historyKind() statedb.Kind { return statedb.Kind{Name: "history", AppID: 0x73666869, Table: "scans"} }
+
 // Open opens (creating it and its directory when needed) the database at
 // path, in WAL mode, and migrates it to the current schema. Commits are
 // synchronous (FULL): a recorded scan survives a crash of the process or of
@@ -196,7 +199,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// journal_size_limit truncates it once a checkpoint has emptied it,
 	// and 16 MiB stays above the 4 MB at which SQLite checkpoints, so
 	// steady scans never regrow it.
-	w, err := statedb.Open(ctx, "history", path, statedb.Writer+"&_pragma=journal_size_limit(16777216)", migrations())
+	w, err := statedb.Open(ctx, historyKind(), path, statedb.Writer+"&_pragma=journal_size_limit(16777216)", migrations())
 	if err != nil {
 		return nil, err
 	}

@@ -78,12 +78,15 @@ func DefaultPath() (string, error) {
 	return filepath.Join(d, "journal.db"), nil
 }
 
+// journalKind is what marks the file as this package's: application_id "sfjl".
+func journalKind() statedb.Kind { return statedb.Kind{Name: "journal", AppID: 0x73666a6c, Table: "runs"} }
+
 // Open opens the journal at path, creating it and its directory when missing,
 // and brings its schema up to date. The database runs in WAL mode with full
 // synchronous commits: once a step is written, it survives a crash of the
 // process or the machine.
 func Open(ctx context.Context, path string) (*Journal, error) {
-	db, err := statedb.Open(ctx, "journal", path, statedb.Writer, migrations())
+	db, err := statedb.Open(ctx, journalKind(), path, statedb.Writer, migrations())
 	if err != nil {
 		return nil, err
 	}

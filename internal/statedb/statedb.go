@@ -44,12 +44,23 @@ func Dir() (string, error) {
 const Writer = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
 	"&_pragma=foreign_keys(1)&_txlock=immediate"
 
+// Kind is what a file holds: its name in errors ("journal", "history"),
+// the SQLite application_id that marks it, and a table its first schema
+// version creates (how a file from before the mark is recognised).
+type Kind struct {
+	Name  string
+	AppID int32
+	Table string
+}
+
 // Open opens the database at path with the DSN parameters params (Writer,
 // with any more), creating it and its directory (0700) when missing, on
 // one connection, migrated to len(steps) (steps[i] takes schema version i
-// to i+1, kept in user_version), and makes the file 0600. what names the
-// file in errors ("journal", "history").
-func Open(ctx context.Context, what, path, params string, steps []string) (*sql.DB, error) {
+// to i+1, kept in user_version), and makes the file 0600. A file of
+// another kind (another sagefence file, or any SQLite file without the
+// kind's table) is an error, before anything is written to it.
+func Open(ctx context.Context, kind Kind, path, params string, steps []string) (*sql.DB, error) {
+	what := kind.Name
 	if path == "" {
 		return nil, fmt.Errorf("%s: empty path", what)
 	}
@@ -66,7 +77,7 @@ func Open(ctx context.Context, what, path, params string, steps []string) (*sql.
 	// One connection: SQLite serialises writers anyway, and this keeps the
 	// per-connection pragmas in force for every statement.
 	db.SetMaxOpenConns(1)
-	if err := migrate(ctx, db, steps); err != nil {
+	if err := migrate(ctx, db, kind, steps); err != nil {
 		_ = db.Close() // the migration error is the one worth reporting
 		return nil, fmt.Errorf("%s %s: %w", what, path, err)
 	}
@@ -90,7 +101,7 @@ func OpenReader(what, path string, n int) (*sql.DB, error) {
 	return db, nil
 }
 
-func migrate(ctx context.Context, db *sql.DB, steps []string) error {
+func migrate(ctx context.Context, db *sql.DB, kind Kind, steps []string) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -101,11 +112,34 @@ func migrate(ctx context.Context, db *sql.DB, steps []string) error {
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return fmt.Errorf("reading schema version: %w", err)
 	}
+	var app int32
+	if err := tx.QueryRowContext(ctx, "PRAGMA application_id").Scan(&app); err != nil {
+		return fmt.Errorf("reading application id: %w", err)
+	}
+	switch {
+	case app == kind.AppID:
+	case app != 0:
+		return fmt.Errorf("not a sagefence %s (application id %#x)", kind.Name, uint32(app))
+	default:
+		// Unmarked: new and empty, or written before files were marked,
+		// when its kind's table says it is one. Anything else is another
+		// program's file, left as it is.
+		var tables, own int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*), count(CASE WHEN name = ? THEN 1 END) FROM sqlite_master WHERE type = 'table'", kind.Table).Scan(&tables, &own); err != nil {
+			return fmt.Errorf("reading its tables: %w", err)
+		}
+		if (version > 0 || tables > 0) && own == 0 {
+			return fmt.Errorf("not a sagefence %s (no %s table)", kind.Name, kind.Table)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", kind.AppID)); err != nil {
+			return fmt.Errorf("marking the file: %w", err)
+		}
+	}
 	if version > len(steps) {
 		return fmt.Errorf("schema version %d is newer than this sagefence understands (%d); upgrade sagefence", version, len(steps))
 	}
 	if version == len(steps) {
-		return nil
+		return tx.Commit() // the mark, when it is new
 	}
 	for v := version; v < len(steps); v++ {
 		if _, err := tx.ExecContext(ctx, steps[v]); err != nil {
