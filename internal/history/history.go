@@ -187,7 +187,9 @@ func DefaultPath() (string, error) {
 }
 
 // historyKind is what marks the file as this package's: application_id "sfhi".
-func historyKind() statedb.Kind { return statedb.Kind{Name: "history", AppID: 0x73666869, Table: "scans"} }
+func historyKind() statedb.Kind {
+	return statedb.Kind{Name: "history", AppID: 0x73666869, Table: "scans"}
+}
 
 // Open opens (creating it and its directory when needed) the database at
 // path, in WAL mode, and migrates it to the current schema. Commits are

@@ -79,7 +79,9 @@ func DefaultPath() (string, error) {
 }
 
 // journalKind is what marks the file as this package's: application_id "sfjl".
-func journalKind() statedb.Kind { return statedb.Kind{Name: "journal", AppID: 0x73666a6c, Table: "runs"} }
+func journalKind() statedb.Kind {
+	return statedb.Kind{Name: "journal", AppID: 0x73666a6c, Table: "runs"}
+}
 
 // Open opens the journal at path, creating it and its directory when missing,
 // and brings its schema up to date. The database runs in WAL mode with full
