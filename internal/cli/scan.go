@@ -35,6 +35,9 @@ type liveOptions struct {
 	Regions     []string
 	Concurrency int
 	CallTimeout time.Duration
+	// Resources are the resource kinds to read (scan --resources); empty
+	// reads them all.
+	Resources []string
 	// Org selects the accounts and how they are read (org.go).
 	Org orgOptions
 
