@@ -18,6 +18,33 @@ const ControlID = "sagemaker-notebook-no-direct-internet-access"
 // ResourceType is the CloudFormation type name of the evaluated resource.
 const ResourceType = "AWS::SageMaker::NotebookInstance"
 
+// ControlIDStudio identifies the control on SageMaker Studio domains and
+// the user profiles that carry their own security groups.
+const ControlIDStudio = "sagemaker-studio-no-direct-internet-access"
+
+// CloudFormation type names of the Studio resources a result can be about.
+// A space has no network settings of its own (the API gives it no security
+// groups), so no result is about one.
+const (
+	ResourceTypeDomain      = "AWS::SageMaker::Domain"
+	ResourceTypeUserProfile = "AWS::SageMaker::UserProfile"
+)
+
+// ResourceTypes lists every resource type a result can be about.
+func ResourceTypes() []string {
+	return []string{ResourceType, ResourceTypeDomain, ResourceTypeUserProfile}
+}
+
+// ControlOf returns the control a result about resourceType is evaluated
+// under.
+func ControlOf(resourceType string) string {
+	switch resourceType {
+	case ResourceTypeDomain, ResourceTypeUserProfile:
+		return ControlIDStudio
+	}
+	return ControlID
+}
+
 // Status is a result's or a sub-check's outcome.
 type Status string
 
@@ -271,6 +298,22 @@ type Evidence struct {
 	DecidingRule  string `json:"deciding_rule,omitempty"`
 	// Notes explain anything unusual (blackholes, private NAT, missing facts).
 	Notes []string `json:"notes,omitempty"`
+
+	// Studio domains and user profiles (control
+	// sagemaker-studio-no-direct-internet-access).
+
+	DomainID string `json:"domain_id,omitempty"`
+	// AppNetworkAccessType is the domain's, as DescribeDomain returned it.
+	AppNetworkAccessType string `json:"app_network_access_type,omitempty"`
+	// SubnetIDs are all of the domain's subnets; SubnetID is the one
+	// whose path decided.
+	SubnetIDs       []string `json:"subnet_ids,omitempty"`
+	UserProfileName string   `json:"user_profile_name,omitempty"`
+	// AppsWith names whose apps carry SecurityGroupIDs: "default user
+	// settings", "default space settings (shared spaces)", "domain
+	// settings (domain-level apps)", or a user profile's own and the
+	// domain's default groups.
+	AppsWith string `json:"apps_with,omitempty"`
 }
 
 // Error is an account, region or resource that could not be read.
