@@ -225,7 +225,9 @@ func TestStudioCatalogHasItsSources(t *testing.T) {
 			t.Errorf("framework %+v lacks a key, IDs or its source", f)
 		}
 	}
-	if !slices.ContainsFunc(fw, func(f Framework) bool { return f.Key == "aws-config" && slices.Equal(f.IDs, []string{"sagemaker-domain-in-vpc"}) }) {
+	if !slices.ContainsFunc(fw, func(f Framework) bool {
+		return f.Key == "aws-config" && slices.Equal(f.IDs, []string{"sagemaker-domain-in-vpc"})
+	}) {
 		t.Errorf("no AWS Config sagemaker-domain-in-vpc mapping: %+v", fw)
 	}
 	if _, err := CatalogFor("no-such-control"); err == nil {
