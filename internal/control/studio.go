@@ -191,7 +191,7 @@ func (e *Evaluator) domainResult(reg *inventory.Region, ix netpath.Index, d *inv
 		arn = "arn:" + partition + ":sagemaker:" + reg.Region + ":" + reg.AccountID + ":domain/" + d.ID
 	}
 	r := e.studioBase(reg, finding.ResourceTypeDomain, domainName(d), arn, d.Tags)
-	r.Evidence = finding.Evidence{DomainID: d.ID, AppNetworkAccessType: d.AppNetworkAccessType, VPCID: d.VPCID, SubnetIDs: d.SubnetIDs}
+	r.Evidence = finding.Evidence{VPCID: d.VPCID, StudioEvidence: &finding.StudioEvidence{DomainID: d.ID, AppNetworkAccessType: d.AppNetworkAccessType, SubnetIDs: d.SubnetIDs}}
 	if d.Error != nil {
 		e.studioError(&r, d, CheckAppNetworkAccess, d.Error)
 		return r
@@ -211,7 +211,8 @@ func (e *Evaluator) profileResult(reg *inventory.Region, ix netpath.Index, d *in
 		arn = "arn:" + partition + ":sagemaker:" + reg.Region + ":" + reg.AccountID + ":user-profile/" + d.ID + "/" + p.Name
 	}
 	r := e.studioBase(reg, finding.ResourceTypeUserProfile, domainName(d)+"/"+p.Name, arn, nil)
-	r.Evidence = finding.Evidence{DomainID: d.ID, UserProfileName: p.Name, AppNetworkAccessType: d.AppNetworkAccessType, VPCID: d.VPCID, SubnetIDs: d.SubnetIDs}
+	r.Evidence = finding.Evidence{VPCID: d.VPCID, StudioEvidence: &finding.StudioEvidence{DomainID: d.ID, UserProfileName: p.Name,
+		AppNetworkAccessType: d.AppNetworkAccessType, SubnetIDs: d.SubnetIDs}}
 	if p.Error != nil {
 		e.studioError(&r, d, CheckUserProfiles, p.Error)
 		return r

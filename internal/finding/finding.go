@@ -299,18 +299,25 @@ type Evidence struct {
 	// Notes explain anything unusual (blackholes, private NAT, missing facts).
 	Notes []string `json:"notes,omitempty"`
 
-	// Studio domains and user profiles (control
-	// sagemaker-studio-no-direct-internet-access).
+	// StudioEvidence is set on the results of Studio domains and user
+	// profiles; its fields are the evidence's own in JSON. A pointer, so
+	// that a notebook's result (of which a report holds many) is no larger.
+	*StudioEvidence
+}
 
+// StudioEvidence is what a Studio domain's or user profile's verdict was
+// decided on besides the network facts (control
+// sagemaker-studio-no-direct-internet-access).
+type StudioEvidence struct {
 	DomainID string `json:"domain_id,omitempty"`
 	// AppNetworkAccessType is the domain's, as DescribeDomain returned it.
 	AppNetworkAccessType string `json:"app_network_access_type,omitempty"`
-	// SubnetIDs are all of the domain's subnets; SubnetID is the one
-	// whose path decided.
+	// SubnetIDs are all of the domain's subnets; Evidence.SubnetID is the
+	// one whose path decided.
 	SubnetIDs       []string `json:"subnet_ids,omitempty"`
 	UserProfileName string   `json:"user_profile_name,omitempty"`
-	// AppsWith names whose apps carry SecurityGroupIDs: "default user
-	// settings", "default space settings (shared spaces)", "domain
+	// AppsWith names whose apps carry Evidence.SecurityGroupIDs: "default
+	// user settings", "default space settings (shared spaces)", "domain
 	// settings (domain-level apps)", or a user profile's own and the
 	// domain's default groups.
 	AppsWith string `json:"apps_with,omitempty"`
