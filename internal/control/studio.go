@@ -197,7 +197,9 @@ func (e *Evaluator) domainResult(reg *inventory.Region, ix netpath.Index, d *inv
 		return r
 	}
 	var extra []finding.Check
-	if ce := childError(d, awsop.ListUserProfiles); ce != nil {
+	// Profiles add security groups to a VpcOnly domain's apps; a public
+	// domain fails whatever they hold.
+	if ce := childError(d, awsop.ListUserProfiles); ce != nil && d.AppNetworkAccessType == inventory.AppNetworkAccessVpcOnly {
 		extra = append(extra, finding.Check{ID: CheckUserProfiles, Status: finding.StatusError, Severity: finding.SeverityHigh,
 			Message: "the domain's user profiles could not be listed (" + ce.Operation + " failed: " + ce.Message + "): a profile's own security groups may open egress"})
 	}

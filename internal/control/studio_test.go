@@ -116,6 +116,10 @@ func TestStudioSemantics(t *testing.T) {
 		{name: "unlisted profiles make a VpcOnly domain ERROR", set: func(d *inventory.StudioDomain) {
 			d.Errors = []inventory.CollectError{{Operation: awsop.ListUserProfiles, Resource: "d-1", Message: "denied"}}
 		}, status: finding.StatusError, path: finding.PathNone, contains: []string{"user profiles could not be listed"}},
+		{name: "unlisted profiles do not change a public domain's FAIL", set: func(d *inventory.StudioDomain) {
+			d.AppNetworkAccessType = "PublicInternetOnly"
+			d.Errors = []inventory.CollectError{{Operation: awsop.ListUserProfiles, Resource: "d-1", Message: "denied"}}
+		}, status: finding.StatusFail, path: finding.PathDirect},
 		{name: "unlisted apps change no verdict", set: func(d *inventory.StudioDomain) {
 			d.Errors = []inventory.CollectError{{Operation: awsop.ListApps, Resource: "d-1", Message: "denied"}}
 		}, status: finding.StatusPass, path: finding.PathNone},
