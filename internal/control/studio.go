@@ -296,33 +296,17 @@ func (e *Evaluator) decideStudio(r *finding.Result, ix netpath.Index, d *invento
 const remediationStudioError = "Grant the read permissions the scan needs (sagefence iam-policy --for audit) and scan again; until then treat the domain as exposed."
 
 func studioRemediation(status finding.Status, checks []finding.Check, ev finding.Evidence) string {
-	switch status {
-	case finding.StatusPass:
-		return "None required."
-	case finding.StatusError:
-		return remediationStudioError
-	}
-	var parts []string
-	for _, c := range checks {
-		if c.Informational || (c.Status != finding.StatusFail && c.Status != finding.StatusReview) {
-			continue
-		}
+	return remediationOf(status, checks, remediationStudioError, func(c finding.Check) []string {
 		switch c.ID {
 		case CheckAppNetworkAccess:
-			parts = append(parts, "Set the domain's AppNetworkAccessType to VpcOnly (UpdateDomain, after deleting its running apps) with private subnets and security groups whose egress is restricted; give the VPC endpoints Studio needs (SageMaker API and runtime, STS, S3, CloudWatch Logs).")
+			return []string{"Set the domain's AppNetworkAccessType to VpcOnly (UpdateDomain, after deleting its running apps) with private subnets and security groups whose egress is restricted; give the VPC endpoints Studio needs (SageMaker API and runtime, STS, S3, CloudWatch Logs)."}
 		case CheckEgress:
-			if c.Status == finding.StatusReview {
-				parts = append(parts, "Confirm that the transit or appliance path filters internet traffic, or record the necessity as an exception.")
-			} else {
-				parts = append(parts, "Restrict the egress of security groups "+strings.Join(ev.SecurityGroupIDs, ", ")+" ("+ev.AppsWith+") to the destinations Studio needs, or route the domain's subnets through an inspected proxy.")
-			}
+			return []string{"Restrict the egress of security groups " + strings.Join(ev.SecurityGroupIDs, ", ") + " (" + ev.AppsWith + ") to the destinations Studio needs, or route the domain's subnets through an inspected proxy."}
 		case CheckPublicSubnet:
-			parts = append(parts, "Use private subnets for the domain; disable MapPublicIpOnLaunch on "+ev.SubnetID+".")
-		case CheckOpenIngress:
-			parts = append(parts, "Remove the security-group ingress rule open to 0.0.0.0/0 or ::/0.")
+			return []string{"Use private subnets for the domain; disable MapPublicIpOnLaunch on " + ev.SubnetID + "."}
 		}
-	}
-	return strings.Join(parts, " ")
+		return nil
+	})
 }
 
 // studioCommands renders a domain's or profile's commands: the describe

@@ -59,14 +59,7 @@ func TestRoundTrip(t *testing.T) {
 		RouteTables: []RouteTable{{ID: "rtb-1", VPCID: "vpc-1", Main: true, Routes: []Route{{DestinationCIDR: "0.0.0.0/0", NATGatewayID: "nat-1", State: "active"}}}},
 		Errors:      []CollectError{{Operation: "ec2:DescribeNetworkAcls", Message: "denied"}},
 	}}}
-	path := filepath.Join(t.TempDir(), "inv.json")
-	if err := inv.WriteFile(path); err != nil {
-		t.Fatal(err)
-	}
-	got, err := ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, path := writeAndRead(t, inv)
 	if got.Regions[0].Notebooks[0].Tags["k"] != "v" || got.Regions[0].RouteTables[0].Routes[0].NATGatewayID != "nat-1" || got.Regions[0].Errors[0].Operation != "ec2:DescribeNetworkAcls" {
 		t.Fatalf("round trip lost data: %+v", got.Regions[0])
 	}
@@ -152,14 +145,7 @@ func TestStudioRoundTrip(t *testing.T) {
 			Errors:       []CollectError{{Operation: "sagemaker:ListApps", Resource: "d-1", Message: "denied"}},
 		}},
 	}}}
-	path := filepath.Join(t.TempDir(), "inv.json")
-	if err := inv.WriteFile(path); err != nil {
-		t.Fatal(err)
-	}
-	got, err := ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, _ := writeAndRead(t, inv)
 	d := got.Regions[0].StudioDomains[0]
 	if d.AppNetworkAccessType != "VpcOnly" || len(d.SubnetIDs) != 2 || d.DefaultSpaceSecurityGroupIDs[0] != "sg-s" ||
 		d.SecurityGroupIDForDomainBoundary != "sg-b" || d.UserProfiles[0].SecurityGroupIDs[0] != "sg-alice" ||
@@ -183,4 +169,18 @@ func TestOlderSchemasLoadAsNotebookOnly(t *testing.T) {
 			t.Errorf("schema %s: resources %v read as studio=%v", v, inv.Resources, inv.ReadsResource(ResourceStudioDomains))
 		}
 	}
+}
+
+// writeAndRead saves inv to a file and reads it back.
+func writeAndRead(t *testing.T, inv *Inventory) (*Inventory, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "inv.json")
+	if err := inv.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, path
 }
