@@ -669,29 +669,28 @@ func decidingHops(a *netpath.Analysis) []finding.Hop {
 const remediationError = "Grant the read permissions the scan needs (sagefence iam-policy --for audit) and scan again; until then treat the notebook as exposed."
 
 func remediation(status finding.Status, checks []finding.Check, a *netpath.Analysis) string {
-	return remediationOf(status, checks, remediationError, func(c finding.Check) []string {
+	return remediationOf(status, checks, remediationError, func(parts []string, c finding.Check) []string {
 		switch c.ID {
 		case CheckDirect:
-			return []string{"DirectInternetAccess cannot be changed in place: recreate the notebook with DirectInternetAccess=Disabled in a private subnet after saving /home/ec2-user/SageMaker to S3 (sagefence plan --fix direct)."}
+			parts = append(parts, "DirectInternetAccess cannot be changed in place: recreate the notebook with DirectInternetAccess=Disabled in a private subnet after saving /home/ec2-user/SageMaker to S3 (sagefence plan --fix direct).")
 		case CheckEgress:
-			parts := []string{"Restrict the security groups' egress to the destinations the notebook needs, or send it through an inspected proxy (sagefence plan --fix egress)."}
+			parts = append(parts, "Restrict the security groups' egress to the destinations the notebook needs, or send it through an inspected proxy (sagefence plan --fix egress).")
 			if nat := centralNAT(a); nat != "" {
 				parts = append(parts, "Egress is central ("+nat+"): the security group is the local remedy; the central egress is the network team's to restrict.")
 			}
-			return parts
 		case CheckPublicSubnet:
-			return []string{"Move the notebook to a private subnet; disable MapPublicIpOnLaunch on " + a.Subnet.ID + " (sagefence plan --fix public-subnet)."}
+			parts = append(parts, "Move the notebook to a private subnet; disable MapPublicIpOnLaunch on "+a.Subnet.ID+" (sagefence plan --fix public-subnet).")
 		}
-		return nil
+		return parts
 	})
 }
 
 // remediationOf is the remediation of a verdict: none for a PASS,
 // errorText for an ERROR, else the text of each deciding check that fails
-// or needs review, in check order. fix gives a check's text for a FAIL;
+// or needs review, in check order. fix appends a check's text for a FAIL;
 // a REVIEW of the egress path and open ingress read the same in every
 // control.
-func remediationOf(status finding.Status, checks []finding.Check, errorText string, fix func(finding.Check) []string) string {
+func remediationOf(status finding.Status, checks []finding.Check, errorText string, fix func(parts []string, c finding.Check) []string) string {
 	switch status {
 	case finding.StatusPass:
 		return "None required."
@@ -709,7 +708,7 @@ func remediationOf(status finding.Status, checks []finding.Check, errorText stri
 		case c.ID == CheckOpenIngress:
 			parts = append(parts, "Remove the security-group ingress rule open to 0.0.0.0/0 or ::/0.")
 		default:
-			parts = append(parts, fix(c)...)
+			parts = fix(parts, c)
 		}
 	}
 	return strings.Join(parts, " ")

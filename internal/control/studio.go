@@ -296,16 +296,16 @@ func (e *Evaluator) decideStudio(r *finding.Result, ix netpath.Index, d *invento
 const remediationStudioError = "Grant the read permissions the scan needs (sagefence iam-policy --for audit) and scan again; until then treat the domain as exposed."
 
 func studioRemediation(status finding.Status, checks []finding.Check, ev finding.Evidence) string {
-	return remediationOf(status, checks, remediationStudioError, func(c finding.Check) []string {
+	return remediationOf(status, checks, remediationStudioError, func(parts []string, c finding.Check) []string {
 		switch c.ID {
 		case CheckAppNetworkAccess:
-			return []string{"Set the domain's AppNetworkAccessType to VpcOnly (UpdateDomain, after deleting its running apps) with private subnets and security groups whose egress is restricted; give the VPC endpoints Studio needs (SageMaker API and runtime, STS, S3, CloudWatch Logs)."}
+			parts = append(parts, "Set the domain's AppNetworkAccessType to VpcOnly (UpdateDomain, after deleting its running apps) with private subnets and security groups whose egress is restricted; give the VPC endpoints Studio needs (SageMaker API and runtime, STS, S3, CloudWatch Logs).")
 		case CheckEgress:
-			return []string{"Restrict the egress of security groups " + strings.Join(ev.SecurityGroupIDs, ", ") + " (" + ev.AppsWith + ") to the destinations Studio needs, or route the domain's subnets through an inspected proxy."}
+			parts = append(parts, "Restrict the egress of security groups "+strings.Join(ev.SecurityGroupIDs, ", ")+" ("+ev.AppsWith+") to the destinations Studio needs, or route the domain's subnets through an inspected proxy.")
 		case CheckPublicSubnet:
-			return []string{"Use private subnets for the domain; disable MapPublicIpOnLaunch on " + ev.SubnetID + "."}
+			parts = append(parts, "Use private subnets for the domain; disable MapPublicIpOnLaunch on "+ev.SubnetID+".")
 		}
-		return nil
+		return parts
 	})
 }
 
