@@ -21,6 +21,24 @@ const (
 	ListTags                 = "sagemaker:ListTags"
 )
 
+// Studio domains, their user profiles, spaces and apps. ListTags (above)
+// reads a domain's tags too. DescribeSpace is not read: a space has no
+// network settings of its own (SpaceSettings has no security groups), and
+// ListSpaces already gives its ownership and sharing.
+const (
+	ListDomains         = "sagemaker:ListDomains"
+	DescribeDomain      = "sagemaker:DescribeDomain"
+	ListUserProfiles    = "sagemaker:ListUserProfiles"
+	DescribeUserProfile = "sagemaker:DescribeUserProfile"
+	ListSpaces          = "sagemaker:ListSpaces"
+	ListApps            = "sagemaker:ListApps"
+)
+
+// Studio lists the read operations of a Studio domain scan.
+func Studio() []string {
+	return []string{ListDomains, DescribeDomain, ListUserProfiles, DescribeUserProfile, ListSpaces, ListApps}
+}
+
 // Network facts of a notebook's own VPC.
 const (
 	DescribeSubnets                    = "ec2:DescribeSubnets"
@@ -61,10 +79,12 @@ func Network() []string {
 }
 
 // Audit lists every read operation a scan makes (identity, regions,
-// accounts, notebooks and Network).
+// accounts, notebooks, Studio and Network).
 func Audit() []string {
-	return append([]string{
+	out := []string{
 		GetCallerIdentity, AssumeRole, DescribeRegions, ListAccounts,
 		ListNotebookInstances, DescribeNotebookInstance, ListTags,
-	}, Network()...)
+	}
+	out = append(out, Studio()...)
+	return append(out, Network()...)
 }

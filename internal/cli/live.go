@@ -58,7 +58,7 @@ func collectLive(ctx context.Context, o liveOptions) (*inventory.Inventory, stat
 	if o.Identity != nil {
 		cfg.APIOptions = append(slices.Clip(cfg.APIOptions), identityRecorder(o.Identity))
 	}
-	copts := collect.CollectOptions{Regions: o.Regions, Concurrency: o.Concurrency,
+	copts := collect.CollectOptions{Regions: o.Regions, Concurrency: o.Concurrency, Resources: o.Resources,
 		RegionRead: func(account, region string, took time.Duration, notebooks int) {
 			stats.RecordRegion(account, region, took, notebooks)
 			if o.Progress != nil {

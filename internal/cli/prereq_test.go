@@ -128,7 +128,11 @@ func TestREADMEAuditPermissions(t *testing.T) {
 
 func TestPreflightAgainstMoto(t *testing.T) {
 	m := testenv.MotoForTest(t)
-	testenv.SetAWSEnv(t, m.URL())
+	// moto 5.2 lacks the Studio profile, space and app reads; the proxy
+	// answers them (MOTO-NOTES.md).
+	proxy := testenv.NewFaultProxy(t, m.URL())
+	proxy.Add(testenv.MotoStudioAnswers(testenv.NewStudioLedger())...)
+	testenv.SetAWSEnv(t, proxy.URL())
 	// moto answers ListTags only for an existing notebook.
 	if _, err := testenv.CreateNotebook(context.Background(), sagemaker.NewFromConfig(testenv.Config(m.URL())), testenv.Notebook{Name: "nb", DirectInternetAccess: "Disabled"}); err != nil {
 		t.Fatal(err)
@@ -155,8 +159,9 @@ func TestPreflightAgainstMoto(t *testing.T) {
 	}
 
 	// One read denied: preflight names it and exits 1.
-	proxy := testenv.NewFaultProxy(t, m.URL())
+	proxy = testenv.NewFaultProxy(t, m.URL())
 	proxy.Add(testenv.Rule{Op: "ec2:DescribeNetworkAcls", Fault: testenv.AccessDenied()})
+	proxy.Add(testenv.MotoStudioAnswers(testenv.NewStudioLedger())...)
 	ios, _, out, _ = iostreams.Test()
 	code = Main(context.Background(), ios, []string{"preflight", "--regions", "us-east-1", "--endpoint-url", proxy.URL()})
 	if code != 1 {

@@ -35,6 +35,9 @@ type liveOptions struct {
 	Regions     []string
 	Concurrency int
 	CallTimeout time.Duration
+	// Resources are the resource kinds to read (scan --resources); empty
+	// reads them all.
+	Resources []string
 	// Org selects the accounts and how they are read (org.go).
 	Org orgOptions
 
@@ -93,6 +96,7 @@ type scanOptions struct {
 	Strict          bool
 	Journal         string
 	regionsText     string
+	resourcesText   []string
 
 	Now         func() time.Time
 	Collect     collectFunc
@@ -106,14 +110,18 @@ func newScanCmd(ios *iostreams.IOStreams, runF func(context.Context, *scanOption
 	opts := &scanOptions{IO: ios, Now: time.Now, Collect: collectLive, SecurityHub: newSecurityHub, ProgressInterval: 200 * time.Millisecond}
 	cmd := &cobra.Command{
 		Use:   "scan",
-		Short: "Audit notebook instances for direct internet access and internet paths",
+		Short: "Audit notebook instances and Studio domains for direct internet access and internet paths",
 		Long: `Scan evaluates every SageMaker notebook instance of the account (in every
 enabled region of the caller's partition, or those given with --regions) and
-reports one result per notebook:
+reports one result per notebook and, with the control
+sagemaker-studio-no-direct-internet-access, one per SageMaker Studio domain
+and per user profile with security groups of its own (--resources selects
+notebook-instances, studio-domains or both, the default; see docs/studio.md):
 
   PASS    no internet path, or controlled egress (an allowlist within the open
           threshold)
-  FAIL    DirectInternetAccess is Enabled, or the VPC gives an internet path
+  FAIL    DirectInternetAccess is Enabled (a Studio domain: AppNetworkAccessType
+          is not VpcOnly), or the VPC gives an internet path
           (through NAT gateways, transit gateways and egress VPCs, followed
           hop by hop) whose security groups and network ACLs open more public
           space than the open threshold, or the subnet is public
@@ -204,6 +212,7 @@ progress on stderr.
 	f.BoolVar(&opts.PushSecurityHub, "push-securityhub", false, "import the findings into AWS Security Hub (BatchImportFindings) in each notebook's account and region")
 	f.BoolVar(&opts.Stats, "stats", false, "print API call statistics to stderr")
 	f.BoolVar(&opts.Strict, "strict", false, "exit 1 on REVIEW results too")
+	f.StringSliceVar(&opts.resourcesText, "resources", nil, "resource kinds to scan, comma-separated: "+strings.Join(resourceKinds(), ", ")+" (default: all)")
 	f.StringVar(&opts.Journal, "journal", "", "remediation journal whose replaced notebooks are MUTED until finalize (default: the state directory's, when it exists)")
 	addOrgFlags(f, &opts.Live.Org)
 	return cmd
@@ -230,8 +239,11 @@ func (o *scanOptions) validate(cmd *cobra.Command) error {
 	if o.Live.CallTimeout <= 0 {
 		return usageErrf("--call-timeout must be positive")
 	}
+	if o.Live.Resources, err = resourcesFlag(o.resourcesText); err != nil {
+		return err
+	}
 	if o.Input != "" {
-		for _, name := range []string{"regions", "save-inventory", "concurrency"} {
+		for _, name := range []string{"regions", "save-inventory", "concurrency", "resources"} {
 			if cmd.Flags().Changed(name) {
 				return usageErrf("--%s reads AWS and cannot be combined with --input", name)
 			}
@@ -278,6 +290,27 @@ func (o *scanOptions) validate(cmd *cobra.Command) error {
 		}
 	}
 	return nil
+}
+
+// resourceKinds are the values --resources takes.
+func resourceKinds() []string {
+	return []string{inventory.ResourceNotebookInstances, inventory.ResourceStudioDomains}
+}
+
+// resourcesFlag validates --resources values and drops repeats; nil reads
+// every kind.
+func resourcesFlag(in []string) ([]string, error) {
+	var out []string
+	for _, r := range in {
+		r = strings.TrimSpace(r)
+		if !slices.Contains(resourceKinds(), r) {
+			return nil, usageErrf("--resources %q: want %s (comma-separated)", r, strings.Join(resourceKinds(), " or "))
+		}
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // checkFormats validates --format values and drops repeats.

@@ -136,6 +136,8 @@ func TestScanBadInputExitsTwoWithOneLine(t *testing.T) {
 		{"unknown profile name", []string{"scan", "--input", example, "--control-profile", "cis"}, `--control-profile "cis"`},
 		{"input with regions", []string{"scan", "--input", example, "--regions", "us-east-1"}, "--regions reads AWS"},
 		{"empty regions", []string{"scan", "--regions", ","}, "no region"},
+		{"unknown resource kind", []string{"scan", "--resources", "notebook-instances,studio"}, `--resources "studio": want notebook-instances or studio-domains`},
+		{"input with resources", []string{"scan", "--input", example, "--resources", "studio-domains"}, "--resources reads AWS"},
 		{"unknown command", []string{"scna"}, "unknown command"},
 		{"positional argument", []string{"scan", "extra"}, "unknown command"},
 	}

@@ -27,6 +27,19 @@ func recordedOperations(inv *inventory.Inventory) []string {
 				ops = append(ops, nb.Error.Operation)
 			}
 		}
+		for _, d := range r.StudioDomains {
+			if d.Error != nil {
+				ops = append(ops, d.Error.Operation)
+			}
+			for _, e := range d.Errors {
+				ops = append(ops, e.Operation)
+			}
+			for _, p := range d.UserProfiles {
+				if p.Error != nil {
+					ops = append(ops, p.Error.Operation)
+				}
+			}
+		}
 	}
 	return ops
 }
@@ -49,8 +62,10 @@ func TestEveryRecordedFailureIsInTheVocabulary(t *testing.T) {
 		"DescribeEgressOnlyInternetGateways", "DescribeSecurityGroups", "DescribeNetworkAcls",
 		"DescribeNetworkInterfaces", "DescribeVpcEndpoints",
 		"ListNotebookInstances", "DescribeNotebookInstance", "ListTags",
+		"ListDomains", "DescribeDomain", "ListUserProfiles", "DescribeUserProfile", "ListSpaces", "ListApps",
 	} {
 		sm, ec := bigEstate(2)
+		sm.domains = []fakeDomain{vpcDomain("d-1")}
 		sm.notebooks[0].NetworkInterfaceId = aws.String("eni-1")
 		ec.errs = map[string]error{call: denied("UnauthorizedOperation")}
 		sm.errs = map[string]error{call: denied("AccessDeniedException")}

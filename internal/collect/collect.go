@@ -34,6 +34,7 @@ type SageMakerAPI interface {
 	ListNotebookInstances(ctx context.Context, in *sagemaker.ListNotebookInstancesInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListNotebookInstancesOutput, error)
 	DescribeNotebookInstance(ctx context.Context, in *sagemaker.DescribeNotebookInstanceInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeNotebookInstanceOutput, error)
 	ListTags(ctx context.Context, in *sagemaker.ListTagsInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListTagsOutput, error)
+	StudioAPI
 }
 
 // RegionsAPI is the EC2 call that lists regions.
@@ -75,6 +76,22 @@ type Options struct {
 	// Concurrency bounds the notebooks described at once (and the EC2
 	// describe calls in flight); 0 means DefaultConcurrency.
 	Concurrency int
+	// Resources are the kinds to read (inventory.ResourceNotebookInstances,
+	// inventory.ResourceStudioDomains); empty means both.
+	Resources []string
+}
+
+// reads reports whether kind is to be read.
+func (o Options) reads(kind string) bool {
+	return len(o.Resources) == 0 || slices.Contains(o.Resources, kind)
+}
+
+// resources are the kinds read, as the inventory records them.
+func (o Options) resources() []string {
+	if len(o.Resources) == 0 {
+		return []string{inventory.ResourceNotebookInstances, inventory.ResourceStudioDomains}
+	}
+	return sortedSet(o.Resources)
 }
 
 func (o Options) concurrency() int {
@@ -91,6 +108,9 @@ type CollectOptions struct {
 	Regions []string
 	// Concurrency is Options.Concurrency for every region.
 	Concurrency int
+	// Resources is Options.Resources for every region: empty reads
+	// notebook instances and Studio domains.
+	Resources []string
 	// RegionConcurrency bounds the account-regions read at once (the
 	// workers of the one pool over accounts × regions); 0 means
 	// DefaultRegionConcurrency. At most RegionConcurrency × Concurrency
@@ -154,14 +174,21 @@ func Collect(ctx context.Context, cfg aws.Config, opts CollectOptions) (*invento
 }
 
 // Region reads one account-region: every notebook instance (listed,
-// described and tagged) and the network objects they reference, with the
-// coverage of the VPCs it read whole. It never fails: a call that fails is
-// recorded on the notebook it concerns (Notebook.Error) or in
-// Region.Errors, and the rest is still collected.
+// described and tagged) and every Studio domain (with its profiles, spaces
+// and apps), as opts.Resources selects, and the network objects they
+// reference, with the coverage of the VPCs it read whole. It never fails:
+// a call that fails is recorded on the notebook or domain it concerns
+// (Notebook.Error, StudioDomain.Error) or in Region.Errors, and the rest
+// is still collected.
 func Region(ctx context.Context, sm SageMakerAPI, ec EC2API, accountID, region string, opts Options) inventory.Region {
 	rec := &recorder{account: accountID, region: region}
-	r := inventory.Region{AccountID: accountID, Region: region, Coverage: &inventory.Coverage{VPCs: []string{}}}
-	r.Notebooks = collectNotebooks(ctx, sm, rec, opts)
+	r := inventory.Region{AccountID: accountID, Region: region, Notebooks: []inventory.Notebook{}, Coverage: &inventory.Coverage{VPCs: []string{}}}
+	if opts.reads(inventory.ResourceNotebookInstances) {
+		r.Notebooks = collectNotebooks(ctx, sm, rec, opts)
+	}
+	if opts.reads(inventory.ResourceStudioDomains) {
+		r.StudioDomains = collectDomains(ctx, sm, rec, opts)
+	}
 	collectNetwork(ctx, ec, rec, &r, opts)
 	r.Errors = rec.list()
 	return r

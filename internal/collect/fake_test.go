@@ -27,6 +27,8 @@ type fakeSageMaker struct {
 	errs map[string]error
 	// block makes DescribeNotebookInstance wait for the context to end.
 	block bool
+	// domains are the Studio domains (fake_studio_test.go).
+	domains []fakeDomain
 
 	mu    sync.Mutex
 	calls map[string]int
@@ -108,6 +110,13 @@ func (f *fakeSageMaker) ListTags(ctx context.Context, in *sagemaker.ListTagsInpu
 	for _, nb := range f.notebooks {
 		if aws.ToString(nb.NotebookInstanceArn) == arn {
 			if err := f.fail("ListTags", aws.ToString(nb.NotebookInstanceName)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, d := range f.domains {
+		if aws.ToString(d.desc.DomainArn) == arn {
+			if err := f.fail("ListTags", aws.ToString(d.desc.DomainId)); err != nil {
 				return nil, err
 			}
 		}

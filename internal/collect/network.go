@@ -75,14 +75,19 @@ func filter(name string, values []string) []ec2types.Filter {
 // past 200 subnets, groups, VPCs or lists, or on extra pages), however many
 // notebooks there are, and none when no notebook is in a VPC.
 func collectNetwork(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Region, opts Options) {
-	var subnetIDs, groupIDs, eniIDs []string
+	var subnetIDs, groupIDs, eniIDs, vpcIDs []string
 	for _, nb := range r.Notebooks {
 		subnetIDs = append(subnetIDs, nb.SubnetID)
 		groupIDs = append(groupIDs, nb.SecurityGroupIDs...)
 		eniIDs = append(eniIDs, nb.NetworkInterfaceID)
 	}
+	for _, d := range studioNetwork(r.StudioDomains) {
+		subnetIDs = append(subnetIDs, d.SubnetIDs...)
+		groupIDs = append(groupIDs, d.groups...)
+		vpcIDs = append(vpcIDs, d.VPCID)
+	}
 	subnetIDs, groupIDs, eniIDs = sortedSet(subnetIDs), sortedSet(groupIDs), sortedSet(eniIDs)
-	if len(subnetIDs)+len(groupIDs)+len(eniIDs) == 0 {
+	if len(subnetIDs)+len(groupIDs)+len(eniIDs)+len(vpcIDs) == 0 {
 		return
 	}
 
@@ -144,9 +149,9 @@ func collectNetwork(ctx context.Context, ec EC2API, rec *recorder, r *inventory.
 	}
 	_ = g.Wait()
 
-	// The VPCs come from every object that names one, so that a failed
-	// DescribeSubnets still leaves the security groups' VPCs readable.
-	var vpcIDs []string
+	// The VPCs come from every object that names one (and from the
+	// domains, which name theirs), so that a failed DescribeSubnets still
+	// leaves the security groups' VPCs readable.
 	for _, s := range r.Subnets {
 		vpcIDs = append(vpcIDs, s.VPCID)
 	}

@@ -146,8 +146,13 @@ func mapNotebook(nb *inventory.Notebook, out *sagemaker.DescribeNotebookInstance
 	}
 }
 
+// tagsAPI reads a SageMaker resource's tags.
+type tagsAPI interface {
+	ListTags(ctx context.Context, in *sagemaker.ListTagsInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListTagsOutput, error)
+}
+
 // listTags reads every tag of arn, following NextToken.
-func listTags(ctx context.Context, sm SageMakerAPI, arn string) (map[string]string, error) {
+func listTags(ctx context.Context, sm tagsAPI, arn string) (map[string]string, error) {
 	var tags map[string]string
 	pages := sagemaker.NewListTagsPaginator(sm, &sagemaker.ListTagsInput{ResourceArn: aws.String(arn)})
 	for pages.HasMorePages() {

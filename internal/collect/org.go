@@ -227,6 +227,7 @@ func collectFrom(ctx context.Context, src clientSource, home string, opts Collec
 			CollectedAt:   now().UTC(),
 			Partition:     awsclient.PartitionOf(home),
 			Regions:       []inventory.Region{},
+			Resources:     Options{Resources: opts.Resources}.resources(),
 		},
 	}
 	if s := opts.Shard; s.Count > 1 {
@@ -329,7 +330,7 @@ func (r *run) pool(ctx context.Context, accounts []string) {
 			for w := range items {
 				start := time.Now()
 				sm, ec := w.src.region(w.region)
-				reg := Region(ctx, sm, ec, w.account, w.region, Options{Concurrency: r.opts.Concurrency})
+				reg := Region(ctx, sm, ec, w.account, w.region, Options{Concurrency: r.opts.Concurrency, Resources: r.opts.Resources})
 				took := time.Since(start)
 				r.mu.Lock()
 				r.inv.Regions = append(r.inv.Regions, reg)

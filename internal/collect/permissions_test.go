@@ -8,6 +8,7 @@ import (
 	"github.com/sagefence/sagefence/internal/awsclient"
 	"github.com/sagefence/sagefence/internal/awsop"
 	"github.com/sagefence/sagefence/internal/permissions"
+	"github.com/sagefence/sagefence/internal/testenv"
 )
 
 // TestCollectCallsOnlyListedActions records every AWS operation a scan
@@ -19,8 +20,20 @@ func TestCollectCallsOnlyListedActions(t *testing.T) {
 	e := buildEstate(t, s)
 	addTransit(t, s, e) // the transit gateway and prefix list reads too
 	motoOrg(t, s.m.URL(), 1)
+	// A VpcOnly Studio domain with a profile, a space and an app: moto
+	// has the domain, the proxy answers for the rest (MOTO-NOTES.md).
+	if _, err := testenv.CreateDomain(context.Background(), s.sm, testenv.Domain{Name: "perms", AppNetworkAccessType: "VpcOnly",
+		VPCID: e.net.VPCID, SubnetIDs: []string{e.net.IsolatedSubnetID}, UserSecurityGroupIDs: []string{e.sgLocked}}); err != nil {
+		t.Fatal(err)
+	}
+	ledger := testenv.NewStudioLedger()
+	ledger.AddProfile("d-perms", testenv.StudioProfile{Name: "alice", SecurityGroupIDs: []string{e.sgOpen}})
+	ledger.AddSpace("d-perms", testenv.StudioSpace{Name: "team", SharingType: "Shared"})
+	ledger.AddApp("d-perms", testenv.StudioApp{Space: "team", Type: "JupyterLab", Name: "default", Status: "InService"})
+	proxy := testenv.NewFaultProxy(t, s.m.URL())
+	proxy.Add(testenv.MotoStudioAnswers(ledger)...)
 	rec := permissions.NewRecorder()
-	cfg, _ := liveConfig(t, s.m.URL(), awsclient.Options{})
+	cfg, _ := liveConfig(t, proxy.URL(), awsclient.Options{})
 	cfg.APIOptions = append(cfg.APIOptions, rec.APIOption)
 	inv, err := Collect(context.Background(), cfg, CollectOptions{Org: true, Role: awsclient.RoleOptions{Name: "OrganizationAccountAccessRole"}, Regions: []string{"us-east-1"}})
 	if err != nil {

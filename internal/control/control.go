@@ -50,6 +50,8 @@ type Evaluator struct {
 	profile    string
 	paths      netpath.Options
 	compliance map[string][]string
+	// studioCompliance is the mapping of the Studio control.
+	studioCompliance map[string][]string
 }
 
 // New returns an Evaluator for a profile.
@@ -68,15 +70,21 @@ func New(opts Options) (*Evaluator, error) {
 	if opts.OpenV4Bits < 0 || opts.OpenV4Bits > 32 || opts.OpenV6Bits < 0 || opts.OpenV6Bits > 128 {
 		return nil, fmt.Errorf("open threshold /%d, /%d: want an IPv4 prefix length 0-32 and an IPv6 one 0-128", opts.OpenV4Bits, opts.OpenV6Bits)
 	}
-	return &Evaluator{profile: p, paths: netpath.Options{OpenV4Bits: opts.OpenV4Bits, OpenV6Bits: opts.OpenV6Bits}, compliance: complianceMap(fw)}, nil
+	studio, err := CatalogFor(finding.ControlIDStudio)
+	if err != nil {
+		return nil, err
+	}
+	return &Evaluator{profile: p, paths: netpath.Options{OpenV4Bits: opts.OpenV4Bits, OpenV6Bits: opts.OpenV6Bits},
+		compliance: complianceMap(fw), studioCompliance: complianceMap(studio)}, nil
 }
 
 // Profile is the evaluator's profile name.
 func (e *Evaluator) Profile() string { return e.profile }
 
-// Evaluate returns the results for every notebook in the inventory, sorted by
-// account, region and name, and every collection error. The caller sets the
-// report's tool, profile and times.
+// Evaluate returns the results for every notebook in the inventory, then,
+// within each account-region, for every Studio domain and user profile of
+// its own (studio.go), sorted by account, region and name, and every
+// collection error. The caller sets the report's tool, profile and times.
 func (e *Evaluator) Evaluate(inv *inventory.Inventory) ([]finding.Result, []finding.Error) {
 	var errs []finding.Error
 	for _, ce := range inv.Errors {
@@ -104,6 +112,7 @@ func (e *Evaluator) Evaluate(inv *inventory.Inventory) ([]finding.Result, []find
 				errs = append(errs, toError(*nb.Error, reg.AccountID, reg.Region))
 			}
 		}
+		errs = append(errs, studioErrors(reg)...)
 	}
 	// Sort regions by account and region, then notebooks by name within
 	// each: cheaper than comparing every pair on all three keys.
@@ -141,7 +150,57 @@ func (e *Evaluator) Evaluate(inv *inventory.Inventory) ([]finding.Result, []find
 		}
 		e.evaluate(&results[i], regions[o.r], &inv.Regions[o.r].Notebooks[o.n], partition)
 	}
-	return results, errs
+	return e.withStudio(inv, paths, results, partition), errs
+}
+
+// withStudio appends the Studio results of every account-region to the
+// notebooks' and, when there are any, orders the whole by account and
+// region, keeping each region's notebooks (by name) before its domains and
+// profiles (by name).
+func (e *Evaluator) withStudio(inv *inventory.Inventory, paths *netpath.Resolver, results []finding.Result, partition string) []finding.Result {
+	n := len(results)
+	for ri := range inv.Regions {
+		reg := &inv.Regions[ri]
+		if len(reg.StudioDomains) == 0 {
+			continue
+		}
+		results = append(results, e.evaluateStudio(reg, paths.Index(reg.AccountID, reg.Region), partition)...)
+	}
+	if len(results) > n {
+		slices.SortStableFunc(results, func(a, b finding.Result) int {
+			if c := strings.Compare(a.AccountID, b.AccountID); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Region, b.Region)
+		})
+	}
+	return results
+}
+
+// studioErrors are the failed reads of the region's domains, profiles and
+// their children, for the report's errors.
+func studioErrors(reg *inventory.Region) []finding.Error {
+	var errs []finding.Error
+	add := func(ce *inventory.CollectError) {
+		if !recorded(reg.Errors, ce) {
+			errs = append(errs, toError(*ce, reg.AccountID, reg.Region))
+		}
+	}
+	for di := range reg.StudioDomains {
+		d := &reg.StudioDomains[di]
+		if d.Error != nil {
+			add(d.Error)
+		}
+		for i := range d.Errors {
+			add(&d.Errors[i])
+		}
+		for pi := range d.UserProfiles {
+			if p := &d.UserProfiles[pi]; p.Error != nil {
+				add(p.Error)
+			}
+		}
+	}
+	return errs
 }
 
 // regionEval holds one region's index and the verdict parts shared by the
@@ -610,33 +669,46 @@ func decidingHops(a *netpath.Analysis) []finding.Hop {
 const remediationError = "Grant the read permissions the scan needs (sagefence iam-policy --for audit) and scan again; until then treat the notebook as exposed."
 
 func remediation(status finding.Status, checks []finding.Check, a *netpath.Analysis) string {
+	return remediationOf(status, checks, remediationError, func(parts []string, c finding.Check) []string {
+		switch c.ID {
+		case CheckDirect:
+			parts = append(parts, "DirectInternetAccess cannot be changed in place: recreate the notebook with DirectInternetAccess=Disabled in a private subnet after saving /home/ec2-user/SageMaker to S3 (sagefence plan --fix direct).")
+		case CheckEgress:
+			parts = append(parts, "Restrict the security groups' egress to the destinations the notebook needs, or send it through an inspected proxy (sagefence plan --fix egress).")
+			if nat := centralNAT(a); nat != "" {
+				parts = append(parts, "Egress is central ("+nat+"): the security group is the local remedy; the central egress is the network team's to restrict.")
+			}
+		case CheckPublicSubnet:
+			parts = append(parts, "Move the notebook to a private subnet; disable MapPublicIpOnLaunch on "+a.Subnet.ID+" (sagefence plan --fix public-subnet).")
+		}
+		return parts
+	})
+}
+
+// remediationOf is the remediation of a verdict: none for a PASS,
+// errorText for an ERROR, else the text of each deciding check that fails
+// or needs review, in check order. fix appends a check's text for a FAIL;
+// a REVIEW of the egress path and open ingress read the same in every
+// control.
+func remediationOf(status finding.Status, checks []finding.Check, errorText string, fix func(parts []string, c finding.Check) []string) string {
 	switch status {
 	case finding.StatusPass:
 		return "None required."
 	case finding.StatusError:
-		return remediationError
+		return errorText
 	}
 	var parts []string
 	for _, c := range checks {
 		if c.Informational || (c.Status != finding.StatusFail && c.Status != finding.StatusReview) {
 			continue
 		}
-		switch c.ID {
-		case CheckDirect:
-			parts = append(parts, "DirectInternetAccess cannot be changed in place: recreate the notebook with DirectInternetAccess=Disabled in a private subnet after saving /home/ec2-user/SageMaker to S3 (sagefence plan --fix direct).")
-		case CheckEgress:
-			if c.Status == finding.StatusReview {
-				parts = append(parts, "Confirm that the transit or appliance path filters internet traffic, or record the necessity as an exception.")
-			} else {
-				parts = append(parts, "Restrict the security groups' egress to the destinations the notebook needs, or send it through an inspected proxy (sagefence plan --fix egress).")
-				if nat := centralNAT(a); nat != "" {
-					parts = append(parts, "Egress is central ("+nat+"): the security group is the local remedy; the central egress is the network team's to restrict.")
-				}
-			}
-		case CheckPublicSubnet:
-			parts = append(parts, "Move the notebook to a private subnet; disable MapPublicIpOnLaunch on "+a.Subnet.ID+" (sagefence plan --fix public-subnet).")
-		case CheckOpenIngress:
+		switch {
+		case c.ID == CheckEgress && c.Status == finding.StatusReview:
+			parts = append(parts, "Confirm that the transit or appliance path filters internet traffic, or record the necessity as an exception.")
+		case c.ID == CheckOpenIngress:
 			parts = append(parts, "Remove the security-group ingress rule open to 0.0.0.0/0 or ::/0.")
+		default:
+			parts = fix(parts, c)
 		}
 	}
 	return strings.Join(parts, " ")

@@ -198,7 +198,7 @@ func (h *handler) servePage(w http.ResponseWriter, r *http.Request) {
 	for i, res := range reportfmt.Sorted(rep.Results) {
 		nb := newNotebook(res)
 		if i < maxTimelines {
-			ts, err := h.src.History(ctx, res.AccountID, res.Region, res.Resource.Name)
+			ts, err := h.src.History(ctx, res.AccountID, res.Region, reportfmt.DisplayName(res))
 			if err != nil {
 				plain(w, http.StatusInternalServerError, "reading the history of "+nb.Key+": "+err.Error())
 				return
@@ -222,7 +222,7 @@ func (h *handler) focusNotebook(r *http.Request, rep *finding.Report, k key, now
 	}
 	var nb notebook
 	i := slices.IndexFunc(rep.Results, func(res finding.Result) bool {
-		return res.AccountID == k.account && res.Region == k.region && res.Resource.Name == k.name
+		return res.AccountID == k.account && res.Region == k.region && reportfmt.DisplayName(&res) == k.name
 	})
 	switch {
 	case i >= 0:
@@ -272,11 +272,14 @@ func parseKey(vals []string) (key, error) {
 }
 
 func newNotebook(res *finding.Result) notebook {
-	k := key{res.AccountID, res.Region, res.Resource.Name}.String()
+	// The name the history stores the result under: a Studio domain's
+	// or user profile's says what it is (studio-domain/NAME).
+	name := reportfmt.DisplayName(res)
+	k := key{res.AccountID, res.Region, name}.String()
 	nb := notebook{
 		Key: k, ID: elementID(k), Result: res,
 		Status: string(res.Status), StatusClass: strings.ToLower(string(res.Status)),
-		AccountID: res.AccountID, Region: res.Region, Name: res.Resource.Name, ARN: res.Resource.ARN,
+		AccountID: res.AccountID, Region: res.Region, Name: name, ARN: res.Resource.ARN,
 		InternetPath: string(res.InternetPath),
 		Evidence:     reportfmt.Evidence(res),
 		Reproduce:    res.Reproduce.Strings(),

@@ -57,10 +57,20 @@ var families = []family{
 		"CreateNotebookInstance", "DeleteNotebookInstance", "StartNotebookInstance",
 		"StopNotebookInstance", "UpdateNotebookInstance",
 	}},
-	// Exceptions match notebooks by tag, so a tag change can mute or
-	// unmute a finding. AddTags and DeleteTags apply to every SageMaker
-	// resource; Event.Relevant keeps only those naming a notebook instance.
-	{SourceSageMaker, "notebook tags (exceptions match on them)", []string{
+	// A Studio domain's verdict depends on its AppNetworkAccessType,
+	// subnets and default security groups (UpdateDomain changes them), on
+	// its user profiles' own groups, and its spaces are part of what a
+	// scan reads and a remediation stops.
+	{SourceSageMaker, "Studio domains, user profiles and spaces", []string{
+		"CreateDomain", "UpdateDomain", "DeleteDomain",
+		"CreateUserProfile", "UpdateUserProfile", "DeleteUserProfile",
+		"CreateSpace", "UpdateSpace", "DeleteSpace",
+	}},
+	// Exceptions match notebooks and Studio domains by tag, so a tag
+	// change can mute or unmute a finding. AddTags and DeleteTags apply to
+	// every SageMaker resource; Event.Relevant keeps only those naming a
+	// notebook instance or a Studio domain.
+	{SourceSageMaker, "notebook and Studio domain tags (exceptions match on them)", []string{
 		"AddTags", "DeleteTags",
 	}},
 	{SourceEC2, "routes and route tables", []string{
@@ -196,7 +206,7 @@ func (e Event) Relevant() bool {
 		return false
 	}
 	if e.Source == SourceSageMaker && (e.Name == "AddTags" || e.Name == "DeleteTags") {
-		return isNotebookARN(e.Resource)
+		return isTaggedARN(e.Resource)
 	}
 	return true
 }

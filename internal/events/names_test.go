@@ -109,9 +109,12 @@ func TestEveryNetworkReadIsWatched(t *testing.T) {
 			}
 		}
 	}
-	for _, n := range []string{"CreateNotebookInstance", "DeleteNotebookInstance", "StartNotebookInstance", "StopNotebookInstance", "UpdateNotebookInstance"} {
+	for _, n := range []string{"CreateNotebookInstance", "DeleteNotebookInstance", "StartNotebookInstance", "StopNotebookInstance", "UpdateNotebookInstance",
+		// Studio: what DescribeDomain, DescribeUserProfile and ListSpaces read.
+		"CreateDomain", "UpdateDomain", "DeleteDomain", "CreateUserProfile", "UpdateUserProfile", "DeleteUserProfile",
+		"CreateSpace", "UpdateSpace", "DeleteSpace"} {
 		if !slices.Contains(NamesOf(SourceSageMaker), n) {
-			t.Errorf("notebook lifecycle event %s missing", n)
+			t.Errorf("notebook or Studio lifecycle event %s missing", n)
 		}
 	}
 }

@@ -47,6 +47,9 @@ type trail struct {
 type sagemakerParams struct {
 	NotebookInstanceName string `json:"notebookInstanceName"`
 	ResourceARN          string `json:"resourceArn"`
+	// DomainID names the Studio domain of a domain, user profile or
+	// space call.
+	DomainID string `json:"domainId"`
 }
 
 // snsNotification is an SNS message as SNS delivers it to a subscribed
@@ -59,12 +62,15 @@ type snsNotification struct {
 var (
 	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-	// A notebook instance ARN in any partition:
-	// arn:aws:sagemaker:us-east-1:111122223333:notebook-instance/name.
-	notebookARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:notebook-instance/.+$`)
+	// A notebook instance's or a Studio domain's ARN in any partition:
+	// arn:aws:sagemaker:us-east-1:111122223333:notebook-instance/name,
+	// arn:aws:sagemaker:us-east-1:111122223333:domain/d-xxxxxxxxxxxx.
+	taggedARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:(notebook-instance|domain)/.+$`)
 )
 
-func isNotebookARN(s string) bool { return notebookARNRE.MatchString(s) }
+// isTaggedARN reports whether s names a resource whose tags exceptions
+// match on: a notebook instance or a Studio domain.
+func isTaggedARN(s string) bool { return taggedARNRE.MatchString(s) }
 
 // Parse reads one SQS message body: an EventBridge event whose
 // detail-type is "AWS API Call via CloudTrail", or the same event wrapped
@@ -122,7 +128,7 @@ func parse(body []byte, unwrap bool) (Event, error) {
 	if e.Source == SourceSageMaker && isObject(d.RequestParameters) {
 		var p sagemakerParams
 		if json.Unmarshal(d.RequestParameters, &p) == nil {
-			e.Resource = firstNonEmpty(p.ResourceARN, p.NotebookInstanceName)
+			e.Resource = firstNonEmpty(p.ResourceARN, p.NotebookInstanceName, p.DomainID)
 		}
 	}
 	return e, nil

@@ -89,6 +89,10 @@ func TestParseCloudTrailEvents(t *testing.T) {
 	tagNotebook.Name, tagNotebook.Resource = "AddTags", "arn:aws:sagemaker:us-east-1:444455556666:notebook-instance/research-nb"
 	tagModel := tagNotebook
 	tagModel.Resource = "arn:aws:sagemaker:us-east-1:444455556666:model/churn"
+	tagDomain := tagNotebook
+	tagDomain.Resource = "arn:aws:sagemaker:us-east-1:444455556666:domain/d-abc123"
+	updateDomain := stop
+	updateDomain.Name, updateDomain.Resource = "UpdateDomain", "d-abc123"
 
 	for _, tc := range []struct {
 		name     string
@@ -108,6 +112,10 @@ func TestParseCloudTrailEvents(t *testing.T) {
 			map[string]any{"userIdentity": map[string]any{"type": "AWSService", "invokedBy": "sagemaker.amazonaws.com"}}), serviceCaller, true},
 		{"tags of a notebook instance are relevant", edit(t, readEvent(t, "stopnotebook.json"), nil,
 			map[string]any{"eventName": "AddTags", "requestParameters": map[string]any{"resourceArn": tagNotebook.Resource, "tags": []any{}}}), tagNotebook, true},
+		{"tags of a Studio domain are relevant", edit(t, readEvent(t, "stopnotebook.json"), nil,
+			map[string]any{"eventName": "AddTags", "requestParameters": map[string]any{"resourceArn": tagDomain.Resource}}), tagDomain, true},
+		{"a Studio domain update is relevant", edit(t, readEvent(t, "stopnotebook.json"), nil,
+			map[string]any{"eventName": "UpdateDomain", "requestParameters": map[string]any{"domainId": "d-abc123"}}), updateDomain, true},
 		{"tags of another SageMaker resource are not", edit(t, readEvent(t, "stopnotebook.json"), nil,
 			map[string]any{"eventName": "AddTags", "requestParameters": map[string]any{"resourceArn": tagModel.Resource}}), tagModel, false},
 		{"an event name outside the list", edit(t, readEvent(t, "createroute.json"), nil,

@@ -14,6 +14,7 @@
 package exceptions
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -48,8 +49,13 @@ type Exception struct {
 	Line int
 }
 
-// Match selects notebooks. Every non-empty field must hold.
+// Match selects results. Every non-empty field must hold.
 type Match struct {
+	// Type is the resource type (finding.ResourceTypes) the exception
+	// covers. Empty means notebook instances: exceptions were written for
+	// them before Studio domains were scanned, and must not start muting
+	// a domain or user profile that happens to share a name or tags.
+	Type    string
 	Account string
 	Region  string
 	// Name is a path.Match glob over the notebook name.
@@ -218,7 +224,7 @@ func (p *parser) exception(idx int, n *yaml.Node) (Exception, bool) {
 func (p *parser) match(idx int, n *yaml.Node) Match {
 	var m Match
 	if n.Kind != yaml.MappingNode {
-		p.add(n, "exception %d: match must be a mapping of account, region, name, tags", idx)
+		p.add(n, "exception %d: match must be a mapping of type, account, region, name, tags", idx)
 		return m
 	}
 	for k, v := range p.fields(n) {
@@ -227,6 +233,11 @@ func (p *parser) match(idx int, n *yaml.Node) Match {
 			m.Account, _ = p.scalar(v, "match.account")
 			if m.Account != "" && (len(m.Account) != 12 || strings.Trim(m.Account, "0123456789") != "") {
 				p.add(v, "exception %d: match.account %q is not a 12-digit AWS account ID (quote it in YAML to keep leading zeros)", idx, m.Account)
+			}
+		case "type":
+			m.Type, _ = p.scalar(v, "match.type")
+			if !slices.Contains(finding.ResourceTypes(), m.Type) {
+				p.add(v, "exception %d: match.type %q is not a resource type sagefence reports (want %s)", idx, m.Type, strings.Join(finding.ResourceTypes(), ", "))
 			}
 		case "region":
 			m.Region, _ = p.scalar(v, "match.region")
@@ -248,10 +259,10 @@ func (p *parser) match(idx int, n *yaml.Node) Match {
 				}
 			}
 		default:
-			p.add(k, "exception %d: unknown match key %q (want account, region, name, tags)", idx, k.Value)
+			p.add(k, "exception %d: unknown match key %q (want type, account, region, name, tags)", idx, k.Value)
 		}
 	}
-	if m.Account == "" && m.Region == "" && m.Name == "" && len(m.Tags) == 0 {
+	if m.Type == "" && m.Account == "" && m.Region == "" && m.Name == "" && len(m.Tags) == 0 {
 		p.add(n, "exception %d: match is empty; an exception must name what it covers", idx)
 	}
 	return m
@@ -270,6 +281,9 @@ func yamlErrorLine(err error) int {
 
 // Matches reports whether the exception's match holds for res.
 func (m Match) Matches(res *finding.Result) bool {
+	if cmp.Or(m.Type, finding.ResourceType) != cmp.Or(res.Resource.Type, finding.ResourceType) {
+		return false
+	}
 	if m.Account != "" && m.Account != res.AccountID {
 		return false
 	}
@@ -293,6 +307,9 @@ func (m Match) Matches(res *finding.Result) bool {
 // String describes the match, e.g. "account=111111111111 name=dev-* tag:team=ml".
 func (m Match) String() string {
 	var parts []string
+	if m.Type != "" {
+		parts = append(parts, "type="+m.Type)
+	}
 	if m.Account != "" {
 		parts = append(parts, "account="+m.Account)
 	}

@@ -95,6 +95,8 @@ func TestParseErrorsNameFileAndLine(t *testing.T) {
 			[]string{`ex.yaml:5: exception 1: expires "30/01/2030" is not a date (want YYYY-MM-DD)`}},
 		{"impossible date", "exceptions:\n  - match: {name: a}\n    reason: r\n    owner: o\n    expires: 2030-02-30\n",
 			[]string{`ex.yaml:5: exception 1: expires "2030-02-30" is not a date`}},
+		{"unknown type", "exceptions:\n  - match: {type: \"AWS::SageMaker::Space\", name: a}\n    reason: r\n    owner: o\n    expires: 2030-01-01\n",
+			[]string{`ex.yaml:2: exception 1: match.type "AWS::SageMaker::Space" is not a resource type sagefence reports`}},
 		{"bad glob", "exceptions:\n  - match: {name: \"dev-[\"}\n    reason: r\n    owner: o\n    expires: 2030-01-01\n",
 			[]string{`ex.yaml:2: exception 1: match.name "dev-[" is not a valid glob`}},
 		{"bad account", "exceptions:\n  - match:\n      account: 12345\n    reason: r\n    owner: o\n    expires: 2030-01-01\n",
@@ -183,6 +185,26 @@ func TestMatch(t *testing.T) {
 				t.Errorf("Matches = %v, want %v", got, tt.want)
 			}
 		})
+	}
+	// match.type: absent means notebook instances, so that an exception
+	// written for notebooks never mutes a Studio domain of the same name.
+	domain := nb
+	domain.Resource.Type = finding.ResourceTypeDomain
+	for _, tt := range []struct {
+		name   string
+		match  exceptions.Match
+		res    *finding.Result
+		expect bool
+	}{
+		{"no type: a notebook", exceptions.Match{Name: "vendor-*"}, &nb, true},
+		{"no type: not a domain", exceptions.Match{Name: "vendor-*"}, &domain, false},
+		{"domain type: a domain", exceptions.Match{Type: finding.ResourceTypeDomain, Name: "vendor-*"}, &domain, true},
+		{"domain type: not a notebook", exceptions.Match{Type: finding.ResourceTypeDomain, Name: "vendor-*"}, &nb, false},
+		{"notebook type: a notebook", exceptions.Match{Type: finding.ResourceType}, &nb, true},
+	} {
+		if got := tt.match.Matches(tt.res); got != tt.expect {
+			t.Errorf("%s: Matches = %v, want %v", tt.name, got, tt.expect)
+		}
 	}
 	untagged := result("111111111111", "us-east-1", "vendor-mirror", finding.StatusFail, nil)
 	if (exceptions.Match{Tags: map[string]string{"team": "ml"}}).Matches(&untagged) {

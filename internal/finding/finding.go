@@ -18,12 +18,32 @@ const ControlID = "sagemaker-notebook-no-direct-internet-access"
 // ResourceType is the CloudFormation type name of the evaluated resource.
 const ResourceType = "AWS::SageMaker::NotebookInstance"
 
-// StudioControlID identifies the control on SageMaker Studio domains: their
-// AppNetworkAccessType must be VpcOnly. Its results are of DomainResourceType.
-const StudioControlID = "sagemaker-studio-no-direct-internet-access"
+// ControlIDStudio identifies the control on SageMaker Studio domains and
+// the user profiles that carry their own security groups.
+const ControlIDStudio = "sagemaker-studio-no-direct-internet-access"
 
-// DomainResourceType is the CloudFormation type name of a Studio domain.
-const DomainResourceType = "AWS::SageMaker::Domain"
+// CloudFormation type names of the Studio resources a result can be about.
+// A space has no network settings of its own (the API gives it no security
+// groups), so no result is about one.
+const (
+	ResourceTypeDomain      = "AWS::SageMaker::Domain"
+	ResourceTypeUserProfile = "AWS::SageMaker::UserProfile"
+)
+
+// ResourceTypes lists every resource type a result can be about.
+func ResourceTypes() []string {
+	return []string{ResourceType, ResourceTypeDomain, ResourceTypeUserProfile}
+}
+
+// ControlOf returns the control a result about resourceType is evaluated
+// under.
+func ControlOf(resourceType string) string {
+	switch resourceType {
+	case ResourceTypeDomain, ResourceTypeUserProfile:
+		return ControlIDStudio
+	}
+	return ControlID
+}
 
 // Status is a result's or a sub-check's outcome.
 type Status string
@@ -258,10 +278,7 @@ type Check struct {
 // Evidence is what a verdict was decided on: the fields and IDs used and the
 // route or rule that decided it.
 type Evidence struct {
-	DirectInternetAccess string `json:"direct_internet_access,omitempty"`
-	// AppNetworkAccessType is a Studio domain's setting (PublicInternetOnly
-	// or VpcOnly); notebooks leave it empty.
-	AppNetworkAccessType string   `json:"app_network_access_type,omitempty"`
+	DirectInternetAccess string   `json:"direct_internet_access,omitempty"`
 	NotebookStatus       string   `json:"notebook_status,omitempty"`
 	RootAccess           string   `json:"root_access,omitempty"`
 	SubnetID             string   `json:"subnet_id,omitempty"`
@@ -281,6 +298,29 @@ type Evidence struct {
 	DecidingRule  string `json:"deciding_rule,omitempty"`
 	// Notes explain anything unusual (blackholes, private NAT, missing facts).
 	Notes []string `json:"notes,omitempty"`
+
+	// StudioEvidence is set on the results of Studio domains and user
+	// profiles; its fields are the evidence's own in JSON. A pointer, so
+	// that a notebook's result (of which a report holds many) is no larger.
+	*StudioEvidence
+}
+
+// StudioEvidence is what a Studio domain's or user profile's verdict was
+// decided on besides the network facts (control
+// sagemaker-studio-no-direct-internet-access).
+type StudioEvidence struct {
+	DomainID string `json:"domain_id,omitempty"`
+	// AppNetworkAccessType is the domain's, as DescribeDomain returned it.
+	AppNetworkAccessType string `json:"app_network_access_type,omitempty"`
+	// SubnetIDs are all of the domain's subnets; Evidence.SubnetID is the
+	// one whose path decided.
+	SubnetIDs       []string `json:"subnet_ids,omitempty"`
+	UserProfileName string   `json:"user_profile_name,omitempty"`
+	// AppsWith names whose apps carry Evidence.SecurityGroupIDs: "default
+	// user settings", "default space settings (shared spaces)", "domain
+	// settings (domain-level apps)", or a user profile's own and the
+	// domain's default groups.
+	AppsWith string `json:"apps_with,omitempty"`
 }
 
 // Error is an account, region or resource that could not be read.

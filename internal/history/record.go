@@ -16,6 +16,7 @@ import (
 
 	"github.com/sagefence/sagefence/internal/finding"
 	reportjson "github.com/sagefence/sagefence/internal/report/json"
+	"github.com/sagefence/sagefence/internal/report/reportfmt"
 	"github.com/sagefence/sagefence/internal/statedb"
 )
 
@@ -183,16 +184,23 @@ func groupByScope(read []Scope, results []finding.Result) ([]scopeResults, error
 		return cmp.Or(cmp.Compare(a.scope.AccountID, b.scope.AccountID), cmp.Compare(a.scope.Region, b.scope.Region))
 	})
 	for _, sc := range scopes {
-		slices.SortFunc(sc.results, func(a, b incoming) int { return cmp.Compare(a.r.Resource.Name, b.r.Resource.Name) })
+		slices.SortFunc(sc.results, func(a, b incoming) int { return cmp.Compare(storedName(a.r), storedName(b.r)) })
 		for i := 1; i < len(sc.results); i++ {
-			if sc.results[i].r.Resource.Name == sc.results[i-1].r.Resource.Name {
+			if storedName(sc.results[i].r) == storedName(sc.results[i-1].r) {
 				return nil, fmt.Errorf("history: the report holds notebook %s/%s/%s twice",
-					sc.scope.AccountID, sc.scope.Region, sc.results[i].r.Resource.Name)
+					sc.scope.AccountID, sc.scope.Region, storedName(sc.results[i].r))
 			}
 		}
 	}
 	return scopes, nil
 }
+
+// storedName is the name a result is stored and its transitions reported
+// under: a notebook's own name, and for a Studio domain or user profile a
+// name that says so ("studio-domain/research"), which no notebook can have
+// (notebook names hold no "/"), so that a domain named like a notebook of
+// its region does not take its place.
+func storedName(r *finding.Result) string { return reportfmt.DisplayName(r) }
 
 // encodeChunk is how many results one encoding job holds.
 const encodeChunk = 256
@@ -272,7 +280,7 @@ func (w *writer) apply(ctx context.Context, sc scopeResults, trs []Transition) (
 	}
 	for _, in := range sc.results {
 		r := in.r
-		name, status := r.Resource.Name, string(r.Status)
+		name, status := storedName(r), string(r.Status)
 		st, ok := old[name]
 		switch {
 		case !ok:

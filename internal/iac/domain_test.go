@@ -304,7 +304,7 @@ Resources:
 				t.Fatalf("%d results, want the domain and the notebook: %v", len(res), by)
 			}
 			d, n := by[tc.domain], by[tc.nb]
-			if d.ControlID != finding.StudioControlID || d.Resource.Type != finding.DomainResourceType {
+			if d.ControlID != finding.ControlIDStudio || d.Resource.Type != finding.ResourceTypeDomain {
 				t.Errorf("domain: control %q type %q", d.ControlID, d.Resource.Type)
 			}
 			if n.ControlID != finding.ControlID || n.Resource.Type != finding.ResourceType {
@@ -319,10 +319,10 @@ Resources:
 			if !slices.Equal(n.Compliance["aws-securityhub"], []string{"SageMaker.1"}) {
 				t.Errorf("notebook compliance = %v", n.Compliance)
 			}
-			if d.Evidence.AppNetworkAccessType == "" || d.Evidence.DirectInternetAccess != "" || d.Evidence.SubnetID != "" {
+			if d.Evidence.StudioEvidence == nil || d.Evidence.AppNetworkAccessType == "" || d.Evidence.DirectInternetAccess != "" || d.Evidence.SubnetID != "" {
 				t.Errorf("domain evidence = %+v", d.Evidence)
 			}
-			if n.Evidence.AppNetworkAccessType != "" || n.Evidence.DirectInternetAccess == "" {
+			if n.Evidence.StudioEvidence != nil || n.Evidence.DirectInternetAccess == "" {
 				t.Errorf("notebook evidence = %+v", n.Evidence)
 			}
 			if n.Status != finding.StatusFail {

@@ -354,7 +354,7 @@ func toError(e model.Error) finding.Error {
 // form every result carries.
 func Compliance() (map[string]map[string][]string, error) {
 	out := map[string]map[string][]string{}
-	for _, id := range []string{finding.ControlID, finding.StudioControlID} {
+	for _, id := range []string{finding.ControlID, finding.ControlIDStudio} {
 		catalog, err := control.CatalogFor(id)
 		if err != nil {
 			return nil, fmt.Errorf("compliance of %s: %w", id, err)

@@ -190,7 +190,7 @@ func (s *Scanner) Verdict(nb *model.Notebook) finding.Result {
 	o := decide(nb)
 	controlID, resourceType := finding.ControlID, finding.ResourceType
 	if model.IsDomain(nb.Type) {
-		controlID, resourceType = finding.StudioControlID, finding.DomainResourceType
+		controlID, resourceType = finding.ControlIDStudio, finding.ResourceTypeDomain
 	}
 	check := finding.Check{ID: control.CheckDirect, Severity: finding.SeverityHigh, Status: o.status, Message: o.message}
 	var notes []string
@@ -227,7 +227,8 @@ func (s *Scanner) Verdict(nb *model.Notebook) finding.Result {
 		}
 	}
 	if model.IsDomain(nb.Type) {
-		r.Evidence.AppNetworkAccessType = evidenceValue(nb.AppNetworkAccessType, "omitted (API default: PublicInternetOnly)")
+		r.Evidence.StudioEvidence = &finding.StudioEvidence{
+			AppNetworkAccessType: evidenceValue(nb.AppNetworkAccessType, "omitted (API default: PublicInternetOnly)")}
 		writtenAs(domainAttrName(nb.Kind), nb.AppNetworkAccessType, r.Evidence.AppNetworkAccessType)
 	} else {
 		diaName, subnetName := attrNames(nb.Kind)

@@ -81,8 +81,8 @@ func checkVersion(v *string, name string) error {
 	switch {
 	case v == nil || *v == "":
 		return &InputError{File: name, Msg: "no schema_version: not a sagefence inventory"}
-	case *v != SchemaVersion && *v != SchemaVersion1:
-		return &InputError{File: name, Msg: fmt.Sprintf("inventory schema_version %q is not supported (this sagefence reads %q and %q)", *v, SchemaVersion1, SchemaVersion)}
+	case *v != SchemaVersion && *v != SchemaVersion2 && *v != SchemaVersion1:
+		return &InputError{File: name, Msg: fmt.Sprintf("inventory schema_version %q is not supported (this sagefence reads %q, %q and %q)", *v, SchemaVersion1, SchemaVersion2, SchemaVersion)}
 	}
 	return nil
 }
@@ -146,6 +146,46 @@ func (inv *Inventory) Validate() error {
 			}
 			names[nb.Name] = true
 		}
+		if err := validateDomains(i, r.StudioDomains); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateDomains checks that every domain, and every profile and space of
+// one, is named once.
+func validateDomains(i int, domains []StudioDomain) error {
+	ids := make(map[string]bool, len(domains))
+	for j, d := range domains {
+		if d.ID == "" {
+			return fmt.Errorf("regions[%d].studio_domains[%d]: id is empty", i, j)
+		}
+		if ids[d.ID] {
+			return fmt.Errorf("regions[%d].studio_domains[%d]: domain %q appears twice", i, j, d.ID)
+		}
+		ids[d.ID] = true
+		if err := uniqueNames(d.UserProfiles, func(p StudioUserProfile) string { return p.Name }); err != nil {
+			return fmt.Errorf("regions[%d].studio_domains[%d] (%s): user profile %w", i, j, d.ID, err)
+		}
+		if err := uniqueNames(d.Spaces, func(s StudioSpace) string { return s.Name }); err != nil {
+			return fmt.Errorf("regions[%d].studio_domains[%d] (%s): space %w", i, j, d.ID, err)
+		}
+	}
+	return nil
+}
+
+func uniqueNames[T any](items []T, name func(T) string) error {
+	seen := make(map[string]bool, len(items))
+	for k, it := range items {
+		n := name(it)
+		if n == "" {
+			return fmt.Errorf("[%d]: name is empty", k)
+		}
+		if seen[n] {
+			return fmt.Errorf("%q appears twice", n)
+		}
+		seen[n] = true
 	}
 	return nil
 }

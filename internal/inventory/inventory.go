@@ -11,9 +11,14 @@ import "time"
 // Version 2 added what the path analysis needs past the notebook's subnet:
 // transit gateway attachments and route tables, prefix lists, internet
 // gateway attachment states, the coverage of each read and the accounts
-// read for networking only. Version 1 snapshots still load: what they lack
-// is evaluated as not collected (see Region.Coverage).
-const SchemaVersion = "2"
+// read for networking only. Version 3 added SageMaker Studio domains
+// (Region.StudioDomains) and the resource kinds read (Inventory.Resources).
+// Version 1 and 2 snapshots still load: what they lack is evaluated as not
+// collected (see Region.Coverage); they hold notebook instances only.
+const SchemaVersion = "3"
+
+// SchemaVersion2 is the snapshot version before Studio domains, still read.
+const SchemaVersion2 = "2"
 
 // SchemaVersion1 is the first snapshot version, still read.
 const SchemaVersion1 = "1"
@@ -39,6 +44,24 @@ type Inventory struct {
 	// naming the account); one into an account in scope that could not be
 	// read is ERROR.
 	NetworkAccounts []string `json:"network_accounts,omitempty"`
+	// Resources are the resource kinds this collection read
+	// (ResourceNotebookInstances, ResourceStudioDomains; schema 3). Empty
+	// in older snapshots, which read notebook instances only.
+	Resources []string `json:"resources,omitempty"`
+}
+
+// ReadsResource reports whether the collection read resources of kind
+// (ResourceNotebookInstances or ResourceStudioDomains).
+func (inv *Inventory) ReadsResource(kind string) bool {
+	if len(inv.Resources) == 0 {
+		return kind == ResourceNotebookInstances
+	}
+	for _, r := range inv.Resources {
+		if r == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // Shard names one of Count shards (Index from 0).
@@ -75,6 +98,11 @@ type Region struct {
 	// PrefixLists are the managed prefix lists a security group rule or a
 	// route of this account-region references.
 	PrefixLists []PrefixList `json:"prefix_lists,omitempty"`
+
+	// StudioDomains are the SageMaker Studio domains of the account-region
+	// (schema 3), when the collection read them (Inventory.Resources). A
+	// failed sagemaker:ListDomains is a region error with no resource.
+	StudioDomains []StudioDomain `json:"studio_domains,omitempty"`
 
 	// NetworkOnly is true when the account-region was read for networking
 	// only (a transit gateway owner's or an egress VPC's account): its

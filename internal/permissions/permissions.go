@@ -77,8 +77,13 @@ type Scope string
 
 // Scopes, each rendered by Policy into ARN patterns.
 const (
-	ScopeAny                Scope = "any"
-	ScopeNotebook           Scope = "notebook-instance"
+	ScopeAny      Scope = "any"
+	ScopeNotebook Scope = "notebook-instance"
+	// ScopeStudio is Studio domains and their user profiles.
+	ScopeStudio Scope = "studio-domain"
+	// ScopeTagged is what sagefence reads tags of: notebook instances
+	// and Studio domains.
+	ScopeTagged             Scope = "tagged-sagemaker-resource"
 	ScopeLifecycleConfig    Scope = "notebook-instance-lifecycle-config"
 	ScopeSecurityGroup      Scope = "security-group"
 	ScopeSubnet             Scope = "subnet"
@@ -160,7 +165,15 @@ func catalog() []Action {
 		// Notebooks.
 		{"sagemaker", "ListNotebookInstances", audit, "", r, ScopeAny, "List", "Enumerate notebook instances per region."},
 		{"sagemaker", "DescribeNotebookInstance", audit, "", r, ScopeNotebook, "NotebookRead", "Read DirectInternetAccess, SubnetId, SecurityGroups and the ENI (List does not return them)."},
-		{"sagemaker", "ListTags", audit, "", r, ScopeNotebook, "NotebookRead", "Read notebook tags for exceptions and ownership."},
+		{"sagemaker", "ListTags", audit, "", r, ScopeTagged, "TagsRead", "Read notebook and Studio domain tags for exceptions and ownership."},
+
+		// Studio domains.
+		{"sagemaker", "ListDomains", audit, "", r, ScopeAny, "List", "Enumerate Studio domains per region."},
+		{"sagemaker", "ListUserProfiles", audit, "", r, ScopeAny, "List", "Enumerate a domain's user profiles (their security groups apply to their apps)."},
+		{"sagemaker", "ListSpaces", audit, "", r, ScopeAny, "List", "Enumerate a domain's spaces, their owners and sharing."},
+		{"sagemaker", "ListApps", audit, "", r, ScopeAny, "List", "Enumerate a domain's apps (what a remediation must stop)."},
+		{"sagemaker", "DescribeDomain", audit, "", r, ScopeStudio, "StudioRead", "Read AppNetworkAccessType, the subnets and the default security groups (List does not return them)."},
+		{"sagemaker", "DescribeUserProfile", audit, "", r, ScopeStudio, "StudioRead", "Read a user profile's own security groups."},
 
 		// Network objects a notebook's path depends on.
 		{"ec2", "DescribeSubnets", audit, "", r, ScopeAny, "Describe", "Subnet, VPC and MapPublicIpOnLaunch of each notebook."},

@@ -21,6 +21,8 @@ func wantLists() (audit []string, optional map[string]Feature, remediateOnly []s
 		"ec2:DescribeVpcEndpoints", "ec2:DescribeTransitGatewayAttachments", "ec2:DescribeTransitGatewayVpcAttachments",
 		"ec2:DescribeTransitGatewayRouteTables", "ec2:SearchTransitGatewayRoutes", "ec2:DescribeManagedPrefixLists",
 		"ec2:GetManagedPrefixListEntries",
+		"sagemaker:ListDomains", "sagemaker:DescribeDomain", "sagemaker:ListUserProfiles",
+		"sagemaker:DescribeUserProfile", "sagemaker:ListSpaces", "sagemaker:ListApps",
 	}
 	optional = map[string]Feature{
 		"securityhub:BatchImportFindings": FeatureSecurityHub,

@@ -249,6 +249,16 @@ func (o policyOptions) resources(s Scope) []string {
 	switch s {
 	case ScopeNotebook:
 		return []string{fmt.Sprintf("arn:%s:sagemaker:*:%s:notebook-instance/*", p, acct)}
+	case ScopeStudio:
+		return []string{
+			fmt.Sprintf("arn:%s:sagemaker:*:%s:domain/*", p, acct),
+			fmt.Sprintf("arn:%s:sagemaker:*:%s:user-profile/*/*", p, acct),
+		}
+	case ScopeTagged:
+		return []string{
+			fmt.Sprintf("arn:%s:sagemaker:*:%s:notebook-instance/*", p, acct),
+			fmt.Sprintf("arn:%s:sagemaker:*:%s:domain/*", p, acct),
+		}
 	case ScopeLifecycleConfig:
 		return []string{fmt.Sprintf("arn:%s:sagemaker:*:%s:notebook-instance-lifecycle-config/*", p, acct)}
 	case ScopeSecurityGroup:

@@ -55,6 +55,15 @@ func seed(t *testing.T, url string) {
 	}
 }
 
+// withStudio puts a proxy in front of moto that answers the Studio reads
+// moto 5.2 lacks (ListUserProfiles, DescribeUserProfile, ListSpaces,
+// ListApps; MOTO-NOTES.md) and returns its URL.
+func withStudio(t *testing.T, url string) string {
+	p := testenv.NewFaultProxy(t, url)
+	p.Add(testenv.MotoStudioAnswers(testenv.NewStudioLedger())...)
+	return p.URL()
+}
+
 // clientsFor builds real SDK clients against url, recording every
 // operation they invoke.
 func clientsFor(url string, rec *permissions.Recorder) Clients {
@@ -88,7 +97,7 @@ func TestAuditAgainstMotoIsAllGranted(t *testing.T) {
 	seed(t, m.URL())
 	rec := permissions.NewRecorder()
 
-	r, err := Run(context.Background(), clientsFor(m.URL(), rec), Options{Mode: permissions.ModeAudit})
+	r, err := Run(context.Background(), clientsFor(withStudio(t, m.URL()), rec), Options{Mode: permissions.ModeAudit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +149,7 @@ func TestRemediateAgainstMotoDryRunsAndCannotSimulate(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r, err := Run(context.Background(), clientsFor(m.URL(), rec), Options{
+	r, err := Run(context.Background(), clientsFor(withStudio(t, m.URL()), rec), Options{
 		Mode: permissions.ModeRemediate, BackupBucket: "s3://sagefence-backups/nb",
 	})
 	if err != nil {
@@ -223,6 +232,7 @@ func TestFaultProxyDenialsAreNamedExactly(t *testing.T) {
 		// One EC2 DryRun write, denied everywhere.
 		testenv.Rule{Op: "ec2:AuthorizeSecurityGroupEgress", When: testenv.ParamEquals("DryRun", "true"), Fault: testenv.AccessDenied()},
 	)
+	proxy.Add(testenv.MotoStudioAnswers(testenv.NewStudioLedger())...)
 	rec := permissions.NewRecorder()
 	r, err := Run(context.Background(), clientsFor(proxy.URL(), rec), Options{
 		Mode: permissions.ModeRemediate, Regions: []string{"us-east-1", "eu-west-1"},
@@ -333,6 +343,7 @@ func TestRemediateAgainstMotoWithAnEmulatedSimulator(t *testing.T) {
 	sim := &simulator{deny: map[string]bool{"kms:CreateGrant": true}, context: map[string][]string{}}
 	proxy := testenv.NewFaultProxy(t, m.URL())
 	proxy.Add(testenv.Rule{Op: "iam:SimulatePrincipalPolicy", Fault: testenv.Fault{Answer: sim.answer}})
+	proxy.Add(testenv.MotoStudioAnswers(testenv.NewStudioLedger())...)
 	rec := permissions.NewRecorder()
 
 	r, err := Run(context.Background(), clientsFor(proxy.URL(), rec), Options{

@@ -210,6 +210,30 @@ func (fakeSageMaker) DescribeNotebookInstanceLifecycleConfig(context.Context, *s
 	return nil, apiErr("ValidationException")
 }
 
+func (fakeSageMaker) ListDomains(context.Context, *sagemaker.ListDomainsInput, ...func(*sagemaker.Options)) (*sagemaker.ListDomainsOutput, error) {
+	return &sagemaker.ListDomainsOutput{}, nil
+}
+
+func (fakeSageMaker) DescribeDomain(context.Context, *sagemaker.DescribeDomainInput, ...func(*sagemaker.Options)) (*sagemaker.DescribeDomainOutput, error) {
+	return nil, apiErr("ResourceNotFound")
+}
+
+func (fakeSageMaker) ListUserProfiles(context.Context, *sagemaker.ListUserProfilesInput, ...func(*sagemaker.Options)) (*sagemaker.ListUserProfilesOutput, error) {
+	return &sagemaker.ListUserProfilesOutput{}, nil
+}
+
+func (fakeSageMaker) DescribeUserProfile(context.Context, *sagemaker.DescribeUserProfileInput, ...func(*sagemaker.Options)) (*sagemaker.DescribeUserProfileOutput, error) {
+	return nil, apiErr("ResourceNotFound")
+}
+
+func (fakeSageMaker) ListSpaces(context.Context, *sagemaker.ListSpacesInput, ...func(*sagemaker.Options)) (*sagemaker.ListSpacesOutput, error) {
+	return &sagemaker.ListSpacesOutput{}, nil
+}
+
+func (fakeSageMaker) ListApps(context.Context, *sagemaker.ListAppsInput, ...func(*sagemaker.Options)) (*sagemaker.ListAppsOutput, error) {
+	return &sagemaker.ListAppsOutput{}, nil
+}
+
 func fakeClients(arn string, im IAMAPI, ec fakeEC2) Clients {
 	if ec.regions == nil {
 		ec.regions = []string{"us-east-1", "eu-west-1"}

@@ -218,6 +218,42 @@ func probeFor(action string) probe {
 				})
 				return MethodCall, err
 			}}
+	case "sagemaker:ListDomains":
+		return probe{regional: true, call: func(r *run, rs *regionState) (Method, error) {
+			out, err := rs.c.SageMaker.ListDomains(r.ctx, &sagemaker.ListDomainsInput{MaxResults: aws.Int32(1)})
+			if err == nil && len(out.Domains) > 0 {
+				rs.domainID = aws.ToString(out.Domains[0].DomainId)
+			}
+			return MethodCall, err
+		}}
+	case "sagemaker:DescribeDomain":
+		return probe{regional: true, notFound: []string{"ValidationException", "ResourceNotFound"},
+			call: func(r *run, rs *regionState) (Method, error) {
+				_, err := rs.c.SageMaker.DescribeDomain(r.ctx, &sagemaker.DescribeDomainInput{DomainId: aws.String(rs.domain())})
+				return MethodCall, err
+			}}
+	case "sagemaker:ListUserProfiles":
+		return probe{regional: true, call: func(r *run, rs *regionState) (Method, error) {
+			_, err := rs.c.SageMaker.ListUserProfiles(r.ctx, &sagemaker.ListUserProfilesInput{MaxResults: aws.Int32(1)})
+			return MethodCall, err
+		}}
+	case "sagemaker:DescribeUserProfile":
+		return probe{regional: true, notFound: []string{"ValidationException", "ResourceNotFound"},
+			call: func(r *run, rs *regionState) (Method, error) {
+				_, err := rs.c.SageMaker.DescribeUserProfile(r.ctx, &sagemaker.DescribeUserProfileInput{
+					DomainId: aws.String(rs.domain()), UserProfileName: aws.String(probeName)})
+				return MethodCall, err
+			}}
+	case "sagemaker:ListSpaces":
+		return probe{regional: true, call: func(r *run, rs *regionState) (Method, error) {
+			_, err := rs.c.SageMaker.ListSpaces(r.ctx, &sagemaker.ListSpacesInput{MaxResults: aws.Int32(1)})
+			return MethodCall, err
+		}}
+	case "sagemaker:ListApps":
+		return probe{regional: true, call: func(r *run, rs *regionState) (Method, error) {
+			_, err := rs.c.SageMaker.ListApps(r.ctx, &sagemaker.ListAppsInput{MaxResults: aws.Int32(1)})
+			return MethodCall, err
+		}}
 	case "sagemaker:DescribeNotebookInstanceLifecycleConfig":
 		return probe{regional: true, notFound: []string{"ValidationException", "ResourceNotFound"},
 			call: func(r *run, rs *regionState) (Method, error) {
@@ -351,7 +387,19 @@ type regionState struct {
 	subnetID        string
 	tgwRouteTableID string
 	prefixListID    string
+	domainID        string
 	note            string
+}
+
+// probeDomainID is the Studio domain the describe probes ask for when the
+// region has none (a domain ID's shape; never created).
+const probeDomainID = "d-sagefenceprobe0"
+
+func (rs *regionState) domain() string {
+	if rs.domainID != "" {
+		return rs.domainID
+	}
+	return probeDomainID
 }
 
 func (rs *regionState) notebook() string {
@@ -509,8 +557,10 @@ func (r *run) simResource(action string, rs *regionState) string {
 	}
 	a, _ := permissions.Lookup(action)
 	switch a.Scope {
-	case permissions.ScopeNotebook:
+	case permissions.ScopeNotebook, permissions.ScopeTagged:
 		return rs.notebookResource(r)
+	case permissions.ScopeStudio:
+		return fmt.Sprintf("arn:%s:sagemaker:%s:%s:domain/%s", p, region, acct, rs.domain())
 	case permissions.ScopeLifecycleConfig:
 		name := rs.lifecycleConfig
 		if name == "" {

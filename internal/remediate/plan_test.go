@@ -402,6 +402,18 @@ func TestOnlyFailResultsArePlanned(t *testing.T) {
 	}
 }
 
+// TestStudioResultsAreNotPlannedAsNotebooks: a failing Studio domain that
+// shares a notebook's name must not have the notebook's fixes planned
+// for it.
+func TestStudioResultsAreNotPlannedAsNotebooks(t *testing.T) {
+	domain := result("nb-egress", "FAIL", fail(checkEgress))
+	domain.ControlID, domain.Resource.Type = finding.ControlIDStudio, finding.ResourceTypeDomain
+	p := mustPlan(t, fixture(), &finding.Report{Results: []finding.Result{domain}}, PlanOptions{})
+	if len(p.Actions) != 0 || len(p.Notes) != 0 {
+		t.Errorf("actions %+v, notes %q: want none for a Studio domain", p.Actions, p.Notes)
+	}
+}
+
 func TestPlanJSONHasTheContractFields(t *testing.T) {
 	var buf bytes.Buffer
 	if err := mustPlan(t, fixture(), fixtureReport(), PlanOptions{}).Encode(&buf); err != nil {

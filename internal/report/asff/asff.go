@@ -32,6 +32,12 @@ const FindingType = "Software and Configuration Checks/AWS Security Best Practic
 // ResourceType is the ASFF resource type of a SageMaker notebook instance.
 const ResourceType = "AwsSageMakerNotebookInstance"
 
+// ResourceTypeOther is the ASFF resource type of a Studio domain or user
+// profile: ASFF has no type of its own for them (its SageMaker types are
+// the notebook instance's only), so they are "Other" with their facts in
+// Details.Other.
+const ResourceTypeOther = "Other"
+
 // Security Hub field limits (API reference, AwsSecurityFinding).
 const (
 	maxTitle        = 256
@@ -135,14 +141,7 @@ func build(r *finding.Report, res *finding.Result, created, updated string) type
 		},
 		RecordState:   types.RecordStateActive,
 		ProductFields: productFields(r, res),
-		Resources: []types.Resource{{
-			Type:      aws.String(ResourceType),
-			Id:        aws.String(reportfmt.ResourceID(res)),
-			Partition: types.Partition(partition),
-			Region:    aws.String(res.Region),
-			Tags:      res.Resource.Tags,
-			Details:   &types.ResourceDetails{AwsSageMakerNotebookInstance: details(res)},
-		}},
+		Resources:     []types.Resource{resource(res, partition)},
 	}
 	if res.Remediation != "" {
 		f.Remediation = &types.Remediation{Recommendation: &types.Recommendation{Text: aws.String(truncate(res.Remediation, maxRemediation))}}
@@ -242,6 +241,36 @@ func productFields(r *finding.Report, res *finding.Result) map[string]string {
 	return m
 }
 
+// resource is the finding's resource: a notebook instance with its ASFF
+// details, or a Studio domain or user profile as "Other".
+func resource(res *finding.Result, partition string) types.Resource {
+	r := types.Resource{
+		Type:      aws.String(ResourceType),
+		Id:        aws.String(reportfmt.ResourceID(res)),
+		Partition: types.Partition(partition),
+		Region:    aws.String(res.Region),
+		Tags:      res.Resource.Tags,
+	}
+	if res.Resource.Type != finding.ResourceTypeDomain && res.Resource.Type != finding.ResourceTypeUserProfile {
+		r.Details = &types.ResourceDetails{AwsSageMakerNotebookInstance: details(res)}
+		return r
+	}
+	r.Type = aws.String(ResourceTypeOther)
+	e := res.Evidence
+	other := map[string]string{"ResourceType": res.Resource.Type, "Name": res.Resource.Name, "VpcId": e.VPCID,
+		"SubnetId": e.SubnetID, "SecurityGroups": strings.Join(e.SecurityGroupIDs, ",")}
+	if s := e.StudioEvidence; s != nil {
+		other["DomainId"], other["AppNetworkAccessType"], other["UserProfileName"] = s.DomainID, s.AppNetworkAccessType, s.UserProfileName
+	}
+	for k, v := range other {
+		if v == "" {
+			delete(other, k)
+		}
+	}
+	r.Details = &types.ResourceDetails{Other: other}
+	return r
+}
+
 func details(res *finding.Result) *types.AwsSageMakerNotebookInstanceDetails {
 	e := res.Evidence
 	d := &types.AwsSageMakerNotebookInstanceDetails{
@@ -267,13 +296,13 @@ func details(res *finding.Result) *types.AwsSageMakerNotebookInstanceDetails {
 func title(res *finding.Result) string {
 	switch res.Status {
 	case finding.StatusPass:
-		return "SageMaker notebook instance " + res.Resource.Name + " has no uncontrolled internet access"
+		return reportfmt.Noun(res) + " " + res.Resource.Name + " has no uncontrolled internet access"
 	case finding.StatusError:
-		return "SageMaker notebook instance " + res.Resource.Name + " could not be evaluated"
+		return reportfmt.Noun(res) + " " + res.Resource.Name + " could not be evaluated"
 	case finding.StatusReview:
-		return "SageMaker notebook instance " + res.Resource.Name + " needs review: internet path " + string(res.InternetPath)
+		return reportfmt.Noun(res) + " " + res.Resource.Name + " needs review: internet path " + string(res.InternetPath)
 	}
-	return "SageMaker notebook instance " + res.Resource.Name + " has internet access (" + string(res.InternetPath) + ")"
+	return reportfmt.Noun(res) + " " + res.Resource.Name + " has internet access (" + string(res.InternetPath) + ")"
 }
 
 func description(res *finding.Result) string {

@@ -4,6 +4,7 @@
 package csv
 
 import (
+	"cmp"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -37,7 +38,7 @@ func Write(w io.Writer, r *finding.Report) error {
 	for _, id := range checks {
 		header = append(header, "check:"+id)
 	}
-	header = append(header, "compliance", "remediation", "mute_reason", "mute_owner", "mute_expires", "tags")
+	header = append(header, "compliance", "remediation", "mute_reason", "mute_owner", "mute_expires", "tags", "resource_type", "control_id")
 
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
@@ -55,7 +56,8 @@ func Write(w io.Writer, r *finding.Report) error {
 		if res.Mute != nil {
 			mute = *res.Mute
 		}
-		row = append(row, compliance(res.Compliance), res.Remediation, mute.Reason, mute.Owner, mute.Expires, tags(res.Resource.Tags))
+		row = append(row, compliance(res.Compliance), res.Remediation, mute.Reason, mute.Owner, mute.Expires, tags(res.Resource.Tags),
+			cmp.Or(res.Resource.Type, finding.ResourceType), cmp.Or(res.ControlID, finding.ControlID))
 		for j := range row {
 			row[j] = Neutralize(row[j])
 		}

@@ -90,6 +90,9 @@ type page struct {
 	Regions    []string
 	Statuses   []finding.Status
 	Incomplete string
+	// Noun is what the rows are: "notebooks", or "results" when they are
+	// about more than one resource type.
+	Noun string
 }
 
 type card struct {
@@ -136,6 +139,9 @@ type row struct {
 	Reproduce []string
 	// Path is the deciding path, hop by hop.
 	Path []finding.Hop
+	// TypeHeading starts a group of rows about one resource type (only in
+	// a report about more than one): "SageMaker Studio domains (2)".
+	TypeHeading string
 }
 
 func newPage(r *finding.Report) page {
@@ -197,7 +203,13 @@ func newPage(r *finding.Report) page {
 	p.Groups, p.MoreGroup = groups(r)
 
 	accounts, regions := map[string]bool{}, map[string]bool{}
-	for _, res := range reportfmt.Sorted(r.Results) {
+	sorted := reportfmt.Sorted(r.Results)
+	headings := typeHeadings(sorted)
+	p.Noun = "notebooks"
+	if headings != nil {
+		p.Noun = "results"
+	}
+	for i, res := range sorted {
 		accounts[res.AccountID] = true
 		regions[res.Region] = true
 		rw := row{
@@ -208,6 +220,9 @@ func newPage(r *finding.Report) page {
 			Partition: reportfmt.Partition(res),
 			Reproduce: res.Reproduce.Strings(),
 			Path:      res.Hops,
+		}
+		if headings != nil {
+			rw.TypeHeading = headings[i]
 		}
 		var failing []string
 		for _, c := range res.Checks {
@@ -236,7 +251,7 @@ func newPage(r *finding.Report) page {
 	if !r.Complete {
 		var parts []string
 		if n := count(finding.StatusError); n > 0 {
-			parts = append(parts, plural(n, "notebook could not be evaluated", "notebooks could not be evaluated"))
+			parts = append(parts, plural(n, strings.TrimSuffix(p.Noun, "s")+" could not be evaluated", p.Noun+" could not be evaluated"))
 		}
 		if n := len(r.Errors); n > 0 {
 			parts = append(parts, plural(n, "call failed while collecting", "calls failed while collecting"))
@@ -244,6 +259,40 @@ func newPage(r *finding.Report) page {
 		p.Incomplete = "Incomplete scan: " + strings.Join(parts, " and ") + ". What could not be read is not assumed compliant."
 	}
 	return p
+}
+
+// typeHeadings groups sorted by resource type (notebook instances, Studio
+// domains, Studio user profiles; each group keeps its order) and returns
+// the heading that starts each group, by index; nil when every result is
+// of one type, whose rows need no heading.
+func typeHeadings(sorted []*finding.Result) []string {
+	count := map[string]int{}
+	for _, res := range sorted {
+		count[typeOf(res)]++
+	}
+	if len(count) < 2 {
+		return nil
+	}
+	order := finding.ResourceTypes()
+	slices.SortStableFunc(sorted, func(a, b *finding.Result) int {
+		return slices.Index(order, typeOf(a)) - slices.Index(order, typeOf(b))
+	})
+	out := make([]string, len(sorted))
+	for i, res := range sorted {
+		if i == 0 || typeOf(sorted[i-1]) != typeOf(res) {
+			out[i] = fmt.Sprintf("%ss (%d)", reportfmt.Noun(res), count[typeOf(res)])
+		}
+	}
+	return out
+}
+
+// typeOf is a result's resource type; a result without one (read from an
+// older report) is a notebook instance's.
+func typeOf(res *finding.Result) string {
+	if slices.Contains(finding.ResourceTypes(), res.Resource.Type) {
+		return res.Resource.Type
+	}
+	return finding.ResourceType
 }
 
 func groups(r *finding.Report) ([]group, string) {

@@ -99,7 +99,11 @@ func Build(r *finding.Report) TestSuites {
 	})
 
 	elapsed := seconds(r.FinishedAt.Sub(r.StartedAt).Seconds())
-	doc := TestSuites{Name: "sagefence " + finding.ControlID, Time: elapsed}
+	name := "sagefence " + finding.ControlID
+	if !reportfmt.OnlyNotebooks(r.Results) {
+		name += ", " + finding.ControlIDStudio
+	}
+	doc := TestSuites{Name: name, Time: elapsed}
 	for _, k := range keys {
 		s := TestSuite{
 			Name:      suiteName(k.account, k.region),
@@ -164,12 +168,14 @@ func Write(w io.Writer, r *finding.Report) error {
 
 func testCase(res *finding.Result, account, region string) TestCase {
 	tc := TestCase{
-		Name:      res.Resource.Name,
+		Name:      reportfmt.DisplayName(res),
 		ClassName: className(account, region),
 		Time:      "0",
 		Properties: []Property{
 			{Name: "control_id", Value: cmp.Or(res.ControlID, finding.ControlID)},
 			{Name: "arn", Value: res.Resource.ARN},
+			{Name: "control_id", Value: cmp.Or(res.ControlID, finding.ControlID)},
+			{Name: "resource_type", Value: cmp.Or(res.Resource.Type, finding.ResourceType)},
 			{Name: "status", Value: string(res.Status)},
 			{Name: "severity", Value: string(res.Severity)},
 			{Name: "internet_path", Value: string(res.InternetPath)},

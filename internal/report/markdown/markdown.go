@@ -117,20 +117,27 @@ const noticeReserve = 400
 
 func render(r *finding.Report, maxChars int) string {
 	var head strings.Builder
-	head.WriteString("## sagefence: SageMaker notebook internet exposure\n\n")
-	verdict := "**No failing notebooks.**"
+	// A report about notebooks only reads as before; one with Studio
+	// results names both controls and calls its rows results.
+	subject, nouns, noun, column, controls := "SageMaker notebook", "notebooks", "notebook", "Notebook", "`"+finding.ControlID+"`"
+	if !reportfmt.OnlyNotebooks(r.Results) {
+		subject, nouns, noun, column = "SageMaker notebook and Studio", "results", "result", "Resource"
+		controls = "`" + finding.ControlID + "`, `" + finding.ControlIDStudio + "`"
+	}
+	head.WriteString("## sagefence: " + subject + " internet exposure\n\n")
+	verdict := "**No failing " + nouns + ".**"
 	switch {
 	case !r.Complete:
-		verdict = "**Incomplete:** some notebooks or accounts could not be evaluated; they are not assumed compliant."
+		verdict = "**Incomplete:** some " + nouns + " or accounts could not be evaluated; they are not assumed compliant."
 	case r.Summary[finding.StatusFail] > 0:
-		verdict = fmt.Sprintf("**%d notebook(s) fail** the control.", r.Summary[finding.StatusFail])
+		verdict = fmt.Sprintf("**%d %s(s) fail** the control.", r.Summary[finding.StatusFail], noun)
 	}
 	fmt.Fprintf(&head, "%s\n\n", verdict)
-	fmt.Fprintf(&head, "Control `%s` · profile `%s` · %s %s · scanned %s (%s)\n\n",
-		finding.ControlID, code(r.Profile), text(r.Tool.Name), text(r.Tool.Version),
+	fmt.Fprintf(&head, "Control %s · profile `%s` · %s %s · scanned %s (%s)\n\n",
+		controls, code(r.Profile), text(r.Tool.Name), text(r.Tool.Version),
 		r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"), r.FinishedAt.Sub(r.StartedAt).Round(1e9))
 
-	head.WriteString("| Status | Notebooks |\n|---|---:|\n")
+	head.WriteString("| Status | " + column + "s |\n|---|---:|\n")
 	for _, s := range reportfmt.Statuses() {
 		fmt.Fprintf(&head, "| %s %s | %d |\n", icon(s), s, r.Summary[s])
 	}
@@ -138,13 +145,13 @@ func render(r *finding.Report, maxChars int) string {
 
 	sorted := reportfmt.Sorted(r.Results)
 	findings := &section{
-		head: "### Findings\n\n| Status | Notebook | Account | Region | Internet path | Severity | Failing checks |\n|---|---|---|---|---|---|---|\n",
+		head: "### Findings\n\n| Status | " + column + " | Account | Region | Internet path | Severity | Failing checks |\n|---|---|---|---|---|---|---|\n",
 		tail: "\n",
 		n:    len(sorted),
 		render: func(i int) string {
 			res := sorted[i]
 			return fmt.Sprintf("| %s %s | %s | %s | %s | %s | %s | %s |\n",
-				icon(res.Status), res.Status, ident(res.Resource.Name), ident(res.AccountID), ident(res.Region),
+				icon(res.Status), res.Status, ident(reportfmt.DisplayName(res)), ident(res.AccountID), ident(res.Region),
 				res.InternetPath, res.Severity, text(strings.Join(failing(res), ", ")))
 		},
 	}
@@ -237,7 +244,7 @@ func render(r *finding.Report, maxChars int) string {
 func writeDetails(b *strings.Builder, res *finding.Result) {
 	// Inside <summary> Markdown is not rendered, so HTML-escape there.
 	fmt.Fprintf(b, "<details>\n<summary>%s %s <code>%s</code> (%s, %s): internet path %s</summary>\n\n",
-		icon(res.Status), res.Status, html(res.Resource.Name), html(res.AccountID), html(res.Region), res.InternetPath)
+		icon(res.Status), res.Status, html(reportfmt.DisplayName(res)), html(res.AccountID), html(res.Region), res.InternetPath)
 	fmt.Fprintf(b, "ARN: %s\n\n", ident(res.Resource.ARN))
 	if res.Mute != nil {
 		fmt.Fprintf(b, "> **Muted** (would be %s): %s. Owner %s, expires %s.\n\n",

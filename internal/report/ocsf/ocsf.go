@@ -215,7 +215,7 @@ func Findings(r *finding.Report) []Finding {
 			},
 			Compliance: Compliance{
 				Control:      res.ControlID,
-				Desc:         "SageMaker notebook instances must not have direct internet access",
+				Desc:         reportfmt.ControlTitle(res.ControlID),
 				Standards:    standards(res.Compliance, r.Profile),
 				Requirements: reportfmt.Requirements(res.Compliance),
 				StatusCode:   string(status),
@@ -276,13 +276,13 @@ func title(res *finding.Result) string {
 	name := res.Resource.Name
 	switch res.Status {
 	case finding.StatusPass:
-		return "SageMaker notebook instance " + name + " has no uncontrolled internet access"
+		return reportfmt.Noun(res) + " " + name + " has no uncontrolled internet access"
 	case finding.StatusError:
-		return "SageMaker notebook instance " + name + " could not be evaluated"
+		return reportfmt.Noun(res) + " " + name + " could not be evaluated"
 	case finding.StatusReview:
-		return "SageMaker notebook instance " + name + " needs review: internet path " + string(res.InternetPath)
+		return reportfmt.Noun(res) + " " + name + " needs review: internet path " + string(res.InternetPath)
 	}
-	return "SageMaker notebook instance " + name + " is exposed to the internet (" + string(res.InternetPath) + ")"
+	return reportfmt.Noun(res) + " " + name + " is exposed to the internet (" + string(res.InternetPath) + ")"
 }
 
 func statusDetail(res *finding.Result) string {

@@ -59,6 +59,52 @@ func ResourceID(res *finding.Result) string {
 	return res.Resource.Name
 }
 
+// Noun names a result's kind of resource for people: "SageMaker notebook
+// instance", "SageMaker Studio domain" or "SageMaker Studio user profile".
+func Noun(res *finding.Result) string {
+	switch res.Resource.Type {
+	case finding.ResourceTypeDomain:
+		return "SageMaker Studio domain"
+	case finding.ResourceTypeUserProfile:
+		return "SageMaker Studio user profile"
+	}
+	return "SageMaker notebook instance"
+}
+
+// DisplayName is a result's resource as people read it in a list of
+// results of several types: a notebook instance's name as it is, a Studio
+// domain's as "studio-domain/NAME", a user profile's as
+// "studio-user-profile/DOMAIN/PROFILE".
+func DisplayName(res *finding.Result) string {
+	switch res.Resource.Type {
+	case finding.ResourceTypeDomain:
+		return "studio-domain/" + res.Resource.Name
+	case finding.ResourceTypeUserProfile:
+		return "studio-user-profile/" + res.Resource.Name
+	}
+	return res.Resource.Name
+}
+
+// OnlyNotebooks reports whether every result is about a notebook instance
+// (or names no type, as an older report's may not), so that writers keep
+// calling them notebooks.
+func OnlyNotebooks(results []finding.Result) bool {
+	for i := range results {
+		if t := results[i].Resource.Type; t != "" && t != finding.ResourceType {
+			return false
+		}
+	}
+	return true
+}
+
+// ControlTitle is the statement of a control, by its ID.
+func ControlTitle(controlID string) string {
+	if controlID == finding.ControlIDStudio {
+		return "SageMaker Studio domains must not give their apps direct internet access"
+	}
+	return "SageMaker notebook instances must not have direct internet access"
+}
+
 // Frameworks returns the compliance map's framework keys in sorted order.
 func Frameworks(m map[string][]string) []string {
 	return slices.Sorted(maps.Keys(m))

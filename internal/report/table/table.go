@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sagefence/sagefence/internal/finding"
+	"github.com/sagefence/sagefence/internal/report/reportfmt"
 )
 
 // Options say what the output is attached to.
@@ -44,9 +45,13 @@ func Write(w io.Writer, r *finding.Report, opts Options) error {
 		res := &r.Results[i]
 		statuses[i] = res.Status
 		rows[i] = fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", res.Status, res.AccountID, res.Region,
-			Clean(res.Resource.Name), res.InternetPath, res.Severity, Clean(shorten(res.Via(), 60)), Clean(reason(res)))
+			Clean(reportfmt.DisplayName(res)), res.InternetPath, res.Severity, Clean(shorten(res.Via(), 60)), Clean(reason(res)))
 	}
-	if err := WriteAligned(w, "STATUS\tACCOUNT\tREGION\tNOTEBOOK\tPATH\tSEVERITY\tVIA\tWHY", rows, statuses, opts); err != nil {
+	column, noun := "NOTEBOOK", "notebook(s)"
+	if !reportfmt.OnlyNotebooks(r.Results) {
+		column, noun = "RESOURCE", "result(s)"
+	}
+	if err := WriteAligned(w, "STATUS\tACCOUNT\tREGION\t"+column+"\tPATH\tSEVERITY\tVIA\tWHY", rows, statuses, opts); err != nil {
 		return err
 	}
 	if len(r.Errors) > 0 {
@@ -85,7 +90,7 @@ func Write(w io.Writer, r *finding.Report, opts Options) error {
 			complete = bold + red + complete + reset
 		}
 	}
-	_, err := fmt.Fprintf(w, "\n%d notebook(s): %s (profile %s, %s)\n", len(r.Results), strings.Join(parts, ", "), r.Profile, complete)
+	_, err := fmt.Fprintf(w, "\n%d %s: %s (profile %s, %s)\n", len(r.Results), noun, strings.Join(parts, ", "), r.Profile, complete)
 	return err
 }
 
@@ -127,7 +132,7 @@ func writePlain(w io.Writer, r *finding.Report) error {
 		res := &r.Results[i]
 		// Seven fields, as scripts read them; the path is in the JSON report.
 		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", res.Status, res.AccountID, res.Region,
-			Clean(res.Resource.Name), res.InternetPath, res.Severity, Clean(reason(res)))
+			Clean(reportfmt.DisplayName(res)), res.InternetPath, res.Severity, Clean(reason(res)))
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(&b, "ERROR-CALL\t%s\t%s\t%s\t%s\t%s\n", e.AccountID, e.Region, e.Operation, Clean(e.Resource), Clean(e.Message))
