@@ -312,7 +312,7 @@ func TestSimulationDecidesWritePermissions(t *testing.T) {
 			res := allowed()
 			res.OrganizationsDecisionDetail = &iamtypes.OrganizationsDecisionDetail{AllowedByOrganizations: false}
 			return res
-		case "s3:PutObject":
+		case "s3:GetObject":
 			return iamtypes.EvaluationResult{
 				EvalDecision:         iamtypes.PolicyEvaluationDecisionTypeImplicitDeny,
 				MissingContextValues: []string{"aws:SourceVpce"},
@@ -336,7 +336,7 @@ func TestSimulationDecidesWritePermissions(t *testing.T) {
 		{"sagemaker:CreateNotebookInstance", "us-east-1", StatusGranted, MethodSimulation, "allowed"},
 		{"sagemaker:DeleteNotebookInstance", "us-east-1", StatusDenied, MethodSimulation, "implicitDeny"},
 		{"iam:PassRole", "", StatusDenied, MethodSimulation, "service control policy"},
-		{"s3:PutObject", "", StatusNotVerifiable, MethodSimulation, "aws:SourceVpce"},
+		{"s3:GetObject", "", StatusNotVerifiable, MethodSimulation, "aws:SourceVpce"},
 		{"ec2:ModifySubnetAttribute", "us-east-1", StatusGranted, MethodSimulation, "subnet/subnet-0fake"},
 		{"ec2:AuthorizeSecurityGroupEgress", "us-east-1", StatusGranted, MethodDryRun, "DryRunOperation"},
 		{"sagemaker:DescribeNotebookInstance", "us-east-1", StatusGranted, MethodCall, "ValidationException"},
@@ -368,8 +368,8 @@ func TestSimulationDecidesWritePermissions(t *testing.T) {
 		if slices.Contains(in.ActionNames, "s3:ListBucket") && !slices.Equal(in.ResourceArns, []string{"arn:aws:s3:::acme-backups"}) {
 			t.Errorf("s3:ListBucket simulated on %v", in.ResourceArns)
 		}
-		if slices.Contains(in.ActionNames, "s3:PutObject") && !slices.Equal(in.ResourceArns, []string{"arn:aws:s3:::acme-backups/nb/" + probeName}) {
-			t.Errorf("s3:PutObject simulated on %v", in.ResourceArns)
+		if slices.Contains(in.ActionNames, "s3:GetObject") && !slices.Equal(in.ResourceArns, []string{"arn:aws:s3:::acme-backups/nb/" + probeName}) {
+			t.Errorf("s3:GetObject simulated on %v", in.ResourceArns)
 		}
 	}
 	for _, in := range im.calls {
