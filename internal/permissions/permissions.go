@@ -102,6 +102,8 @@ const (
 	ScopeEventQueue Scope = "event-queue"
 	// ScopeAlertTopic is the SNS topic watch publishes transitions to.
 	ScopeAlertTopic Scope = "alert-topic"
+	// ScopeDomain is the Studio domains a remediation changes.
+	ScopeDomain Scope = "sagemaker-domain"
 )
 
 // Access classifies an action for preflight: how it can be checked
@@ -219,6 +221,11 @@ func catalog() []Action {
 		{"s3", "ListBucket", remed, "", r, ScopeBackupBucket, "BackupBucket", "Check the backup of the ML volume is there before deleting the notebook."},
 		{"s3", "GetObject", remed, "", r, ScopeBackupObjects, "BackupObjects", "Read the backup manifest of the ML volume."},
 		{"s3", "PutObject", remed, "", w, ScopeBackupObjects, "BackupObjects", "Write the backup manifest and lifecycle scripts."},
+
+		// Remediation: Studio domains to VpcOnly (plan --fix studio-vpc-only).
+		{"sagemaker", "DescribeDomain", remed, "", r, ScopeAny, "StudioDomainRead", "Read a domain's AppNetworkAccessType, VPC, subnets and default security groups before and after changing it."},
+		{"sagemaker", "ListApps", remed, "", r, ScopeAny, "StudioDomainRead", "List a domain's apps: AWS changes AppNetworkAccessType only when none is InService, Pending or Deleting."},
+		{"sagemaker", "UpdateDomain", remed, "", w, ScopeDomain, "StudioDomainUpdate", "Set a domain's AppNetworkAccessType to VpcOnly (and back, on backout)."},
 
 		// Continuous mode. Receiving hides a message from other readers, so
 		// preflight simulates it rather than calling it.

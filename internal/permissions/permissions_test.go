@@ -38,6 +38,7 @@ func wantLists() (audit []string, optional map[string]Feature, remediateOnly []s
 		"sagemaker:DescribeNotebookInstanceLifecycleConfig", "sagemaker:DeleteNotebookInstanceLifecycleConfig",
 		"iam:PassRole", "s3:GetObject", "s3:PutObject", "s3:ListBucket",
 		"ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "kms:DescribeKey", "kms:CreateGrant",
+		"sagemaker:DescribeDomain", "sagemaker:ListApps", "sagemaker:UpdateDomain",
 	}
 	return audit, optional, remediateOnly
 }
