@@ -376,7 +376,10 @@ func (b *planner) note(format string, args ...any) {
 
 func (b *planner) result(r *finding.Result) {
 	if r.Resource.Type != "" && r.Resource.Type != finding.ResourceType {
-		return // Studio domains are planned from the inventory (studio.go)
+		// A Studio domain's or user profile's result: its checks are not a
+		// notebook's, and one may share a notebook's name. The notebook
+		// fixes do not apply to it.
+		return
 	}
 	name := r.Resource.Name
 	where := fmt.Sprintf("%s (%s/%s)", name, r.AccountID, r.Region)
