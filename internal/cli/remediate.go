@@ -178,6 +178,7 @@ type planOptions struct {
 	TargetSGs      []string
 	AllowEgress    []string
 	AllowShared    bool
+	AllowMissingEP bool
 	BackupBucket   string
 	Output         string
 	Format         string
@@ -190,7 +191,7 @@ func newPlanCmd(ios *iostreams.IOStreams) *cobra.Command {
 	var regions string
 	cmd := &cobra.Command{
 		Use:   "plan",
-		Short: "Plan the fixes for failing notebooks (read-only)",
+		Short: "Plan the fixes for failing notebooks and Studio domains (read-only)",
 		Long: `Plan scans (or reads --input), then writes a versioned, reviewable plan of the
 changes that would fix the FAIL results. It changes nothing.
 
@@ -202,6 +203,19 @@ changes that would fix the FAIL results. It changes nothing.
   restrict-sg-egress           revoke egress to 0.0.0.0/0 and ::/0 on the
                                notebook's groups, allow --allow-egress instead
   disable-public-ip-on-launch  the subnet's MapPublicIpOnLaunch
+  set-domain-vpc-only          (--fix studio-vpc-only, asked for by name) a
+                               Studio domain's AppNetworkAccessType becomes
+                               VpcOnly: every app's traffic goes through the
+                               domain's VPC. Planned for every domain of the
+                               inventory that is not VpcOnly. AWS allows it only
+                               when no app is InService, Pending or Deleting:
+                               the plan lists them with the delete-app command
+                               for each and is blocked until they are stopped.
+                               It checks the VPC's endpoints (SageMaker API and
+                               runtime required, or a NAT route from every
+                               domain subnet; S3, STS, Logs, Service Catalog
+                               recommended) and is blocked when Studio could not
+                               reach the API, unless --allow-missing-endpoints
 
 Each action shows its change as a diff (egress rule by rule, settings field by
 field) and its blast radius (what else uses the group or subnet); a recreate
@@ -214,6 +228,7 @@ stays on the stopped old notebook; with it, it is copied through S3.
 		Example: `  sagefence plan --output plan.json
   sagefence plan --regions eu-west-1 --fix direct --target-subnet subnet-0abc --backup-bucket s3://nb-backups/sagefence --output plan.json
   sagefence plan --input inventory.json --fix egress --allow-egress 10.0.0.0/8,pl-63a5400a --output plan.json
+  sagefence plan --regions us-east-1 --fix studio-vpc-only --output plan.json
   sagefence apply plan.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -242,12 +257,13 @@ stays on the stopped old notebook; with it, it is copied through S3.
 	f.StringVar(&o.ControlProfile, "control-profile", control.ProfileSOP, "control profile: sop or fsbp")
 	f.StringVar(&o.OpenThreshold, "open-threshold", defaultOpenThreshold, openThresholdHelp)
 	f.StringVar(&o.Exceptions, "exceptions", "", "exceptions file: muted results are not fixed")
-	f.StringVar(&o.Fix, "fix", "direct,egress,public-subnet", "fixes to plan: direct, egress, public-subnet")
+	f.StringVar(&o.Fix, "fix", "direct,egress,public-subnet", "fixes to plan: direct, egress, public-subnet, studio-vpc-only")
 	f.StringVar(&o.TargetSubnet, "target-subnet", "", "subnet for replacement notebooks (default: a private subnet of the same VPC)")
 	f.StringSliceVar(&o.TargetSGs, "target-security-groups", nil, "security groups for replacement notebooks (default: the old ones)")
 	f.StringSliceVar(&o.AllowEgress, "allow-egress", nil, "CIDRs or pl- prefix lists egress is restricted to (default: the VPC's CIDRs)")
 	f.BoolVar(&o.AllowShared, "allow-shared", false, "allow changing security groups other network interfaces use too")
 	f.StringVar(&o.BackupBucket, "backup-bucket", "", "s3://BUCKET/PREFIX to copy replaced notebooks' data through")
+	f.BoolVar(&o.AllowMissingEP, "allow-missing-endpoints", false, "plan studio-vpc-only even where the domain's VPC cannot reach the SageMaker API and runtime")
 	f.StringVarP(&o.Output, "output", "o", "", "write the plan (JSON) to this file; apply reads it")
 	f.StringVar(&o.Format, "format", "table", "what to print: table (the review) or json (the plan)")
 	return cmd
@@ -271,6 +287,7 @@ func runPlan(ctx context.Context, o *planOptions) error {
 	}
 	var inv *inventory.Inventory
 	var interfaces func(context.Context, string, string) (remediate.NetworkInterfacesAPI, error)
+	var studio func(context.Context, string, string) (remediate.StudioClients, error)
 	if o.Input != "" {
 		if inv, err = inventory.ReadFile(o.Input); err != nil {
 			return usageErr(err)
@@ -293,6 +310,13 @@ func runPlan(ctx context.Context, o *planOptions) error {
 			}
 			return c.EC2, nil
 		}
+		studio = func(ctx context.Context, account, region string) (remediate.StudioClients, error) {
+			c, err := clients(ctx, account, region)
+			if err != nil {
+				return remediate.StudioClients{}, err
+			}
+			return remediate.StudioClients{SageMaker: c.SageMaker, EC2: c.EC2}, nil
+		}
 	}
 	rep := &finding.Report{SchemaVersion: finding.SchemaVersion, Profile: ev.Profile()}
 	rep.Results, rep.Errors = ev.Evaluate(inv)
@@ -301,7 +325,7 @@ func runPlan(ctx context.Context, o *planOptions) error {
 	plan, err := remediate.BuildPlan(ctx, inv, rep, remediate.PlanOptions{
 		Fixes: fixes, TargetSubnet: o.TargetSubnet, TargetSecurityGroups: o.TargetSGs,
 		AllowEgress: o.AllowEgress, AllowShared: o.AllowShared, BackupBucket: o.BackupBucket,
-		Interfaces: interfaces, Evaluator: ev,
+		Interfaces: interfaces, Evaluator: ev, Studio: studio, AllowMissingEndpoints: o.AllowMissingEP,
 	})
 	if err != nil {
 		return usageErr(err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sagefence/sagefence/internal/inventory"
 	"github.com/sagefence/sagefence/internal/iostreams"
 )
 
@@ -130,5 +131,56 @@ func TestRemediationBadInput(t *testing.T) {
 	// Reading a journal that does not exist creates nothing.
 	if _, err := os.Stat(j); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("journal list or show created %s (%v)", j, err)
+	}
+}
+
+// plan --fix studio-vpc-only plans a domain of the inventory: the review
+// shows the setting's change and the VPC endpoints; without the SageMaker
+// API and runtime endpoints the action is blocked and names the flag that
+// plans it anyway.
+func TestPlanStudioVPCOnlyFromInput(t *testing.T) {
+	inv, err := inventory.ReadFile(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := &inv.Regions[0]
+	reg.StudioDomains = append(reg.StudioDomains, inventory.StudioDomain{ID: "d-lab", Name: "lab", Status: "InService",
+		VPCID: "vpc-studio", SubnetIDs: []string{"subnet-studio"}, DefaultUserSecurityGroupIDs: []string{"sg-studio"},
+		Apps: []inventory.StudioApp{{DomainID: "d-lab", SpaceName: "team", AppType: "JupyterLab", AppName: "default", Status: "Deleted"}}})
+	inv.SchemaVersion = inventory.SchemaVersion
+	b, err := json.Marshal(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := filepath.Join(t.TempDir(), "inventory.json")
+	if err := os.WriteFile(input, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, out, errOut := iostreams.Test()
+	code := Main(context.Background(), ios, []string{"plan", "--input", input, "--fix", "studio-vpc-only"})
+	for _, want := range []string{
+		"[BLOCKED] set-domain-vpc-only d-lab",
+		"     - AppNetworkAccessType: PublicInternetOnly\n     + AppNetworkAccessType: VpcOnly\n",
+		"required    com.amazonaws." + reg.Region + ".sagemaker.api: missing",
+		"to resolve, plan again with: --allow-missing-endpoints",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("review lacks %q:\n%s", want, out)
+		}
+	}
+	if code != ExitIncomplete || strings.Contains(out.String(), "recreate-notebook") {
+		t.Errorf("exit %d (stderr %q); only the domain should be planned:\n%s", code, errOut, out)
+	}
+	ios, _, out, _ = iostreams.Test()
+	Main(context.Background(), ios, []string{"plan", "--input", input, "--fix", "studio-vpc-only", "--allow-missing-endpoints"})
+	if !strings.Contains(out.String(), "[ready] set-domain-vpc-only d-lab") {
+		t.Errorf("--allow-missing-endpoints did not make the action ready:\n%s", out)
+	}
+	ios, _, out, _ = iostreams.Test()
+	Main(context.Background(), ios, []string{"plan", "--help"})
+	for _, want := range []string{"studio-vpc-only", "--allow-missing-endpoints", "InService, Pending or Deleting"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("plan --help lacks %q", want)
+		}
 	}
 }

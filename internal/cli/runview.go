@@ -103,6 +103,13 @@ func previewLine(a remediate.Action) string {
 			s += "; holds " + strings.Join(a.Notebooks, ", ")
 		}
 		return s
+	case remediate.ActionStudioVPCOnly:
+		d := a.Before.Domain
+		if d == nil {
+			break
+		}
+		return fmt.Sprintf("Studio domain %s: AppNetworkAccessType %s -> VpcOnly; every app of it reaches only VPC %s from its next start",
+			a.Resource, d.AppNetworkAccessType, orDash(d.VPCID))
 	}
 	return fmt.Sprintf("%s %s: %s", a.Kind, a.Resource, a.Summary)
 }

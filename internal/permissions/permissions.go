@@ -107,6 +107,8 @@ const (
 	ScopeEventQueue Scope = "event-queue"
 	// ScopeAlertTopic is the SNS topic watch publishes transitions to.
 	ScopeAlertTopic Scope = "alert-topic"
+	// ScopeDomain is the Studio domains a remediation changes.
+	ScopeDomain Scope = "sagemaker-domain"
 )
 
 // Access classifies an action for preflight: how it can be checked
@@ -231,6 +233,9 @@ func catalog() []Action {
 		{"kms", "CreateGrant", remed, "", w, ScopeKMSKeyGrant, "NotebookVolumeKeyGrant", "SageMaker grants itself the use of that key for the recreated notebook's volume."},
 		{"s3", "ListBucket", remed, "", r, ScopeBackupBucket, "BackupBucket", "Check the backup of the ML volume is there before deleting the notebook."},
 		{"s3", "GetObject", remed, "", r, ScopeBackupObjects, "BackupObjects", "Read the backup manifest of the ML volume."},
+
+		// Remediation: Studio domains to VpcOnly (plan --fix studio-vpc-only).
+		{"sagemaker", "UpdateDomain", remed, "", w, ScopeDomain, "StudioDomainUpdate", "Set a domain's AppNetworkAccessType to VpcOnly (and back, on backout)."},
 
 		// Continuous mode. Receiving hides a message from other readers, so
 		// preflight simulates it rather than calling it.

@@ -40,6 +40,7 @@ func wantLists() (audit []string, optional map[string]Feature, remediateOnly []s
 		"sagemaker:DescribeNotebookInstanceLifecycleConfig", "sagemaker:DeleteNotebookInstanceLifecycleConfig",
 		"iam:PassRole", "s3:GetObject", "s3:ListBucket",
 		"ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "kms:DescribeKey", "kms:CreateGrant",
+		"sagemaker:UpdateDomain",
 	}
 	return audit, optional, remediateOnly
 }

@@ -294,6 +294,8 @@ func (o policyOptions) resources(s Scope) []string {
 		return []string{fmt.Sprintf("arn:%s:sqs:*:%s:%s", p, acct, o.eventQueue)}
 	case ScopeAlertTopic:
 		return []string{fmt.Sprintf("arn:%s:sns:*:%s:%s", p, acct, o.alertTopic)}
+	case ScopeDomain:
+		return []string{fmt.Sprintf("arn:%s:sagemaker:*:%s:domain/*", p, acct)}
 	case ScopeIAMPrincipal:
 		return []string{
 			fmt.Sprintf("arn:%s:iam::%s:role/*", p, acct),

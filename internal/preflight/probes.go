@@ -618,6 +618,9 @@ func (r *run) simResource(action string, rs *regionState) string {
 			return r.opts.AlertTopicARN
 		}
 		return fmt.Sprintf("arn:%s:sns:%s:%s:sagefence-alerts", p, region, acct)
+	case permissions.ScopeDomain:
+		// A domain ID's shape; the policy grants every domain.
+		return fmt.Sprintf("arn:%s:sagemaker:%s:%s:domain/d-sagefenceprobe0", p, region, acct)
 	}
 	return "*"
 }

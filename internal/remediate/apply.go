@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/sagefence/sagefence/internal/inventory"
 	"github.com/sagefence/sagefence/internal/journal"
 )
 
@@ -330,6 +331,20 @@ func checkDrift(ctx context.Context, r *runner, a *Action) ([]string, error) {
 			}
 		}
 		return d, nil
+	case ActionStudioVPCOnly:
+		live, err := observeDomain(ctx, r.c.SageMaker, a.Resource)
+		if err != nil {
+			return nil, err
+		}
+		if live.Absent {
+			return []string{fmt.Sprintf("studio domain %s no longer exists", a.Resource)}, nil
+		}
+		d := Diff(a.Before, live)
+		for _, app := range live.Domain.ActiveApps {
+			d = append(d, fmt.Sprintf("%s: UpdateDomain refuses while it runs; stop it (%s) and plan again",
+				app, app.DeleteCommand(a.Resource, a.Region)))
+		}
+		return d, nil
 	}
 	return nil, fmt.Errorf("action %s: unknown kind %q", a.ID, a.Kind)
 }
@@ -367,6 +382,9 @@ func expand(ctx context.Context, r *runner, a *Action, runID string) ([]step, er
 		return []step{&setSubnetPublicIP{SubnetID: a.Resource, MapPublicIPOnLaunch: false}}, nil
 	case ActionRecreateNotebook:
 		return expandRecreate(ctx, r, a, runID)
+	case ActionStudioVPCOnly:
+		return []step{&setDomainNetworkAccess{DomainID: a.Resource, Region: a.Region,
+			AppNetworkAccessType: inventory.AppNetworkAccessVpcOnly}}, nil
 	}
 	return nil, fmt.Errorf("action %s: unknown kind %q", a.ID, a.Kind)
 }

@@ -11,6 +11,8 @@ import (
 // SageMakerAPI is the part of the SageMaker client remediation uses; the
 // SDK's *sagemaker.Client satisfies it.
 type SageMakerAPI interface {
+	DomainAPI
+	UpdateDomain(ctx context.Context, in *sagemaker.UpdateDomainInput, optFns ...func(*sagemaker.Options)) (*sagemaker.UpdateDomainOutput, error)
 	DescribeNotebookInstance(ctx context.Context, in *sagemaker.DescribeNotebookInstanceInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeNotebookInstanceOutput, error)
 	CreateNotebookInstance(ctx context.Context, in *sagemaker.CreateNotebookInstanceInput, optFns ...func(*sagemaker.Options)) (*sagemaker.CreateNotebookInstanceOutput, error)
 	StopNotebookInstance(ctx context.Context, in *sagemaker.StopNotebookInstanceInput, optFns ...func(*sagemaker.Options)) (*sagemaker.StopNotebookInstanceOutput, error)
@@ -35,6 +37,7 @@ type NetworkInterfacesAPI interface {
 // *ec2.Client satisfies it.
 type EC2API interface {
 	NetworkInterfacesAPI
+	VPCEndpointsAPI
 	DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecurityGroupsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error)
 	AuthorizeSecurityGroupEgress(ctx context.Context, in *ec2.AuthorizeSecurityGroupEgressInput, optFns ...func(*ec2.Options)) (*ec2.AuthorizeSecurityGroupEgressOutput, error)
 	RevokeSecurityGroupEgress(ctx context.Context, in *ec2.RevokeSecurityGroupEgressInput, optFns ...func(*ec2.Options)) (*ec2.RevokeSecurityGroupEgressOutput, error)

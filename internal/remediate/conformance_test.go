@@ -92,6 +92,10 @@ func conformanceCases() []conformanceCase {
 		{StepSetNotebookLifecycle, func(t *testing.T, e *env, est estate, _ string) step {
 			return &setNotebookLifecycle{Name: "nb-egress", Config: "setup", Status: "InService"}
 		}},
+		{StepSetDomainNetworkAccess, func(t *testing.T, e *env, est estate, _ string) step {
+			id := createStudioDomain(t, e, est.net.VPCID, est.net.IsolatedSubnetID, est.sgPublic)
+			return &setDomainNetworkAccess{DomainID: id, Region: "us-east-1", AppNetworkAccessType: "VpcOnly"}
+		}},
 	}
 }
 
@@ -165,7 +169,7 @@ func TestEveryStepKindUndoRestoresTheCapturedState(t *testing.T) {
 	}
 	for _, k := range []string{StepAuthorizeSGEgress, StepRevokeSGEgress, StepSetSubnetPublicIP, StepCreateNotebook,
 		StepStopNotebook, StepTagNotebook, StepCreateLifecycleConfig, StepDeleteLifecycleConfig, StepBackupNotebookData,
-		StepVerifyRestore, StepSetNotebookLifecycle} {
+		StepVerifyRestore, StepSetNotebookLifecycle, StepSetDomainNetworkAccess} {
 		if !covered[k] {
 			t.Errorf("step kind %s has no conformance case", k)
 		}

@@ -85,6 +85,23 @@ func runCrashChild(t *testing.T, url, journalPath, planPath, backupDir string, s
 	}
 }
 
+// crashedRun opens the journal a crash child left and returns its one
+// run, which must still be marked running.
+func crashedRun(t *testing.T, journalPath string) (*journal.Journal, journal.Run) {
+	t.Helper()
+	ctx := context.Background()
+	j, err := journal.Open(ctx, journalPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = j.Close() })
+	runs, err := j.Runs(ctx)
+	if err != nil || len(runs) != 1 || runs[0].Status != journal.RunRunning {
+		t.Fatalf("journal after the crash: %+v %v, want one run still marked running", runs, err)
+	}
+	return j, runs[0]
+}
+
 func writePlan(t *testing.T, p *Plan) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "plan.json")
@@ -161,15 +178,8 @@ func crashAndBackout(t *testing.T, cc crashCase, seq int, point string) {
 	runCrashChild(t, m.URL(), journalPath, writePlan(t, p), backupDir, seq, point)
 
 	ctx := context.Background()
-	j, err := journal.Open(ctx, journalPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = j.Close() }()
-	runs, err := j.Runs(ctx)
-	if err != nil || len(runs) != 1 || runs[0].Status != journal.RunRunning {
-		t.Fatalf("journal after the crash: %+v %v, want one run still marked running", runs, err)
-	}
+	j, run := crashedRun(t, journalPath)
+	runs := []journal.Run{run}
 	steps, err := j.Steps(ctx, runs[0].ID)
 	if err != nil {
 		t.Fatal(err)

@@ -38,7 +38,10 @@ type env struct {
 	url   string // moto
 	proxy *testenv.FaultProxy
 	// rec records, as IAM actions, every call the code under test makes.
-	rec    *permissions.Recorder
+	rec *permissions.Recorder
+	// apps are the Studio apps the proxy's ListApps answers with
+	// (studio_env_test.go).
+	apps   *studioApps
 	sm     *sagemaker.Client
 	ec2    *ec2.Client
 	s3     *s3.Client
@@ -56,7 +59,7 @@ func newEnv(t *testing.T) *env {
 }
 
 func envFor(t *testing.T, url string) *env {
-	e := &env{t: t, url: url}
+	e := &env{t: t, url: url, apps: &studioApps{}}
 	e.proxy = testenv.NewFaultProxy(t, url)
 	viaProxy := testenv.Config(e.proxy.URL())
 	e.rec = permissions.NewRecorder()
@@ -67,6 +70,7 @@ func envFor(t *testing.T, url string) *env {
 	e.direct.sm, e.direct.ec2 = sagemaker.NewFromConfig(direct), ec2.NewFromConfig(direct)
 	e.direct.s3 = s3.NewFromConfig(direct, func(o *s3.Options) { o.UsePathStyle = true })
 	e.proxy.Add(e.updateNotebookRules()...)
+	e.proxy.Add(e.studioRules()...)
 	return e
 }
 

@@ -209,6 +209,8 @@ func family(s step) string {
 		return "subnet"
 	case *createLifecycleConfig, *deleteLifecycleConfig:
 		return "lifecycle-config"
+	case *setDomainNetworkAccess:
+		return "studio-domain"
 	}
 	return "notebook"
 }
@@ -286,6 +288,10 @@ func describeChange(name string, before, live State) []string {
 		}
 		if before.LifecycleConfig.OnStart != live.LifecycleConfig.OnStart {
 			d = append(d, fmt.Sprintf("lifecycle configuration %s has another on-start script than before the run", name))
+		}
+	case before.Domain != nil && live.Domain != nil:
+		if b, l := before.Domain.AppNetworkAccessType, live.Domain.AppNetworkAccessType; b != l {
+			d = append(d, fmt.Sprintf("studio domain %s has AppNetworkAccessType %s, was %s", name, l, b))
 		}
 	default:
 		d = append(d, fmt.Sprintf("%s is not the kind of resource it was before the run", name))

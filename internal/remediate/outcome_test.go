@@ -146,6 +146,11 @@ func TestDescribeChangeSaysHowTheLiveStateDiffers(t *testing.T) {
 			[]string{`nb egress tcp 1-1024 to 10.0.0.0/8 is described "b", was "a"`}},
 		{"subnet", State{Subnet: &SubnetState{MapPublicIPOnLaunch: true}}, State{Subnet: &SubnetState{}},
 			[]string{"nb has MapPublicIpOnLaunch=false, was true"}},
+		{"studio domain", State{Domain: &DomainState{AppNetworkAccessType: "PublicInternetOnly"}},
+			State{Domain: &DomainState{AppNetworkAccessType: "VpcOnly", ActiveApps: []StudioAppRef{{AppName: "a"}}}},
+			[]string{"studio domain nb has AppNetworkAccessType VpcOnly, was PublicInternetOnly"}},
+		{"studio domain with apps since", State{Domain: &DomainState{AppNetworkAccessType: "VpcOnly"}},
+			State{Domain: &DomainState{AppNetworkAccessType: "VpcOnly", ActiveApps: []StudioAppRef{{AppName: "a"}}}}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

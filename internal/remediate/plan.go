@@ -54,23 +54,31 @@ const (
 	FixEgress Fix = "egress"
 	// FixPublicSubnet turns off MapPublicIpOnLaunch on public subnets.
 	FixPublicSubnet Fix = "public-subnet"
+	// FixStudioVPCOnly sets AppNetworkAccessType=VpcOnly on Studio
+	// domains. It is asked for by name: it changes the network of every
+	// app of a domain.
+	FixStudioVPCOnly Fix = "studio-vpc-only"
 )
 
-// AllFixes is every fix, the default selection.
-func AllFixes() []Fix { return []Fix{FixDirect, FixEgress, FixPublicSubnet} }
+// AllFixes is every fix.
+func AllFixes() []Fix { return []Fix{FixDirect, FixEgress, FixPublicSubnet, FixStudioVPCOnly} }
 
-// ParseFixes parses --fix: a comma-separated list of direct, egress and
-// public-subnet. An empty string selects all of them.
+// DefaultFixes is the selection when none is given: the notebook fixes.
+func DefaultFixes() []Fix { return []Fix{FixDirect, FixEgress, FixPublicSubnet} }
+
+// ParseFixes parses --fix: a comma-separated list of direct, egress,
+// public-subnet and studio-vpc-only. An empty string selects the default
+// fixes.
 func ParseFixes(s string) ([]Fix, error) {
 	if strings.TrimSpace(s) == "" {
-		return AllFixes(), nil
+		return DefaultFixes(), nil
 	}
 	seen := map[Fix]bool{}
 	var out []Fix
 	for _, part := range strings.Split(s, ",") {
 		f := Fix(strings.TrimSpace(part))
 		if !slices.Contains(AllFixes(), f) {
-			return nil, fmt.Errorf("unknown fix %q (want a comma-separated list of direct, egress, public-subnet)", part)
+			return nil, fmt.Errorf("unknown fix %q (want a comma-separated list of direct, egress, public-subnet, studio-vpc-only)", part)
 		}
 		if !seen[f] {
 			seen[f] = true
@@ -88,6 +96,7 @@ type ActionKind string
 const (
 	ActionRestrictSGEgress ActionKind = "restrict-sg-egress"
 	ActionDisablePublicIP  ActionKind = "disable-public-ip-on-launch"
+	ActionStudioVPCOnly    ActionKind = "set-domain-vpc-only"
 	ActionRecreateNotebook ActionKind = "recreate-notebook"
 )
 
@@ -97,8 +106,10 @@ func (k ActionKind) order() int {
 		return 0
 	case ActionDisablePublicIP:
 		return 1
+	case ActionStudioVPCOnly:
+		return 2
 	}
-	return 2
+	return 3
 }
 
 // PlanOptions configure BuildPlan. They mirror the plan command's flags.
@@ -129,6 +140,13 @@ type PlanOptions struct {
 	// would judge the replacement; nil uses the default control options.
 	// Pass the scan's, so that --open-threshold applies to both.
 	Evaluator *control.Evaluator
+	// Studio, when set, reads Studio domains, their apps and their VPC's
+	// endpoints live (DescribeDomain, ListApps, DescribeVpcEndpoints).
+	// Without it the inventory's are used, and the plan says so.
+	Studio func(ctx context.Context, accountID, region string) (StudioClients, error)
+	// AllowMissingEndpoints plans VpcOnly for a domain whose VPC cannot
+	// reach the SageMaker API and runtime (--allow-missing-endpoints).
+	AllowMissingEndpoints bool
 }
 
 // PlanSettings are the options a plan was built with, as recorded in it.
@@ -139,6 +157,8 @@ type PlanSettings struct {
 	AllowEgress          []string `json:"allow_egress,omitempty"`
 	AllowShared          bool     `json:"allow_shared,omitempty"`
 	BackupBucket         string   `json:"backup_bucket,omitempty"`
+	// AllowMissingEndpoints is --allow-missing-endpoints.
+	AllowMissingEndpoints bool `json:"allow_missing_endpoints,omitempty"`
 }
 
 // Plan is a read-only, serialisable list of actions. Apply executes a plan
@@ -161,7 +181,8 @@ type Action struct {
 	Kind      ActionKind `json:"action"`
 	AccountID string     `json:"account_id"`
 	Region    string     `json:"region"`
-	// Resource is a security group ID, a subnet ID or a notebook name.
+	// Resource is a security group ID, a subnet ID, a notebook name or a
+	// Studio domain ID.
 	Resource string `json:"resource"`
 	// Notebooks are the notebooks whose failing checks this action fixes.
 	Notebooks []string `json:"notebooks"`
@@ -191,6 +212,12 @@ type Action struct {
 	// Candidates are the subnets considered for the replacement, best
 	// first, with why each qualifies or not (candidates.go).
 	Candidates []Candidate `json:"candidates,omitempty"`
+
+	// set-domain-vpc-only: the apps that must be stopped first, each with
+	// the command that stops it, and the VPC endpoints Studio needs in
+	// VpcOnly (studio.go).
+	Apps      []AppToStop     `json:"apps,omitempty"`
+	Endpoints []EndpointCheck `json:"endpoints,omitempty"`
 }
 
 // BlastRadius is what else an action affects.
@@ -245,7 +272,7 @@ func BuildPlan(ctx context.Context, inv *inventory.Inventory, rep *finding.Repor
 	}
 	fixes := opts.Fixes
 	if len(fixes) == 0 {
-		fixes = AllFixes()
+		fixes = DefaultFixes()
 	}
 	allow, err := parseAllowEgress(opts.AllowEgress)
 	if err != nil {
@@ -276,9 +303,14 @@ func BuildPlan(ctx context.Context, inv *inventory.Inventory, rep *finding.Repor
 		a, c := results[i], results[j]
 		return a.AccountID+"/"+a.Region+"/"+a.Resource.Name < c.AccountID+"/"+c.Region+"/"+c.Resource.Name
 	})
+	muted := map[string]bool{}
 	for i := range results {
+		if results[i].Status == finding.StatusMuted && results[i].Resource.ARN != "" {
+			muted[results[i].Resource.ARN] = true
+		}
 		b.result(&results[i])
 	}
+	b.studio(muted)
 
 	p := &Plan{
 		SchemaVersion:        PlanSchemaVersion,
@@ -286,6 +318,7 @@ func BuildPlan(ctx context.Context, inv *inventory.Inventory, rep *finding.Repor
 		Settings: PlanSettings{
 			Fixes: fixes, TargetSubnet: opts.TargetSubnet, TargetSecurityGroups: opts.TargetSecurityGroups,
 			AllowEgress: opts.AllowEgress, AllowShared: opts.AllowShared, BackupBucket: opts.BackupBucket,
+			AllowMissingEndpoints: opts.AllowMissingEndpoints,
 		},
 		Actions: []Action{},
 		Notes:   b.notes,
@@ -328,6 +361,7 @@ type planner struct {
 	actions       map[string]*Action
 	notes         []string
 	interfaceAPIs map[string]NetworkInterfacesAPI
+	studioAPIs    map[string]StudioClients
 	// verdicts are the control's results for replacements placed in each
 	// candidate subnet, computed once for every recreate action.
 	verdicts map[placementKey]*finding.Result
@@ -847,6 +881,8 @@ func (b *planner) finish(a *Action) error {
 		return b.finishSubnet(reg, a)
 	case ActionRecreateNotebook:
 		return b.finishRecreate(reg, a)
+	case ActionStudioVPCOnly:
+		return b.finishDomain(reg, a)
 	}
 	return nil
 }

@@ -442,10 +442,12 @@ func TestParseFixes(t *testing.T) {
 		want []Fix
 		err  bool
 	}{
-		{in: "", want: AllFixes()},
+		{in: "", want: []Fix{FixDirect, FixEgress, FixPublicSubnet}}, // studio-vpc-only is asked for by name
 		{in: "direct, egress,direct", want: []Fix{FixDirect, FixEgress}},
 		{in: "public-subnet", want: []Fix{FixPublicSubnet}},
+		{in: "studio-vpc-only,direct", want: []Fix{FixStudioVPCOnly, FixDirect}},
 		{in: "ingress", err: true},
+		{in: "studio", err: true},
 	} {
 		got, err := ParseFixes(tc.in)
 		if (err != nil) != tc.err {

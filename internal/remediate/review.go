@@ -55,6 +55,8 @@ func (p *Plan) WriteReview(w io.Writer) error {
 			g := a.Before.SecurityGroup
 			fmt.Fprintf(&b, "   egress of %s%s:\n", g.GroupID, parens(g.GroupName))
 			writeLines(&b, "     ", egressDiff(g.Egress, a.After.SecurityGroup.Egress))
+		case a.Kind == ActionStudioVPCOnly:
+			reviewDomain(&b, &a)
 		case a.Before.Subnet != nil && a.After.Subnet != nil:
 			fmt.Fprintf(&b, "   subnet %s:\n", a.Before.Subnet.SubnetID)
 			lines, _ := fieldDiff(
@@ -79,6 +81,39 @@ func (p *Plan) WriteReview(w io.Writer) error {
 		return fmt.Errorf("plan: writing the review: %w", err)
 	}
 	return nil
+}
+
+// reviewDomain writes the domain's change, the apps to stop first and the
+// VPC endpoints Studio needs.
+func reviewDomain(b *strings.Builder, a *Action) {
+	before, after := a.Before.Domain, a.After.Domain
+	if before == nil || after == nil {
+		return
+	}
+	fmt.Fprintf(b, "   studio domain %s%s in VPC %s:\n", before.DomainID, parens(before.Name), orNone(before.VPCID))
+	lines, _ := fieldDiff([]field{{"AppNetworkAccessType", before.AppNetworkAccessType}},
+		[]field{{"AppNetworkAccessType", after.AppNetworkAccessType}})
+	writeLines(b, "     ", lines)
+	if len(a.Apps) > 0 {
+		b.WriteString("   apps to stop first:\n")
+		for _, app := range a.Apps {
+			fmt.Fprintf(b, "     %s\n       %s\n", app.StudioAppRef, app.Command)
+		}
+	}
+	if len(a.Endpoints) > 0 {
+		fmt.Fprintf(b, "   VPC endpoints in %s:\n", before.VPCID)
+		for _, c := range a.Endpoints {
+			need := "recommended"
+			if c.Required {
+				need = "required"
+			}
+			what := c.Status
+			if c.EndpointID != "" {
+				what += " " + c.EndpointID
+			}
+			fmt.Fprintf(b, "     %-11s %s: %s (%s)\n", need, c.Service, what, c.Why)
+		}
+	}
 }
 
 // reviewRecreate writes the replacement (name, subnet and why, groups,

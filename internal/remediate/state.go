@@ -274,6 +274,7 @@ type State struct {
 	Subnet          *SubnetState          `json:"subnet,omitempty"`
 	Notebook        *NotebookState        `json:"notebook,omitempty"`
 	LifecycleConfig *LifecycleConfigState `json:"lifecycle_config,omitempty"`
+	Domain          *DomainState          `json:"domain,omitempty"`
 	Absent          bool                  `json:"absent,omitempty"`
 }
 
@@ -454,6 +455,11 @@ func Diff(want, got State) []string {
 		if want.LifecycleConfig.OnStart != got.LifecycleConfig.OnStart {
 			d = append(d, "on-start script differs")
 		}
+	case want.Domain != nil:
+		if got.Domain == nil {
+			return []string{"is not a Studio domain"}
+		}
+		d = diffDomain(want.Domain, got.Domain)
 	}
 	return d
 }

@@ -30,6 +30,9 @@ const (
 	StepVerifyRestore         = "verify-restore"
 	StepSetNotebookLifecycle  = "set-notebook-lifecycle"
 	StepDeleteNotebook        = "delete-notebook"
+	// StepSetDomainNetworkAccess sets a Studio domain's
+	// AppNetworkAccessType (studio.go).
+	StepSetDomainNetworkAccess = "set-domain-network-access"
 )
 
 // step is one change with everything needed to make it, check it and undo
@@ -81,6 +84,8 @@ func decodeStep(kind string, intent []byte) (step, error) {
 		s = &setNotebookLifecycle{}
 	case StepDeleteNotebook:
 		s = &deleteNotebook{}
+	case StepSetDomainNetworkAccess:
+		s = &setDomainNetworkAccess{}
 	default:
 		return nil, fmt.Errorf("unknown step kind %q (journal written by a newer sagefence?)", kind)
 	}
