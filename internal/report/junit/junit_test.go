@@ -117,10 +117,10 @@ func TestOutputParsesBackWithOneCasePerNotebook(t *testing.T) {
 // notebook's.
 func TestCasesNameTheirControl(t *testing.T) {
 	rep := &finding.Report{Results: []finding.Result{
-		{ControlID: finding.StudioControlID, Status: finding.StatusFail, Resource: finding.Resource{Name: "studio"}},
+		{ControlID: finding.ControlIDStudio, Status: finding.StatusFail, Resource: finding.Resource{Name: "studio"}},
 		{Status: finding.StatusPass, Resource: finding.Resource{Name: "nb"}},
 	}}
-	want := map[string]string{"studio": finding.StudioControlID, "nb": finding.ControlID}
+	want := map[string]string{"studio": finding.ControlIDStudio, "nb": finding.ControlID}
 	for _, s := range junit.Build(rep).Suites {
 		for _, tc := range s.Cases {
 			got := ""

@@ -47,7 +47,7 @@ func rules() []ruleText {
 				"its ML storage volume, so back up /home/ec2-user/SageMaker first.",
 		},
 		{
-			id:    finding.StudioControlID,
+			id:    finding.ControlIDStudio,
 			name:  "SageMakerStudioDomainVpcOnly",
 			short: "SageMaker Studio domains must not have direct internet access",
 			full: "AppNetworkAccessType must be the exact string \"VpcOnly\". An omitted AppNetworkAccessType is PublicInternetOnly " +

@@ -220,8 +220,8 @@ func TestWriteOneRulePerControl(t *testing.T) {
 	rep := &finding.Report{
 		Tool: finding.Tool{Name: "sagefence", Version: "test"},
 		Results: []finding.Result{
-			{ControlID: finding.StudioControlID, Status: finding.StatusFail,
-				Resource:   finding.Resource{Type: finding.DomainResourceType, File: "main.tf", Line: 1, Address: "aws_sagemaker_domain.d"},
+			{ControlID: finding.ControlIDStudio, Status: finding.StatusFail,
+				Resource:   finding.Resource{Type: finding.ResourceTypeDomain, File: "main.tf", Line: 1, Address: "aws_sagemaker_domain.d"},
 				Compliance: map[string][]string{"aws-config": {"sagemaker-domain-in-vpc"}}},
 			{ControlID: finding.ControlID, Status: finding.StatusFail,
 				Resource:   finding.Resource{File: "main.tf", Line: 9, Address: "aws_sagemaker_notebook_instance.nb"},
@@ -260,7 +260,7 @@ func TestWriteOneRulePerControl(t *testing.T) {
 	}
 	run := log.Runs[0]
 	rules := run.Tool.Driver.Rules
-	if len(rules) != 2 || rules[0].ID != finding.ControlID || rules[1].ID != finding.StudioControlID {
+	if len(rules) != 2 || rules[0].ID != finding.ControlID || rules[1].ID != finding.ControlIDStudio {
 		t.Fatalf("rules = %+v, want the notebook rule then the Studio rule", rules)
 	}
 	if !strings.Contains(rules[1].Help.Text, "VpcOnly") {
