@@ -129,6 +129,7 @@ still checked (exit 3).
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Format, "format", "table", "output format: "+strings.Join(iacFormats(), ", "))
+	completeWords(cmd, "format", iacFormats())
 	f.StringVarP(&opts.Output, "output", "o", "", "write the report to this file (atomically) instead of stdout")
 	f.Var(&varArgFlag{args: &opts.VarArgs, file: true}, "var-file", "Terraform variables file for every root module (repeatable; later wins)")
 	f.Var(&varArgFlag{args: &opts.VarArgs}, "var", "set a Terraform root variable or CloudFormation parameter (repeatable; later wins)")

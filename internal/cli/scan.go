@@ -194,6 +194,7 @@ progress on stderr.
 	f.StringVar(&opts.ControlProfile, "control-profile", control.ProfileSOP, "control profile: sop (every sub-check decides) or fsbp (DirectInternetAccess alone, Security Hub SageMaker.1 parity)")
 	f.StringVar(&opts.OpenThreshold, "open-threshold", defaultOpenThreshold, openThresholdHelp)
 	f.StringSliceVar(&opts.Formats, "format", []string{"table"}, "output format, repeatable or comma-separated (several need --output-dir): "+strings.Join(report.Formats(), ", "))
+	completeWords(cmd, "format", report.Formats())
 	f.StringVarP(&opts.Output, "output", "o", "", "write the report to this file (atomically) instead of stdout")
 	f.StringVar(&opts.OutputDir, "output-dir", "", "write each --format to `DIR`/report.<ext> (atomically), e.g. report.json, report.html")
 	f.StringVar(&opts.Input, "input", "", "evaluate a saved inventory file instead of calling AWS")
