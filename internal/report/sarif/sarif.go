@@ -13,13 +13,13 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
 	"github.com/sagefence/sagefence/internal/finding"
+	"github.com/sagefence/sagefence/internal/report/reportfmt"
 )
 
 // InformationURI is where the tool is documented.
@@ -63,7 +63,7 @@ func Write(w io.Writer, r *finding.Report) error {
 
 	for i := range r.Results {
 		res := &r.Results[i]
-		sr := sarif.NewRuleResult(res.ControlID).WithRuleIndex(0).WithMessage(sarif.NewTextMessage(message(res)))
+		sr := sarif.NewRuleResult(res.ControlID).WithRuleIndex(0).WithMessage(sarif.NewTextMessage(reportfmt.Message(res)))
 		sr.Rank = -1
 		switch status := res.Status; {
 		case status == finding.StatusPass:
@@ -130,8 +130,8 @@ func Write(w io.Writer, r *finding.Report) error {
 		inv.EndTimeUtc = &s
 	}
 	for _, e := range r.Errors {
-		n := sarif.NewNotification().WithLevel("error").WithMessage(sarif.NewTextMessage(errorText(e)))
-		if file, line, ok := errLocation(e); ok {
+		n := sarif.NewNotification().WithLevel("error").WithMessage(sarif.NewTextMessage(reportfmt.ErrorText(e)))
+		if file, line, ok := reportfmt.ErrorLocation(e); ok {
 			uri := uriOf(file)
 			al := sarif.NewSimpleArtifactLocation(uri)
 			al.Index = artifactIndex(uri)
@@ -182,24 +182,6 @@ func rule(r *finding.Report) *sarif.ReportingDescriptor {
 	return rd.WithProperties(props)
 }
 
-func message(res *finding.Result) string {
-	where := res.Resource.Address
-	if where == "" {
-		where = res.Resource.Name
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s", where, res.Status)
-	if res.Mute != nil {
-		fmt.Fprintf(&b, " (muted: %s)", res.Mute.Reason)
-	}
-	for _, c := range res.Checks {
-		if c.Status != finding.StatusNotApplicable && !c.Informational {
-			fmt.Fprintf(&b, ". %s: %s", c.ID, c.Message)
-		}
-	}
-	return b.String()
-}
-
 func logicalName(res *finding.Result) string {
 	switch {
 	case res.Resource.Address != "":
@@ -239,32 +221,4 @@ func uriOf(path string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
-}
-
-func errorText(e finding.Error) string {
-	parts := []string{}
-	for _, p := range []string{e.AccountID, e.Region, e.Operation} {
-		if p != "" {
-			parts = append(parts, p)
-		}
-	}
-	if len(parts) == 0 {
-		return e.Message
-	}
-	return strings.Join(parts, " ") + ": " + e.Message
-}
-
-// errLocation reads the source location of an IaC error, whose Resource
-// is "file:line" or "file".
-func errLocation(e finding.Error) (string, int, bool) {
-	s := e.Resource
-	if e.Operation != "iac" || s == "" {
-		return "", 0, false
-	}
-	if i := strings.LastIndexByte(s, ':'); i > 0 {
-		if line, err := strconv.Atoi(s[i+1:]); err == nil && line > 0 {
-			return s[:i], line, true
-		}
-	}
-	return s, 0, true
 }
