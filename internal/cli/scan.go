@@ -131,6 +131,9 @@ inventory without AWS.
 
 Outputs: one --format goes to stdout or --output; several (repeat --format or
 separate them with commas) need --output-dir, which gets report.<ext> for each.
+--format github writes GitHub Actions workflow commands (each FAIL and ERROR an
+::error, REVIEW a ::warning, MUTED a ::notice), which a workflow step shows as
+annotations on the run.
 --evidence-dir writes an evidence bundle: the raw inventory, the report in
 every format and a manifest with the SHA-256 of each file, the tool version,
 the time and the caller. --push-securityhub imports one finding per notebook
@@ -155,6 +158,9 @@ progress on stderr.
 
   # several formats at once, one file each (reports/report.json, reports/report.html, ...)
   sagefence scan --format json,html,junit --output-dir reports
+
+  # annotations in a GitHub Actions run
+  sagefence scan --format github
 
   # mute accepted exposures (reason, owner, expiry); expired exceptions are reported
   sagefence scan --input examples/inventory.json --exceptions examples/exceptions.yaml

@@ -255,3 +255,10 @@ func ErrorLocation(e finding.Error) (string, int, bool) {
 	}
 	return s, 0, true
 }
+
+// SourceFingerprint identifies a result across runs for deduplication: the
+// control, where it is declared and what it is, not its line.
+func SourceFingerprint(res *finding.Result) string {
+	h := sha256.Sum256([]byte(strings.Join([]string{res.ControlID, res.Resource.File, res.Resource.Address, res.Resource.ARN, res.Resource.Name}, "\x00")))
+	return hex.EncodeToString(h[:16])
+}

@@ -8,8 +8,6 @@
 package sarif
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"slices"
@@ -104,7 +102,7 @@ func Write(w io.Writer, r *finding.Report) error {
 			loc.AddLogicalLocation(ll)
 		}
 		sr.AddLocation(loc)
-		sr.PartialFingerprints = map[string]string{"sagefence/v1": fingerprint(res)}
+		sr.PartialFingerprints = map[string]string{"sagefence/v1": reportfmt.SourceFingerprint(res)}
 		props := sarif.NewPropertyBag().
 			Add("status", string(res.Status)).
 			Add("severity", string(res.Severity)).
@@ -200,13 +198,6 @@ func qualifiedName(res *finding.Result) string {
 		return res.Resource.File + "#" + res.Resource.Address
 	}
 	return logicalName(res)
-}
-
-// fingerprint identifies a result across runs for deduplication: the
-// control, where it is declared and what it is, not its line.
-func fingerprint(res *finding.Result) string {
-	h := sha256.Sum256([]byte(strings.Join([]string{res.ControlID, res.Resource.File, res.Resource.Address, res.Resource.ARN, res.Resource.Name}, "\x00")))
-	return hex.EncodeToString(h[:16])
 }
 
 // uriOf makes a relative URI reference from a slash-separated path.
