@@ -19,8 +19,12 @@
 ARG GO_IMAGE=golang:1.26
 ARG BASE=gcr.io/distroless/static-debian12:nonroot
 
-FROM ${GO_IMAGE} AS build
+# The builder runs on the build machine's platform and cross-compiles for
+# the target's (docker buildx --platform linux/arm64 needs no emulation).
+FROM --platform=${BUILDPLATFORM} ${GO_IMAGE} AS build
 ARG GOPROXY
+ARG TARGETOS
+ARG TARGETARCH
 WORKDIR /src
 COPY go.mod go.sum ./
 COPY cmd ./cmd
@@ -32,7 +36,7 @@ ARG DATE=""
 # cache mounts keep modules and compiled packages between builds; go build
 # fetches only the modules this platform's build needs.
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 go build -trimpath \
+    CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath \
       -ldflags="-s -w -X github.com/sagefence/sagefence/internal/buildinfo.version=${VERSION} -X github.com/sagefence/sagefence/internal/buildinfo.commit=${COMMIT} -X github.com/sagefence/sagefence/internal/buildinfo.date=${DATE}" \
       -o /out/sagefence ./cmd/sagefence
 RUN mkdir -p /out/state /out/work && chown 65532:65532 /out/state /out/work
