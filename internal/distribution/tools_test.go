@@ -7,10 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sagefence/sagefence/internal/testenv"
 )
 
 // repoRoot is the repository's top directory, two levels above this
@@ -72,22 +73,14 @@ func runErr(t *testing.T, dir string, env []string, name string, args ...string)
 var sagefenceBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sagefence-dist-")
+	var cleanup func()
+	var err error
+	sagefenceBin, cleanup, err = testenv.BuildSagefence("../../cmd/sagefence")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	sagefenceBin = filepath.Join(dir, "sagefence")
-	if runtime.GOOS == "windows" {
-		sagefenceBin += ".exe"
-	}
-	build := exec.Command("go", "build", "-o", sagefenceBin, "../../cmd/sagefence")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build sagefence:", err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
