@@ -46,7 +46,10 @@ func TestPreCommitHooksRunSagefenceIAC(t *testing.T) {
 	run(t, repo, nil, "git", "init", "-q")
 	run(t, repo, nil, "git", "add", ".")
 	env := []string{"PRE_COMMIT_HOME=" + filepath.Join(t.TempDir(), "pre-commit"), "GOMODCACHE=" + goEnv(t, "GOMODCACHE"),
-		"GOPROXY=off", "PRE_COMMIT_COLOR=never"}
+		"GOPROXY=off", "PRE_COMMIT_COLOR=never",
+		// As the image and release builds, so that pre-commit's clone
+		// shares their compiled packages instead of rebuilding them all.
+		"GOFLAGS=-trimpath", "CGO_ENABLED=0"}
 	tryRepo := func(args ...string) (string, error) {
 		t.Helper()
 		return runErr(t, repo, env, precommit, append([]string{"try-repo", repoRoot(t)}, args...)...)

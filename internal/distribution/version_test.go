@@ -24,7 +24,10 @@ func TestGoBuildInACheckoutReportsItsCommit(t *testing.T) {
 	run(t, root, nil, "git", "clone", "-q", "--no-checkout", root, clone)
 	run(t, clone, nil, "git", "checkout", "-q", commit)
 	bin := filepath.Join(t.TempDir(), "sagefence")
-	run(t, clone, []string{"GOFLAGS=", "GOPROXY=off"}, "go", "build", "-buildvcs=true",
+	// -trimpath and no cgo, as the image and release builds: the clone's
+	// packages then share their compiled form with those builds' (without
+	// -trimpath, the clone's directory is part of every package's key).
+	run(t, clone, []string{"GOFLAGS=", "GOPROXY=off", "CGO_ENABLED=0"}, "go", "build", "-trimpath", "-buildvcs=true",
 		"-ldflags=-X github.com/sagefence/sagefence/internal/buildinfo.version=v9.8.7", "-o", bin, "./cmd/sagefence")
 	var info struct {
 		Version   string `json:"version"`
