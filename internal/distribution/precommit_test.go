@@ -55,18 +55,31 @@ func TestPreCommitHooksRunSagefenceIAC(t *testing.T) {
 		return runErr(t, repo, env, precommit, append([]string{"try-repo", repoRoot(t)}, args...)...)
 	}
 
-	out, err := tryRepo("sagefence-iac", "--files", "open/main.tf")
-	if err == nil || !strings.Contains(out, "Failed") || !strings.Contains(out, "FAIL\topen/main.tf:1\taws_sagemaker_notebook_instance.open") {
+	// Each try-repo builds the hooks afresh (a temporary store), so two
+	// runs: all hooks on files sagefence-iac must pass over, then
+	// sagefence-iac alone on the open notebook.
+	out, err := tryRepo("--files", "private/main.tf", "README.md", "stacks/notebook.yaml")
+	if got := hookStatus(out, "sagefence iac ("); got != "Passed" {
+		// stacks/notebook.yaml fails if it is handed over; README.md is an error.
+		t.Errorf("sagefence-iac on a private notebook, a README and an unconventionally named template: %q, want Passed\n%s", got, out)
+	}
+	if got := hookStatus(out, "sagefence iac . ("); err == nil || got != "Failed" ||
+		!strings.Contains(out, "stacks/notebook.yaml") || !strings.Contains(out, "open/main.tf") {
+		t.Errorf("sagefence-iac-all: %q (err %v), want it to fail on the template and the open Terraform file\n%s", got, err, out)
+	}
+	out, err = tryRepo("sagefence-iac", "--files", "open/main.tf")
+	if err == nil || hookStatus(out, "sagefence iac (") != "Failed" || !strings.Contains(out, "FAIL\topen/main.tf:1\taws_sagemaker_notebook_instance.open") {
 		t.Errorf("an open notebook: err %v, want the hook to fail naming open/main.tf:1\n%s", err, out)
 	}
-	if out, err := tryRepo("sagefence-iac", "--files", "private/main.tf"); err != nil || !strings.Contains(out, "Passed") {
-		t.Errorf("a private notebook: err %v, want Passed\n%s", err, out)
+}
+
+// hookStatus is the word pre-commit ends a hook's line with ("Passed",
+// "Failed", "(no files to check)Skipped"), the hook named by its prefix.
+func hookStatus(out, namePrefix string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, namePrefix) && strings.Contains(line, "...") {
+			return strings.TrimSpace(line[strings.LastIndex(line, "...")+3:])
+		}
 	}
-	if out, err := tryRepo("sagefence-iac", "--files", "README.md", "stacks/notebook.yaml"); err != nil || !strings.Contains(out, "no files to check") {
-		t.Errorf("files the hook does not take: err %v, want it skipped\n%s", err, out)
-	}
-	out, err = tryRepo("sagefence-iac-all", "--files", "README.md", "stacks/notebook.yaml")
-	if err == nil || !strings.Contains(out, "stacks/notebook.yaml") || !strings.Contains(out, "open/main.tf") {
-		t.Errorf("the whole-repository hook: err %v, want it to fail on the template and the Terraform file\n%s", err, out)
-	}
+	return ""
 }
