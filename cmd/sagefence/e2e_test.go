@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -34,24 +33,16 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sagefence-e2e-")
+	var cleanup func()
+	var err error
+	binary, cleanup, err = testenv.BuildSagefence(".")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "sagefence")
-	if runtime.GOOS == "windows" {
-		binary += ".exe"
-	}
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build sagefence:", err)
-		os.Exit(1)
-	}
 	code := m.Run()
 	moto.Close()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 

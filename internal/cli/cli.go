@@ -7,11 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sagefence/sagefence/internal/buildinfo"
 	"github.com/sagefence/sagefence/internal/iostreams"
 )
 
@@ -42,15 +42,6 @@ func usageErrf(format string, a ...any) error { return usageErr(fmt.Errorf(forma
 type codeOnly int
 
 func (c codeOnly) Error() string { return fmt.Sprintf("exit %d", int(c)) }
-
-// Version is the tool version: the module version when built from a tagged
-// module, "dev" otherwise.
-func Version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
 
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, ios *iostreams.IOStreams, args []string) int {
@@ -107,14 +98,18 @@ DirectInternetAccess flag and the effective network path of every notebook
 Each verdict comes with its evidence and the AWS CLI commands that reproduce it.
 
 ` + exitCodesHelp,
-		Version:       Version(),
+		Version:       buildinfo.Read().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// --version prints what "sagefence version" prints.
+	root.SetVersionTemplate("sagefence {{.Version}}\n")
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
 	root.SetFlagErrorFunc(flagError)
-	root.CompletionOptions.DisableDefaultCmd = true
+	// cobra's "completion bash|zsh|fish|powershell"; its hidden __complete
+	// commands serve the scripts.
+	root.CompletionOptions.HiddenDefaultCmd = false
 	root.AddCommand(newScanCmd(ios, nil))
 	root.AddCommand(newMergeCmd(ios, nil))
 	root.AddCommand(newPreflightCmd(ios), newIAMPolicyCmd(ios), newGuardrailCmd(ios))
@@ -122,6 +117,7 @@ Each verdict comes with its evidence and the AWS CLI commands that reproduce it.
 	root.AddCommand(newPlanCmd(ios), newApplyCmd(ios), newBackoutCmd(ios), newFinalizeCmd(ios), newJournalCmd(ios))
 	root.AddCommand(newIACCmd(ios, nil))
 	root.AddCommand(newWatchCmd(ios))
+	root.AddCommand(newVersionCmd(ios))
 	groupCommand(root)
 	for _, c := range root.Commands() {
 		if c.HasSubCommands() {

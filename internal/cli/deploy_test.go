@@ -33,9 +33,16 @@ func TestDockerfileBuildsAStaticNonRootImage(t *testing.T) {
 	}
 	var froms, users, builds, entrypoints []string
 	sc := bufio.NewScanner(bytes.NewReader(data))
+	var line string
 	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+		// An instruction goes on over lines that end with a backslash.
+		line += strings.TrimSpace(sc.Text())
+		if l, ok := strings.CutSuffix(line, "\\"); ok {
+			line = l + " "
+			continue
+		}
 		instr, rest, _ := strings.Cut(line, " ")
+		line = ""
 		switch strings.ToUpper(instr) {
 		case "FROM":
 			froms = append(froms, rest)

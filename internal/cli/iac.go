@@ -19,10 +19,13 @@ import (
 	"github.com/sagefence/sagefence/internal/iac/terraform"
 	"github.com/sagefence/sagefence/internal/iostreams"
 	"github.com/sagefence/sagefence/internal/report"
+	"github.com/sagefence/sagefence/internal/report/codequality"
 	"github.com/sagefence/sagefence/internal/report/sarif"
 )
 
-func iacFormats() []string { return []string{"table", "json", "sarif", "junit", "markdown", "csv"} }
+func iacFormats() []string {
+	return []string{"table", "json", "sarif", "junit", "markdown", "csv", "github", "codequality"}
+}
 
 type iacOptions struct {
 	IO *iostreams.IOStreams
@@ -102,6 +105,11 @@ DirectInternetAccess (notebooks) and AppNetworkAccessType (domains):
 A file that cannot be parsed is reported with file:line and the others are
 still checked (exit 3).
 
+Formats for CI: sarif (code scanning), github (workflow commands: each
+FAIL/ERROR an ::error, REVIEW a ::warning, MUTED a ::notice, at its file and
+line, so a pull request shows them as annotations), codequality (GitLab's
+code quality report, for merge requests), junit, markdown (step summaries).
+
 ` + exitCodesHelp,
 		Example: `  # check a repository, SARIF for code scanning
   sagefence iac . --format sarif --output sagefence.sarif
@@ -111,6 +119,12 @@ still checked (exit 3).
 
   # the exact plan (most precise: modules and functions already evaluated)
   terraform plan -out tf.plan && terraform show -json tf.plan > plan.json && sagefence iac plan.json
+
+  # annotations on a GitHub pull request (run from the repository root)
+  sagefence iac . --format github
+
+  # GitLab merge request widget
+  sagefence iac . --format codequality --output gl-code-quality-report.json
 
   # a CDK app after synthesis
   cdk synth && sagefence iac cdk.out`,
@@ -133,6 +147,7 @@ still checked (exit 3).
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Format, "format", "table", "output format: "+strings.Join(iacFormats(), ", "))
+	completeWords(cmd, "format", iacFormats())
 	f.StringVarP(&opts.Output, "output", "o", "", "write the report to this file (atomically) instead of stdout")
 	f.Var(&varArgFlag{args: &opts.VarArgs, file: true}, "var-file", "Terraform variables file for every root module (repeatable; later wins)")
 	f.Var(&varArgFlag{args: &opts.VarArgs}, "var", "set a Terraform root variable or CloudFormation parameter (repeatable; later wins)")
@@ -209,6 +224,8 @@ func writeIACReport(opts *iacOptions, rep *finding.Report) error {
 		switch opts.Format {
 		case "sarif":
 			return sarif.Write(w, rep)
+		case "codequality":
+			return codequality.Write(w, rep)
 		case "table":
 			return iac.WriteTable(w, rep, tty, color)
 		}

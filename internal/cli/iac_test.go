@@ -255,6 +255,12 @@ func TestIACFormatsAndOutputFile(t *testing.T) {
 			if f == "sarif" && !strings.Contains(out, `"startLine": 1`) {
 				t.Errorf("SARIF lacks the location:\n%s", out)
 			}
+			if f == "github" && (!strings.HasPrefix(out, "::error file=") || !strings.Contains(out, "main.tf,line=1,title=")) {
+				t.Errorf("workflow commands lack the location:\n%s", out)
+			}
+			if f == "codequality" && !strings.Contains(out, `"begin": 1`) {
+				t.Errorf("code quality report lacks the location:\n%s", out)
+			}
 		})
 	}
 	outFile := filepath.Join(t.TempDir(), "report.sarif")

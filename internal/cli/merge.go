@@ -76,6 +76,7 @@ shard that was never given (exit 3, the missing shard named under errors).
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Format, "format", "table", "output format: "+strings.Join(report.Formats(), ", "))
+	completeWords(cmd, "format", report.Formats())
 	f.StringVarP(&opts.Output, "output", "o", "", "write the merged report to this file (atomically) instead of stdout")
 	f.BoolVar(&opts.Strict, "strict", false, "exit 1 on REVIEW results too")
 	return cmd

@@ -139,6 +139,9 @@ inventory without AWS.
 
 Outputs: one --format goes to stdout or --output; several (repeat --format or
 separate them with commas) need --output-dir, which gets report.<ext> for each.
+--format github writes GitHub Actions workflow commands (each FAIL and ERROR an
+::error, REVIEW a ::warning, MUTED a ::notice), which a workflow step shows as
+annotations on the run.
 --evidence-dir writes an evidence bundle: the raw inventory, the report in
 every format and a manifest with the SHA-256 of each file, the tool version,
 the time and the caller. --push-securityhub imports one finding per notebook
@@ -163,6 +166,9 @@ progress on stderr.
 
   # several formats at once, one file each (reports/report.json, reports/report.html, ...)
   sagefence scan --format json,html,junit --output-dir reports
+
+  # annotations in a GitHub Actions run
+  sagefence scan --format github
 
   # mute accepted exposures (reason, owner, expiry); expired exceptions are reported
   sagefence scan --input examples/inventory.json --exceptions examples/exceptions.yaml
@@ -202,6 +208,7 @@ progress on stderr.
 	f.StringVar(&opts.ControlProfile, "control-profile", control.ProfileSOP, "control profile: sop (every sub-check decides) or fsbp (DirectInternetAccess alone, Security Hub SageMaker.1 parity)")
 	f.StringVar(&opts.OpenThreshold, "open-threshold", defaultOpenThreshold, openThresholdHelp)
 	f.StringSliceVar(&opts.Formats, "format", []string{"table"}, "output format, repeatable or comma-separated (several need --output-dir): "+strings.Join(report.Formats(), ", "))
+	completeWords(cmd, "format", report.Formats())
 	f.StringVarP(&opts.Output, "output", "o", "", "write the report to this file (atomically) instead of stdout")
 	f.StringVar(&opts.OutputDir, "output-dir", "", "write each --format to `DIR`/report.<ext> (atomically), e.g. report.json, report.html")
 	f.StringVar(&opts.Input, "input", "", "evaluate a saved inventory file instead of calling AWS")

@@ -35,7 +35,7 @@ func TestWriteBundleWritesEveryFormatWithHashes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"inventory.json", "manifest.json", "report.asff.json", "report.csv", "report.html", "report.json",
+	want := []string{"inventory.json", "manifest.json", "report.asff.json", "report.csv", "report.github.txt", "report.html", "report.json",
 		"report.junit.xml", "report.md", "report.ocsf.json", "report.txt"}
 	entries, err := os.ReadDir(dir)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/sagefence/sagefence/internal/finding"
 	"github.com/sagefence/sagefence/internal/report/asff"
 	"github.com/sagefence/sagefence/internal/report/csv"
+	"github.com/sagefence/sagefence/internal/report/github"
 	"github.com/sagefence/sagefence/internal/report/html"
 	jsonw "github.com/sagefence/sagefence/internal/report/json"
 	"github.com/sagefence/sagefence/internal/report/junit"
@@ -27,7 +28,7 @@ type Options struct {
 
 // Formats lists the formats Write accepts.
 func Formats() []string {
-	return []string{"table", "json", "csv", "ocsf", "asff", "junit", "markdown", "html"}
+	return []string{"table", "json", "csv", "ocsf", "asff", "junit", "markdown", "html", "github"}
 }
 
 // Extension is the file name extension of a format's output (--output-dir).
@@ -43,6 +44,8 @@ func Extension(format string) string {
 		return "junit.xml"
 	case "markdown":
 		return "md"
+	case "github":
+		return "github.txt"
 	}
 	return format
 }
@@ -76,6 +79,8 @@ func Write(w io.Writer, format string, r *finding.Report, opts Options) error {
 		return markdown.Write(w, r)
 	case "html":
 		return html.Write(w, r)
+	case "github":
+		return github.Write(w, r)
 	}
 	return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
 }

@@ -42,6 +42,7 @@ func TestEveryFormatNamesTheStudioTypeAndControl(t *testing.T) {
 		"asff":     {`"Type": "Other"`, `"GeneratorId": "sagemaker-studio-no-direct-internet-access"`, `"DomainId": "d-1"`, "SageMaker Studio user profile research/alice has internet access", `"Type": "AwsSageMakerNotebookInstance"`},
 		"junit":    {`name="studio-domain/research"`, `value="AWS::SageMaker::UserProfile"`, `value="sagemaker-studio-no-direct-internet-access"`},
 		"markdown": {"studio-domain/research", "`sagemaker-studio-no-direct-internet-access`", "| Status | Resource |"},
+		"github":   {"::error title=sagefence FAIL%3A studio-domain/research::", "research: FAIL. app-network-access-type:", "::error title=sagefence FAIL%3A studio-user-profile/research/alice::"},
 		"html":     {"SageMaker notebook instances (1)", "SageMaker Studio domains (1)", "SageMaker Studio user profiles (1)", "of 3 results"},
 	}
 	for _, f := range Formats() {

@@ -1,13 +1,16 @@
 // Package reportfmt holds the small pieces that several report writers must
 // agree on: the deterministic finding ID shared by ASFF and OCSF (so that a
 // finding keeps its identity across formats and across runs), the AWS
-// partition of a result, the display order of results, and the human names
-// of the compliance frameworks the control package maps to.
+// partition of a result, the display order of results, the human names
+// of the compliance frameworks the control package maps to, and the
+// one-line texts and source locations of results and errors that the
+// annotation formats (SARIF, GitHub, GitLab) share.
 package reportfmt
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -246,4 +249,62 @@ func Evidence(res *finding.Result) []Field {
 		add("Tags", strings.Join(tags, ", "))
 	}
 	return out
+}
+
+// Message is a result in one line for annotations: where it is declared
+// (the IaC address, else the resource as DisplayName names it), its
+// status, why it is muted, and the message of every check that decides it.
+func Message(res *finding.Result) string {
+	where := res.Resource.Address
+	if where == "" {
+		where = DisplayName(res)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", where, res.Status)
+	if res.Mute != nil {
+		fmt.Fprintf(&b, " (muted: %s)", res.Mute.Reason)
+	}
+	for _, c := range res.Checks {
+		if c.Status != finding.StatusNotApplicable && !c.Informational {
+			fmt.Fprintf(&b, ". %s: %s", c.ID, c.Message)
+		}
+	}
+	return b.String()
+}
+
+// ErrorText is a failed read or parse in one line, prefixed with the
+// account, region and operation it concerns.
+func ErrorText(e finding.Error) string {
+	parts := []string{}
+	for _, p := range []string{e.AccountID, e.Region, e.Operation} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		return e.Message
+	}
+	return strings.Join(parts, " ") + ": " + e.Message
+}
+
+// ErrorLocation reads the source location of an IaC error, whose Resource
+// is "file:line" or "file".
+func ErrorLocation(e finding.Error) (string, int, bool) {
+	s := e.Resource
+	if e.Operation != "iac" || s == "" {
+		return "", 0, false
+	}
+	if i := strings.LastIndexByte(s, ':'); i > 0 {
+		if line, err := strconv.Atoi(s[i+1:]); err == nil && line > 0 {
+			return s[:i], line, true
+		}
+	}
+	return s, 0, true
+}
+
+// SourceFingerprint identifies a result across runs for deduplication: the
+// control, where it is declared and what it is, not its line.
+func SourceFingerprint(res *finding.Result) string {
+	h := sha256.Sum256([]byte(strings.Join([]string{res.ControlID, res.Resource.File, res.Resource.Address, res.Resource.ARN, res.Resource.Name}, "\x00")))
+	return hex.EncodeToString(h[:16])
 }

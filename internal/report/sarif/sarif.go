@@ -9,18 +9,16 @@
 package sarif
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
 	"github.com/sagefence/sagefence/internal/finding"
+	"github.com/sagefence/sagefence/internal/report/reportfmt"
 )
 
 // InformationURI is where the tool is documented.
@@ -95,7 +93,7 @@ func Write(w io.Writer, r *finding.Report) error {
 
 	for i := range r.Results {
 		res := &r.Results[i]
-		sr := sarif.NewRuleResult(res.ControlID).WithRuleIndex(index[controlOf(res)]).WithMessage(sarif.NewTextMessage(message(res)))
+		sr := sarif.NewRuleResult(res.ControlID).WithRuleIndex(index[controlOf(res)]).WithMessage(sarif.NewTextMessage(reportfmt.Message(res)))
 		sr.Rank = -1
 		switch status := res.Status; {
 		case status == finding.StatusPass:
@@ -136,7 +134,7 @@ func Write(w io.Writer, r *finding.Report) error {
 			loc.AddLogicalLocation(ll)
 		}
 		sr.AddLocation(loc)
-		sr.PartialFingerprints = map[string]string{"sagefence/v1": fingerprint(res)}
+		sr.PartialFingerprints = map[string]string{"sagefence/v1": reportfmt.SourceFingerprint(res)}
 		props := sarif.NewPropertyBag().
 			Add("status", string(res.Status)).
 			Add("severity", string(res.Severity)).
@@ -162,8 +160,8 @@ func Write(w io.Writer, r *finding.Report) error {
 		inv.EndTimeUtc = &s
 	}
 	for _, e := range r.Errors {
-		n := sarif.NewNotification().WithLevel("error").WithMessage(sarif.NewTextMessage(errorText(e)))
-		if file, line, ok := errLocation(e); ok {
+		n := sarif.NewNotification().WithLevel("error").WithMessage(sarif.NewTextMessage(reportfmt.ErrorText(e)))
+		if file, line, ok := reportfmt.ErrorLocation(e); ok {
 			uri := uriOf(file)
 			al := sarif.NewSimpleArtifactLocation(uri)
 			al.Index = artifactIndex(uri)
@@ -235,24 +233,6 @@ func controlOf(res *finding.Result) string {
 	return res.ControlID
 }
 
-func message(res *finding.Result) string {
-	where := res.Resource.Address
-	if where == "" {
-		where = res.Resource.Name
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s", where, res.Status)
-	if res.Mute != nil {
-		fmt.Fprintf(&b, " (muted: %s)", res.Mute.Reason)
-	}
-	for _, c := range res.Checks {
-		if c.Status != finding.StatusNotApplicable && !c.Informational {
-			fmt.Fprintf(&b, ". %s: %s", c.ID, c.Message)
-		}
-	}
-	return b.String()
-}
-
 func logicalName(res *finding.Result) string {
 	switch {
 	case res.Resource.Address != "":
@@ -273,13 +253,6 @@ func qualifiedName(res *finding.Result) string {
 	return logicalName(res)
 }
 
-// fingerprint identifies a result across runs for deduplication: the
-// control, where it is declared and what it is, not its line.
-func fingerprint(res *finding.Result) string {
-	h := sha256.Sum256([]byte(strings.Join([]string{res.ControlID, res.Resource.File, res.Resource.Address, res.Resource.ARN, res.Resource.Name}, "\x00")))
-	return hex.EncodeToString(h[:16])
-}
-
 // uriOf makes a relative URI reference from a slash-separated path.
 func uriOf(path string) string {
 	path = strings.TrimPrefix(path, "./")
@@ -292,32 +265,4 @@ func uriOf(path string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
-}
-
-func errorText(e finding.Error) string {
-	parts := []string{}
-	for _, p := range []string{e.AccountID, e.Region, e.Operation} {
-		if p != "" {
-			parts = append(parts, p)
-		}
-	}
-	if len(parts) == 0 {
-		return e.Message
-	}
-	return strings.Join(parts, " ") + ": " + e.Message
-}
-
-// errLocation reads the source location of an IaC error, whose Resource
-// is "file:line" or "file".
-func errLocation(e finding.Error) (string, int, bool) {
-	s := e.Resource
-	if e.Operation != "iac" || s == "" {
-		return "", 0, false
-	}
-	if i := strings.LastIndexByte(s, ':'); i > 0 {
-		if line, err := strconv.Atoi(s[i+1:]); err == nil && line > 0 {
-			return s[:i], line, true
-		}
-	}
-	return s, 0, true
 }
