@@ -102,5 +102,5 @@ func addLiveFlags(f *pflag.FlagSet, o *liveOptions, regions *string) {
 	f.StringVar(regions, "regions", "", "comma-separated regions to scan (default: every enabled region of the caller's partition)")
 	f.StringVar(&o.EndpointURL, "endpoint-url", "", "send every AWS call to this endpoint (an emulator); AWS_ENDPOINT_URL is honoured too")
 	f.IntVar(&o.Concurrency, "concurrency", 8, "notebooks described at once per region")
-	f.DurationVar(&o.CallTimeout, "call-timeout", 30*time.Second, "give up on one AWS call (with its retries) after this long")
+	f.DurationVar(&o.CallTimeout, "call-timeout", 30*time.Second, "give up on one attempt of an AWS call after this long (it is retried; a call may take up to 8 attempts)")
 }

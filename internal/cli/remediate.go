@@ -37,6 +37,25 @@ const remediationExitCodes = `Exit codes: 0 done (or nothing to do), 1 a step fa
 changed state, 2 usage or configuration error, 3 actions skipped, blocked or
 refused, 130 interrupted.`
 
+// oneArg takes exactly one argument, named what in the error when it is
+// missing or not alone.
+func oneArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch len(args) {
+		case 1:
+			return nil
+		case 0:
+			return usageErrf("%s: missing %s (see %s --help)", cmd.CommandPath(), what, cmd.CommandPath())
+		}
+		return usageErrf("%s takes one %s, got %d: %s", cmd.CommandPath(), what, len(args), strings.Join(args, " "))
+	}
+}
+
+// planExitCodes are plan's: it changes nothing, so no step can fail.
+const planExitCodes = `Exit codes: 0 the plan is written and every action in it is ready (or there is
+nothing to do), 2 usage or configuration error, 3 the scan was incomplete, an
+action is blocked or the plan could not be written, 130 interrupted.`
+
 // accountFlags select how other accounts are reached (plans may span an
 // organisation's scan).
 type accountFlags struct {
@@ -224,7 +243,7 @@ action names the flags that resolve it, and a blocked recreate the subnets
 that would do. A group other interfaces use is refused unless --allow-shared. Without --backup-bucket the data on a replaced notebook's volume
 stays on the stopped old notebook; with it, it is copied through S3.
 
-` + remediationExitCodes,
+` + planExitCodes,
 		Example: `  sagefence plan --output plan.json
   sagefence plan --regions eu-west-1 --fix direct --target-subnet subnet-0abc --backup-bucket s3://nb-backups/sagefence --output plan.json
   sagefence plan --input inventory.json --fix egress --allow-egress 10.0.0.0/8,pl-63a5400a --output plan.json
@@ -505,7 +524,7 @@ with "sagefence backout RUN_ID".
 ` + remediationExitCodes,
 		Example: `  sagefence apply plan.json
   sagefence apply plan.json --yes --format json`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("PLAN"),
 		RunE: func(cmd *cobra.Command, args []string) error { return runApply(cmd.Context(), o, args[0]) },
 	}
 	o.addFlags(cmd.Flags())
@@ -633,7 +652,7 @@ apply step it undoes.
 		Example: `  sagefence journal list
   sagefence backout 20261129T091500-1a2b3c
   sagefence backout 20261129T091500-1a2b3c --force --yes`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("RUN_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBackout(cmd.Context(), o, args[0])
 		},
@@ -656,7 +675,7 @@ on a terminal asks you to type the run ID; with --yes it prints the list and
 goes on.
 
 ` + remediationExitCodes,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("RUN_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runFinalize(cmd.Context(), o, args[0])
 		},
@@ -775,7 +794,7 @@ tab-separated line.`,
 	show := &cobra.Command{
 		Use:   "show RUN_ID",
 		Short: "Show a run's actions and steps",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneArg("RUN_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format); err != nil {
 				return err

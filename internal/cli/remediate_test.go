@@ -184,3 +184,23 @@ func TestPlanStudioVPCOnlyFromInput(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingArgumentIsNamed: a command that takes one plan or run ID says
+// which one it is missing, in one line.
+func TestMissingArgumentIsNamed(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"apply"}, "sagefence apply: missing PLAN"},
+		{[]string{"backout"}, "sagefence backout: missing RUN_ID"},
+		{[]string{"finalize", "a", "b"}, "sagefence finalize takes one RUN_ID, got 2: a b"},
+		{[]string{"journal", "show"}, "sagefence journal show: missing RUN_ID"},
+	} {
+		ios, _, out, errOut := iostreams.Test()
+		code := Main(context.Background(), ios, c.args)
+		if got := errOut.String(); code != ExitUsage || out.Len() != 0 || strings.Count(got, "\n") != 1 || !strings.Contains(got, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, got, c.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -205,16 +206,35 @@ func positionError(data []byte, name string, err error) error {
 		return &InputError{File: name, Line: line, Column: col, Msg: "invalid JSON: " + syn.Error()}
 	case errors.As(err, &typ):
 		line, col := lineCol(data, int(typ.Offset))
-		field := typ.Field
-		if field == "" {
-			field = "value"
+		if typ.Field == "" {
+			return &InputError{File: name, Line: line, Column: col, Msg: fmt.Sprintf("an inventory is a JSON object, found JSON %s", typ.Value)}
 		}
-		return &InputError{File: name, Line: line, Column: col, Msg: fmt.Sprintf("%s: expected %s, found JSON %s", field, typ.Type, typ.Value)}
+		return &InputError{File: name, Line: line, Column: col, Msg: fmt.Sprintf("%s: expected JSON %s, found JSON %s", typ.Field, jsonKind(typ.Type), typ.Value)}
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		line, col := lineCol(data, len(data))
 		return &InputError{File: name, Line: line, Column: col, Msg: "unexpected end of file: the inventory is truncated"}
 	}
 	return &InputError{File: name, Msg: err.Error()}
+}
+
+// jsonKind names what JSON a Go type is read from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
+		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "number"
+	}
+	return t.Kind().String()
 }
 
 // lineCol converts a byte offset to a 1-based line and column.
