@@ -38,6 +38,9 @@ func featureNames() string {
 	return strings.Join(s, ", ")
 }
 
+// writeExitCodes are those of a command that prints what it generates.
+const writeExitCodes = `Exit codes: 0 written, 2 usage error, 3 the --output file could not be written.`
+
 // writeOut writes data to --output (atomically) or stdout.
 func writeOut(ios *iostreams.IOStreams, output string, write func(io.Writer) error) error {
 	if output == "" {
@@ -190,7 +193,9 @@ func newIAMPolicyCmd(ios *iostreams.IOStreams) *cobra.Command {
 		Long: `iam-policy prints an IAM policy document generated from the one list of AWS
 API actions sagefence calls (a test fails when the code calls an action the
 list lacks). Audit is read-only; remediate adds the calls that plan, apply,
-backout and finalize make, scoped as narrowly as each action allows.`,
+backout and finalize make, scoped as narrowly as each action allows.
+
+` + writeExitCodes,
 		Example: `  sagefence iam-policy --for audit > sagefence-audit.json
   sagefence iam-policy --for remediate --account 111122223333 --backup-bucket s3://nb-backups/sagefence \
       --notebook-role 'arn:aws:iam::111122223333:role/SageMaker*'
@@ -290,7 +295,9 @@ sagemaker:UpdateDomain when it sets AppNetworkAccessType to anything else
 (an update that leaves it out is allowed: it does not change it). Attach it
 as a service control policy (scp) to an OU, or as an IAM policy (iam); the
 cloudformation and terraform formats wrap either kind for deployment.
-See docs/guardrails.md for rollout and exemptions.`,
+See docs/guardrails.md for rollout and exemptions.
+
+` + writeExitCodes,
 		Example: `  sagefence guardrail --format scp > deny-direct-internet.json
   sagefence guardrail --format terraform --exempt-principal 'arn:aws:iam::*:role/NotebookBreakGlass' > guardrail.tf
   sagefence guardrail --format cloudformation --target ou-abcd-12345678`,

@@ -755,7 +755,12 @@ func newJournalCmd(ios *iostreams.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "journal",
 		Short: "List and show remediation runs",
-		Args:  cobra.NoArgs,
+		Long: `journal lists the remediation runs of a journal and shows one run's actions
+and steps. It only reads: a journal that does not exist is not created.
+
+Exit codes: 0 listed or shown, 2 usage error, an unknown run or a file that
+is not a journal, 3 the journal could not be read.`,
+		Args: cobra.NoArgs,
 	}
 	cmd.PersistentFlags().StringVar(&path, "journal", "", "journal database (default: the state directory's journal.db)")
 	cmd.PersistentFlags().StringVar(&format, "format", "table", "output: table or json")
