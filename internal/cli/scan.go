@@ -144,8 +144,9 @@ separate them with commas) need --output-dir, which gets report.<ext> for each.
 annotations on the run.
 --evidence-dir writes an evidence bundle: the raw inventory, the report in
 every format and a manifest with the SHA-256 of each file, the tool version,
-the time and the caller. --push-securityhub imports one finding per notebook
-into Security Hub, in the notebook's account and region; IDs are stable, so a
+the time and the caller. --push-securityhub imports one finding per result
+(notebook, Studio domain or user profile) into Security Hub, in its account
+and region; IDs are stable, so a
 re-run updates findings instead of duplicating them. It also keeps Security
 Hub's workflow in step: a muted finding is SUPPRESSED with the reason as its
 note, and one sagefence suppressed that nothing mutes any more is set back
@@ -216,7 +217,7 @@ progress on stderr.
 	f.StringVar(&opts.Exceptions, "exceptions", "", "YAML `FILE` of exceptions (match, reason, owner, expires) that mute FAIL and REVIEW results")
 	f.StringVar(&opts.EvidenceDir, "evidence-dir", "", "write an evidence bundle (inventory, every format, SHA-256 manifest) into `DIR`, which must be empty unless --force")
 	f.BoolVar(&opts.Force, "force", false, "with --evidence-dir: write into a directory that is not empty")
-	f.BoolVar(&opts.PushSecurityHub, "push-securityhub", false, "import the findings into AWS Security Hub (BatchImportFindings) in each notebook's account and region")
+	f.BoolVar(&opts.PushSecurityHub, "push-securityhub", false, "import the findings into AWS Security Hub (BatchImportFindings) in each resource's account and region")
 	f.BoolVar(&opts.Stats, "stats", false, "print API call statistics to stderr")
 	f.BoolVar(&opts.Strict, "strict", false, "exit 1 on REVIEW results too")
 	f.StringSliceVar(&opts.resourcesText, "resources", nil, "resource kinds to scan, comma-separated: "+strings.Join(resourceKinds(), ", ")+" (default: all)")
