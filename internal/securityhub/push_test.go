@@ -229,3 +229,51 @@ func TestUnaccountedFindingsAreFailures(t *testing.T) {
 		t.Errorf("err %v, failed %+v; want the 2 missing findings reported", err, res.Failed)
 	}
 }
+
+// TestPushStudioResultsToMoto: a Studio domain's and a user profile's
+// results are imported beside a notebook's, each under its own ID, with the
+// resource type ASFF allows for them (Other) and the Studio control.
+func TestPushStudioResultsToMoto(t *testing.T) {
+	m := testenv.MotoForTest(t)
+	ctx := context.Background()
+	client := sdk.NewFromConfig(testenv.Config(m.URL()))
+	r := report(1, time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
+	arn := "arn:aws:sagemaker:" + testenv.Region + ":" + testenv.AccountID + ":"
+	for _, res := range []finding.Resource{
+		{Type: finding.ResourceTypeDomain, Name: "research", ARN: arn + "domain/d-1"},
+		{Type: finding.ResourceTypeUserProfile, Name: "research/alice", ARN: arn + "user-profile/d-1/alice"},
+	} {
+		r.Results = append(r.Results, finding.Result{
+			ControlID: finding.ControlIDStudio, AccountID: testenv.AccountID, Region: testenv.Region, Resource: res,
+			Status: finding.StatusFail, Severity: finding.SeverityHigh, InternetPath: finding.PathDirect,
+			Checks:   []finding.Check{{ID: "app-network-access-type", Status: finding.StatusFail, Severity: finding.SeverityHigh, Message: "AppNetworkAccessType is PublicInternetOnly"}},
+			Evidence: finding.Evidence{StudioEvidence: &finding.StudioEvidence{DomainID: "d-1", AppNetworkAccessType: "PublicInternetOnly"}},
+		})
+	}
+	r.Summarize()
+	res, err := securityhub.Push(ctx, client, findingsOf(t, r))
+	if err != nil || res.Imported != 3 || len(res.Failed) != 0 {
+		t.Fatalf("Push: %+v, %v; want 3 imported", res, err)
+	}
+	out, err := client.GetFindings(ctx, &sdk.GetFindingsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]string{}
+	for _, f := range out.Findings {
+		if len(f.Resources) != 1 {
+			t.Fatalf("finding %s has %d resources", aws.ToString(f.Id), len(f.Resources))
+		}
+		types[aws.ToString(f.Resources[0].Id)] = aws.ToString(f.Resources[0].Type) + " " + aws.ToString(f.GeneratorId)
+	}
+	want := map[string]string{
+		arn + "notebook-instance/nb-000": "AwsSageMakerNotebookInstance " + finding.ControlID,
+		arn + "domain/d-1":               "Other " + finding.ControlIDStudio,
+		arn + "user-profile/d-1/alice":   "Other " + finding.ControlIDStudio,
+	}
+	for id, w := range want {
+		if types[id] != w {
+			t.Errorf("Security Hub holds %s as %q, want %q (all: %v)", id, types[id], w, types)
+		}
+	}
+}
