@@ -164,3 +164,29 @@ func TestInterruptedBeforeTheFollowUp(t *testing.T) {
 		}
 	}
 }
+
+// TestInterfaceGroupsAreRead: the groups of a notebook's interface decide
+// when they differ from the notebook's record; they are read, so the
+// notebook is evaluated rather than ERROR for a group "not found".
+func TestInterfaceGroupsAreRead(t *testing.T) {
+	nb := vpcNotebook("nb", "subnet-1", "sg-a")
+	nb.NetworkInterfaceId = aws.String("eni-1")
+	sm := &fakeSageMaker{notebooks: []*sagemaker.DescribeNotebookInstanceOutput{nb}}
+	ec := &fakeEC2{
+		vpcs:    []ec2types.Vpc{{VpcId: aws.String("vpc-1"), CidrBlock: aws.String("10.0.0.0/16")}},
+		subnets: []ec2types.Subnet{{SubnetId: aws.String("subnet-1"), VpcId: aws.String("vpc-1"), CidrBlock: aws.String("10.0.1.0/24")}},
+		tables: []ec2types.RouteTable{{RouteTableId: aws.String("rtb-1"), VpcId: aws.String("vpc-1"),
+			Associations: []ec2types.RouteTableAssociation{{Main: aws.Bool(true)}},
+			Routes:       []ec2types.Route{{DestinationCidrBlock: aws.String("10.0.0.0/16"), GatewayId: aws.String("local"), State: ec2types.RouteStateActive}}}},
+		groups: []ec2types.SecurityGroup{{GroupId: aws.String("sg-a"), VpcId: aws.String("vpc-1")}, {GroupId: aws.String("sg-b"), VpcId: aws.String("vpc-1")}},
+		enis: []ec2types.NetworkInterface{{NetworkInterfaceId: aws.String("eni-1"), SubnetId: aws.String("subnet-1"), VpcId: aws.String("vpc-1"),
+			Groups: []ec2types.GroupIdentifier{{GroupId: aws.String("sg-b")}}}},
+		acls: []ec2types.NetworkAcl{{NetworkAclId: aws.String("acl-1"), VpcId: aws.String("vpc-1"), IsDefault: aws.Bool(true)}},
+	}
+	openACLs(ec)
+	reg := Region(context.Background(), sm, ec, "222222222222", "eu-west-1", Options{})
+	got := evaluate(t, &inventory.Inventory{SchemaVersion: inventory.SchemaVersion, Partition: "aws", Regions: []inventory.Region{reg}}, "nb")
+	if got.Status != finding.StatusPass || len(reg.Errors) != 0 {
+		t.Fatalf("status %s (%s), errors %v; want PASS (no way out), nothing failed", got.Status, got.InternetPath, reg.Errors)
+	}
+}

@@ -62,6 +62,23 @@ func readChunked[T any](ctx context.Context, values []string, read func(context.
 	return all, nil
 }
 
+// readSecurityGroups describes the groups ids (one call per 200), whole or
+// not at all.
+func readSecurityGroups(ctx context.Context, ec EC2API, ids []string) ([]inventory.SecurityGroup, error) {
+	groups, err := readChunked(ctx, ids, func(ctx context.Context, ids []string) ([]ec2types.SecurityGroup, error) {
+		p := ec2.NewDescribeSecurityGroupsPaginator(ec, &ec2.DescribeSecurityGroupsInput{Filters: filter("group-id", ids)})
+		return readAll(ctx, p, func(o *ec2.DescribeSecurityGroupsOutput) []ec2types.SecurityGroup { return o.SecurityGroups })
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]inventory.SecurityGroup, len(groups))
+	for i, sg := range groups {
+		out[i] = mapSecurityGroup(sg)
+	}
+	return out, nil
+}
+
 func filter(name string, values []string) []ec2types.Filter {
 	return []ec2types.Filter{{Name: aws.String(name), Values: values}}
 }
@@ -72,7 +89,8 @@ func filter(name string, values []string) []ec2types.Filter {
 // everything in the VPCs those belong to (readVPCs), then the managed
 // prefix lists their rules and routes reference. That is at most fourteen
 // calls per region plus one per customer-managed prefix list (more only
-// past 200 subnets, groups, VPCs or lists, or on extra pages), however many
+// past 200 subnets, groups, VPCs or lists, or on extra pages, and one more
+// when an interface has groups its notebook does not record), however many
 // notebooks there are, and none when no notebook is in a VPC.
 func collectNetwork(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Region, opts Options) {
 	var subnetIDs, groupIDs, eniIDs, vpcIDs []string
@@ -113,19 +131,13 @@ func collectNetwork(ctx context.Context, ec EC2API, rec *recorder, r *inventory.
 	}
 	if len(groupIDs) > 0 {
 		g.Go(func() error {
-			const op = awsop.DescribeSecurityGroups
-			groups, err := readChunked(ctx, groupIDs, func(ctx context.Context, ids []string) ([]ec2types.SecurityGroup, error) {
-				p := ec2.NewDescribeSecurityGroupsPaginator(ec, &ec2.DescribeSecurityGroupsInput{Filters: filter("group-id", ids)})
-				return readAll(ctx, p, func(o *ec2.DescribeSecurityGroupsOutput) []ec2types.SecurityGroup { return o.SecurityGroups })
-			})
+			groups, err := readSecurityGroups(ctx, ec, groupIDs)
 			if err != nil {
-				rec.fail(op, "", err)
+				rec.fail(awsop.DescribeSecurityGroups, "", err)
 				return nil
 			}
-			for _, sg := range groups {
-				r.SecurityGroups = append(r.SecurityGroups, mapSecurityGroup(sg))
-			}
-			reportMissing(rec, op, "security group", groupIDs, r.SecurityGroups, func(s inventory.SecurityGroup) string { return s.ID })
+			r.SecurityGroups = append(r.SecurityGroups, groups...)
+			reportMissing(rec, awsop.DescribeSecurityGroups, "security group", groupIDs, r.SecurityGroups, func(s inventory.SecurityGroup) string { return s.ID })
 			return nil
 		})
 	}
@@ -148,6 +160,24 @@ func collectNetwork(ctx context.Context, ec EC2API, rec *recorder, r *inventory.
 		})
 	}
 	_ = g.Wait()
+	// An interface's own groups decide when they differ from what the
+	// notebook records (netpath): read those the first round did not.
+	var more []string
+	for _, e := range r.NetworkInterfaces {
+		for _, id := range e.SecurityGroupIDs {
+			if !slices.Contains(groupIDs, id) {
+				more = append(more, id)
+			}
+		}
+	}
+	if more = sortedSet(more); len(more) > 0 {
+		if groups, err := readSecurityGroups(ctx, ec, more); err != nil {
+			failer{rec: rec, each: true}.fail(awsop.DescribeSecurityGroups, more, err) // those interfaces' notebooks only
+		} else {
+			r.SecurityGroups = append(r.SecurityGroups, groups...)
+			reportMissing(rec, awsop.DescribeSecurityGroups, "security group", more, r.SecurityGroups, func(s inventory.SecurityGroup) string { return s.ID })
+		}
+	}
 
 	// The VPCs come from every object that names one (and from the
 	// domains, which name theirs), so that a failed DescribeSubnets still
