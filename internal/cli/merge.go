@@ -218,9 +218,18 @@ func mergeReports(names []string, reports []*finding.Report) (*finding.Report, e
 	if err := checkShards(names, reports, out); err != nil {
 		return nil, err
 	}
-	// The order a single scan writes: account, region, notebook.
+	// The order a single scan writes: account, region, the notebooks by
+	// name, then the Studio domains and user profiles by name (a profile,
+	// DOMAIN/PROFILE, after its domain).
+	studio := func(r finding.Result) int {
+		if finding.ControlOf(r.Resource.Type) == finding.ControlIDStudio {
+			return 1
+		}
+		return 0
+	}
 	slices.SortStableFunc(out.Results, func(a, b finding.Result) int {
-		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.Region, b.Region), cmp.Compare(a.Resource.Name, b.Resource.Name))
+		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.Region, b.Region),
+			cmp.Compare(studio(a), studio(b)), cmp.Compare(a.Resource.Name, b.Resource.Name))
 	})
 	slices.SortStableFunc(out.Errors, func(a, b finding.Error) int {
 		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.Region, b.Region),

@@ -547,14 +547,14 @@ func TestScanPushGroupsByRegionAndReportsRejections(t *testing.T) {
 	if code != ExitIncomplete {
 		t.Errorf("exit = %d, want 3", code)
 	}
-	if r := decodeReport(t, out.Bytes()); len(r.Results) != 13 {
-		t.Errorf("report has %d results, want the 13 notebooks written despite the rejection", len(r.Results))
+	if r := decodeReport(t, out.Bytes()); len(r.Results) != 16 {
+		t.Errorf("report has %d results, want the 13 notebooks and 3 Studio results written despite the rejection", len(r.Results))
 	}
 	if hub.updated != nil || hub.gets != 0 {
 		t.Errorf("workflow updates %v and %d reads without --exceptions or a muted result, want none", hub.updated, hub.gets)
 	}
-	if hub.regions["us-east-1"] != 11 || hub.regions["eu-west-1"] != 2 {
-		t.Errorf("findings per region %v, want 11 in us-east-1 and 2 in eu-west-1", hub.regions)
+	if hub.regions["us-east-1"] != 14 || hub.regions["eu-west-1"] != 2 {
+		t.Errorf("findings per region %v, want 14 in us-east-1 (11 notebooks, 2 domains, 1 profile) and 2 in eu-west-1", hub.regions)
 	}
 	got := errOut.String()
 	if strings.Count(got, "\n") != 1 || !strings.Contains(got, "security hub 123456789012 us-east-1 rejected finding ") ||

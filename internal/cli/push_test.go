@@ -99,7 +99,7 @@ func TestScanPushKeepsSecurityHubWorkflowInStepWithExceptions(t *testing.T) {
 	ios, _, _, errOut := iostreams.Test()
 	ios.SetStderrTTY(true)
 	Main(ctx, ios, []string{"scan", "--input", example, "--push-securityhub", "--exceptions", exampleExceptions, "--format", "json"})
-	if want := "security hub: imported 13 of 13 findings in 2 account-region(s); workflow: 1 suppressed, 0 reopened\n"; !strings.HasSuffix(errOut.String(), want) {
+	if want := "security hub: imported 16 of 16 findings in 2 account-region(s); workflow: 1 suppressed, 0 reopened\n"; !strings.HasSuffix(errOut.String(), want) {
 		t.Errorf("stderr on a terminal = %q, want it to end with %q", errOut, want)
 	}
 }

@@ -96,7 +96,9 @@ func TestScanTableTTYAndPiped(t *testing.T) {
 	ios.SetStdoutTTY(true)
 	Main(context.Background(), ios, []string{"scan", "--input", example})
 	tty := out.String()
-	for _, want := range []string{"STATUS", "NOTEBOOK", "\x1b[31mFAIL", "notebook(s):", "INCOMPLETE"} {
+	// The example holds Studio domains beside the notebooks: the column
+	// and the count say "resource" and "result".
+	for _, want := range []string{"STATUS", "RESOURCE", "studio-domain/research-studio", "\x1b[31mFAIL", "16 result(s):", "INCOMPLETE"} {
 		if !strings.Contains(tty, want) {
 			t.Errorf("TTY output lacks %q:\n%s", want, tty)
 		}

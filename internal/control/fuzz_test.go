@@ -25,9 +25,18 @@ func FuzzEvaluate(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// One result per notebook, per domain, and per user profile with
+		// security groups of its own.
 		n := 0
 		for _, r := range inv.Regions {
-			n += len(r.Notebooks)
+			n += len(r.Notebooks) + len(r.StudioDomains)
+			for _, d := range r.StudioDomains {
+				for _, p := range d.UserProfiles {
+					if len(p.SecurityGroupIDs) > 0 {
+						n++
+					}
+				}
+			}
 		}
 		for _, profile := range Profiles() {
 			ev, err := New(Options{Profile: profile})
@@ -36,7 +45,7 @@ func FuzzEvaluate(f *testing.F) {
 			}
 			results, _ := ev.Evaluate(inv)
 			if len(results) != n {
-				t.Fatalf("%d results for %d notebooks", len(results), n)
+				t.Fatalf("%d results for %d notebooks, domains and profiles with their own groups", len(results), n)
 			}
 			for _, r := range results {
 				if r.Status == finding.StatusPass && (r.InternetPath == finding.PathDirect || (profile == ProfileSOP && r.InternetPath == finding.PathUnknown)) {
