@@ -688,14 +688,21 @@ func runBackout(ctx context.Context, o *runOptions, runID string) error {
 	if err := checkFormat(o.Format); err != nil {
 		return err
 	}
-	if err := o.confirm(fmt.Sprintf("Back out run %s?", runID)); err != nil {
-		return err
-	}
-	j, err := openJournal(ctx, o.Journal)
+	// The run must exist before anything is asked or AWS is called.
+	j, at, err := readJournal(ctx, o.Journal)
 	if err != nil {
 		return err
 	}
+	if j == nil {
+		return usageErrf("run %s: no journal at %s (nothing was applied with it)", runID, at)
+	}
 	defer j.Close()
+	if _, err := remediate.ShowRun(ctx, j, runID); err != nil {
+		return usageErr(err)
+	}
+	if err := o.confirm(fmt.Sprintf("Back out run %s?", runID)); err != nil {
+		return err
+	}
 	clients, err := o.clients(ctx)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sagefence/sagefence/internal/inventory"
 	"github.com/sagefence/sagefence/internal/iostreams"
+	"github.com/sagefence/sagefence/internal/journal"
 )
 
 func TestPlanFromInputIsReadOnlyAndReviewable(t *testing.T) {
@@ -202,5 +203,37 @@ func TestMissingArgumentIsNamed(t *testing.T) {
 		if got := errOut.String(); code != ExitUsage || out.Len() != 0 || strings.Count(got, "\n") != 1 || !strings.Contains(got, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, got, c.want)
 		}
+	}
+}
+
+// TestBackoutOfAnUnknownRunAsksNothingOfAWS: a run the journal does not
+// hold (or a journal that does not exist) is refused in one line before
+// credentials are looked for or anything is asked.
+func TestBackoutOfAnUnknownRunAsksNothingOfAWS(t *testing.T) {
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_REGION", "")
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "journal.db")
+	j, err := journal.Open(context.Background(), existing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	for _, c := range []struct{ path, want string }{
+		{existing, "no-such-run"},
+		{filepath.Join(dir, "none.db"), "no journal at"},
+	} {
+		ios, _, out, errOut := iostreams.Test()
+		code := Main(context.Background(), ios, []string{"backout", "no-such-run", "--journal", c.path})
+		if got := errOut.String(); code != ExitUsage || out.Len() != 0 || strings.Count(got, "\n") != 1 || !strings.Contains(got, c.want) || strings.Contains(got, "credentials") {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 and one line naming %q", c.path, code, got, c.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "none.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("backout created a journal (%v)", err)
 	}
 }
