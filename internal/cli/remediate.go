@@ -688,7 +688,11 @@ func runBackout(ctx context.Context, o *runOptions, runID string) error {
 	if err := checkFormat(o.Format); err != nil {
 		return err
 	}
-	// The run must exist before anything is asked or AWS is called.
+	// The configuration is checked first (as finalize does), then the run
+	// must exist, before anything is asked or AWS is called.
+	if err := o.checkConfig(ctx); err != nil {
+		return err
+	}
 	j, at, err := readJournal(ctx, o.Journal)
 	if err != nil {
 		return err
