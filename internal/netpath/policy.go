@@ -118,10 +118,7 @@ func (f *facts) addRule(p *policy, g *inventory.SecurityGroup, r *inventory.SGRu
 			p.unknowns = append(p.unknowns, Unknown{Fact: fmt.Sprintf("%s %s %q", fact, from, cidr), Resource: g.ID, Why: "not a valid CIDR"})
 			return false
 		}
-		fam := fam4
-		if !pfx.Addr().Is4() {
-			fam = fam6
-		}
+		fam := familyOf(pfx)
 		spans[fam] = append(spans[fam], prefixSpan(pfx))
 		if w := &p.widest[fam][d]; w.group == nil || pfx.Bits() < w.bits {
 			*w = ruleRef{group: g, rule: r, cidr: cidr, dir: dir, bits: pfx.Bits()}

@@ -2,6 +2,7 @@ package netpath
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -157,11 +158,7 @@ func (f *facts) compileTable(rt *inventory.RouteTable) *table {
 				skip[i] = true
 				continue
 			}
-			fam := fam4
-			if v6 {
-				fam = fam6
-			}
-			ents[fam] = append(ents[fam], entry{route: i, bits: p.Bits(), span: prefixSpan(p)})
+			ents[familyOf(p)] = append(ents[familyOf(p)], entry{route: i, bits: p.Bits(), span: prefixSpan(p)})
 		default:
 			id := r.DestinationPrefixListID
 			metas[i].dest = id
@@ -184,18 +181,7 @@ func (f *facts) compileTable(rt *inventory.RouteTable) *table {
 				t.notes = append(t.notes, fmt.Sprintf("route %s -> %s: AWS-managed prefix list %s (AWS service destinations)", id, targetID(r), pl.Name))
 				continue
 			}
-			for _, c := range pl.Entries {
-				p, ok := parsePrefix(c)
-				if !ok {
-					t.unknowns = append(t.unknowns, Unknown{Fact: fmt.Sprintf("prefix list %s entry %q", id, c), Resource: id, Why: "not a valid CIDR"})
-					continue
-				}
-				fam := fam4
-				if !p.Addr().Is4() {
-					fam = fam6
-				}
-				ents[fam] = append(ents[fam], entry{route: i, bits: p.Bits(), span: prefixSpan(p), rank: 1})
-			}
+			t.unknowns = append(t.unknowns, listEntries(pl, i, 1, &ents)...)
 		}
 	}
 	for fam := fam4; fam <= fam6; fam++ {
@@ -358,6 +344,30 @@ func (f *facts) classify(r *inventory.Route, vpc string) piece {
 
 func routeDest(r *inventory.Route) string {
 	return firstNonEmpty(r.DestinationCIDR, r.DestinationIPv6CIDR, r.DestinationPrefixListID, "(none)")
+}
+
+// familyOf is a prefix's address family.
+func familyOf(p netip.Prefix) family {
+	if p.Addr().Is4() {
+		return fam4
+	}
+	return fam6
+}
+
+// listEntries adds a customer-managed prefix list's entries to ents as
+// destinations of route i at rank, and returns the entries that do not
+// parse, as unknowns.
+func listEntries(pl *inventory.PrefixList, i, rank int, ents *[2][]entry) []Unknown {
+	var us []Unknown
+	for _, c := range pl.Entries {
+		p, ok := parsePrefix(c)
+		if !ok {
+			us = append(us, Unknown{Fact: fmt.Sprintf("prefix list %s entry %q", pl.ID, c), Resource: pl.ID, Why: "not a valid CIDR"})
+			continue
+		}
+		ents[familyOf(p)] = append(ents[familyOf(p)], entry{route: i, bits: p.Bits(), span: prefixSpan(p), rank: rank})
+	}
+	return us
 }
 
 func firstNonEmpty(s ...string) string {

@@ -69,11 +69,7 @@ func (f *facts) tgwTable(rt *inventory.TransitGatewayRouteTable) *tgwTable {
 				t.unknowns = append(t.unknowns, Unknown{Fact: fmt.Sprintf("transit gateway route table %s destination %q", rt.ID, r.DestinationCIDR), Resource: rt.ID, Why: "not a valid CIDR"})
 				continue
 			}
-			fam := fam4
-			if !p.Addr().Is4() {
-				fam = fam6
-			}
-			ents[fam] = append(ents[fam], entry{route: i, bits: p.Bits(), span: prefixSpan(p), rank: rank})
+			ents[familyOf(p)] = append(ents[familyOf(p)], entry{route: i, bits: p.Bits(), span: prefixSpan(p), rank: rank})
 		default:
 			dests[i] = r.PrefixListID
 			pl, u := f.prefixList(r.PrefixListID)
@@ -84,18 +80,7 @@ func (f *facts) tgwTable(rt *inventory.TransitGatewayRouteTable) *tgwTable {
 			if pl.AWSManaged() {
 				continue // AWS service ranges: not counted, takes no address
 			}
-			for _, c := range pl.Entries {
-				p, ok := parsePrefix(c)
-				if !ok {
-					t.unknowns = append(t.unknowns, Unknown{Fact: fmt.Sprintf("prefix list %s entry %q", r.PrefixListID, c), Resource: r.PrefixListID, Why: "not a valid CIDR"})
-					continue
-				}
-				fam := fam4
-				if !p.Addr().Is4() {
-					fam = fam6
-				}
-				ents[fam] = append(ents[fam], entry{route: i, bits: p.Bits(), span: prefixSpan(p), rank: rank + 1})
-			}
+			t.unknowns = append(t.unknowns, listEntries(pl, i, rank+1, &ents)...)
 		}
 	}
 	for fam := fam4; fam <= fam6; fam++ {
