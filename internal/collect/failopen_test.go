@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -189,4 +190,89 @@ func TestInterfaceGroupsAreRead(t *testing.T) {
 	if got.Status != finding.StatusPass || len(reg.Errors) != 0 {
 		t.Fatalf("status %s (%s), errors %v; want PASS (no way out), nothing failed", got.Status, got.InternetPath, reg.Errors)
 	}
+}
+
+// sharedVPC is a VPC that network owns and shares with participant: the
+// participant sees the VPC, the shared subnet and its own security group;
+// the owner holds the route tables, a NAT gateway and an internet gateway.
+func sharedVPC(participant string) func(account, region string) (*fakeSageMaker, *fakeEC2) {
+	vpc := ec2types.Vpc{VpcId: aws.String("vpc-s"), OwnerId: aws.String(network), CidrBlock: aws.String("10.0.0.0/16")}
+	shared := ec2types.Subnet{SubnetId: aws.String("subnet-shared"), VpcId: aws.String("vpc-s"), OwnerId: aws.String(network),
+		CidrBlock: aws.String("10.0.1.0/24"), AvailabilityZone: aws.String("eu-west-1a")}
+	local := ec2types.Route{DestinationCidrBlock: aws.String("10.0.0.0/16"), GatewayId: aws.String("local"), State: ec2types.RouteStateActive}
+	return func(account, region string) (*fakeSageMaker, *fakeEC2) {
+		if account == participant {
+			return &fakeSageMaker{notebooks: []*sagemaker.DescribeNotebookInstanceOutput{vpcNotebook("nb", "subnet-shared", "sg-a")}}, &fakeEC2{
+				vpcs: []ec2types.Vpc{vpc}, subnets: []ec2types.Subnet{shared},
+				groups: []ec2types.SecurityGroup{{GroupId: aws.String("sg-a"), VpcId: aws.String("vpc-s"),
+					IpPermissionsEgress: []ec2types.IpPermission{{IpProtocol: aws.String("-1"), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}}},
+			}
+		}
+		ec := &fakeEC2{
+			vpcs: []ec2types.Vpc{vpc},
+			subnets: []ec2types.Subnet{shared, {SubnetId: aws.String("subnet-pub"), VpcId: aws.String("vpc-s"), OwnerId: aws.String(network),
+				CidrBlock: aws.String("10.0.0.0/24"), AvailabilityZone: aws.String("eu-west-1a")}},
+			tables: []ec2types.RouteTable{
+				{RouteTableId: aws.String("rtb-private"), VpcId: aws.String("vpc-s"),
+					Associations: []ec2types.RouteTableAssociation{{SubnetId: aws.String("subnet-shared")}},
+					Routes:       []ec2types.Route{local, {DestinationCidrBlock: aws.String("0.0.0.0/0"), NatGatewayId: aws.String("nat-1"), State: ec2types.RouteStateActive}}},
+				{RouteTableId: aws.String("rtb-public"), VpcId: aws.String("vpc-s"),
+					Associations: []ec2types.RouteTableAssociation{{Main: aws.Bool(true)}, {SubnetId: aws.String("subnet-pub")}},
+					Routes:       []ec2types.Route{local, {DestinationCidrBlock: aws.String("0.0.0.0/0"), GatewayId: aws.String("igw-1"), State: ec2types.RouteStateActive}}},
+			},
+			nats: []ec2types.NatGateway{{NatGatewayId: aws.String("nat-1"), VpcId: aws.String("vpc-s"), SubnetId: aws.String("subnet-pub"),
+				State: ec2types.NatGatewayStateAvailable, ConnectivityType: ec2types.ConnectivityTypePublic}},
+			igws: []ec2types.InternetGateway{{InternetGatewayId: aws.String("igw-1"),
+				Attachments: []ec2types.InternetGatewayAttachment{{VpcId: aws.String("vpc-s"), State: ec2types.AttachmentStatusAttached}}}},
+			acls: []ec2types.NetworkAcl{{NetworkAclId: aws.String("acl-s"), VpcId: aws.String("vpc-s"), IsDefault: aws.Bool(true)}},
+		}
+		openACLs(ec)
+		return &fakeSageMaker{}, ec
+	}
+}
+
+// TestSharedVPCIsReadInItsOwnersAccount: with the owner in scope, the
+// follow-up reads the shared VPC there, and the participant's notebook is
+// judged on the owner's route tables, NAT gateway and internet gateway;
+// out of scope, it stays ERROR, naming the flag that would read it.
+func TestSharedVPCIsReadInItsOwnersAccount(t *testing.T) {
+	participant := accountIDs(1)[0]
+	for _, c := range []struct {
+		name    string
+		network []string
+		status  finding.Status
+		path    finding.InternetPath
+	}{
+		{"owner in scope", []string{network}, finding.StatusFail, finding.PathNAT},
+		{"owner out of scope", nil, finding.StatusError, finding.PathUnknown},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := &fakeSource{regionNames: []string{"eu-west-1"}, estate: sharedVPC(participant)}
+			inv, err := collectFrom(context.Background(), src, "eu-west-1", CollectOptions{Accounts: []string{participant}, NetworkAccounts: c.network, Role: audit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := evaluate(t, inv, "nb")
+			if got.Status != c.status || got.InternetPath != c.path {
+				t.Fatalf("%s (%s), want %s (%s); checks %+v", got.Status, got.InternetPath, c.status, c.path, got.Checks)
+			}
+			if c.status == finding.StatusFail {
+				if got.Evidence.RouteTableID != "rtb-private" || !slices.ContainsFunc(got.Hops, func(h finding.Hop) bool { return h.ResourceID == "nat-1" && h.AccountID == network }) {
+					t.Errorf("route table %s, hops %+v: want the owner's rtb-private and nat-1 in account %s", got.Evidence.RouteTableID, got.Hops, network)
+				}
+				return
+			}
+			if msg := renderChecks(got); !strings.Contains(msg, "--network-accounts "+network) {
+				t.Errorf("the result does not name the flag that would read the owner:\n%s", msg)
+			}
+		})
+	}
+}
+
+func renderChecks(r finding.Result) string {
+	var b strings.Builder
+	for _, c := range r.Checks {
+		b.WriteString(c.Message + "\n")
+	}
+	return b.String()
 }

@@ -205,6 +205,19 @@ func (f *follow) vpcNeeds() map[acctRegion][]string {
 			}
 		}
 	}
+	// A VPC another account owns and shares with the one read (AWS RAM):
+	// its NAT gateways, gateways and attachments are read in the owner's.
+	for k, e := range f.entries {
+		for _, v := range e.VPCs {
+			if v.OwnerID == "" || v.OwnerID == k.account {
+				continue
+			}
+			owner := acctRegion{v.OwnerID, k.region}
+			if f.needed(owner, v.ID, func(c *inventory.Coverage) []string { return c.VPCs }) {
+				need[owner] = append(need[owner], v.ID)
+			}
+		}
+	}
 	for k, ids := range need {
 		need[k] = sortedSet(ids)
 	}

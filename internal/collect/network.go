@@ -216,7 +216,7 @@ func collectVPCs(ctx context.Context, ec EC2API, rec *recorder, r *inventory.Reg
 		}
 		covered = slices.DeleteFunc(covered, func(id string) bool { return id == v.ID })
 		rec.add(inventory.CollectError{AccountID: r.AccountID, Region: r.Region, Operation: awsop.DescribeVpcs, Resource: v.ID, Code: CodeSharedVPC,
-			Message: fmt.Sprintf("VPC %s is owned by account %s and shared with %s: its NAT gateways, gateways and transit gateway attachments are visible only in %s", v.ID, v.OwnerID, r.AccountID, v.OwnerID)})
+			Message: fmt.Sprintf("VPC %s is owned by account %s and shared with %s: its NAT gateways, gateways and transit gateway attachments are visible only in %s (scan it, or add --network-accounts %s)", v.ID, v.OwnerID, r.AccountID, v.OwnerID, v.OwnerID)})
 	}
 	mergeFacts(r, &part, false)
 	r.Coverage.VPCs = sortedSet(r.Coverage.VPCs, covered)

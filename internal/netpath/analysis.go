@@ -287,13 +287,15 @@ func (r *Resolver) analyze(f *facts, nb *inventory.Notebook, eni *inventory.Netw
 		}
 		groups = append(groups, g)
 	}
-	rt, src, u := f.routeTableOf(sub.ID, sub.VPCID)
+	// The VPC's contents are its owner's to read when it is shared.
+	vf := r.vpcFacts(f, sub.VPCID)
+	rt, src, u := vf.routeTableOf(sub.ID, sub.VPCID)
 	if u != nil {
 		a.Unknowns = append(a.Unknowns, *u)
 	} else {
 		a.RouteTableID, a.RouteTableSource = rt.ID, src
 	}
-	acl, u := f.aclOf(sub.ID, sub.VPCID)
+	acl, u := vf.aclOf(sub.ID, sub.VPCID)
 	if u != nil {
 		a.Unknowns = append(a.Unknowns, *u)
 	} else {
@@ -305,7 +307,7 @@ func (r *Resolver) analyze(f *facts, nb *inventory.Notebook, eni *inventory.Netw
 	}
 	pol := f.policyFor(groups, strings.Join(ids, ","))
 	a.Unknowns = append(a.Unknowns, pol.unknowns...)
-	t := f.table(rt)
+	t := vf.table(rt)
 	a.Unknowns = append(a.Unknowns, t.unknowns...)
 	if len(a.Unknowns) > 0 {
 		return a
@@ -314,15 +316,15 @@ func (r *Resolver) analyze(f *facts, nb *inventory.Notebook, eni *inventory.Netw
 	for _, id := range pol.awsLists {
 		a.Notes = append(a.Notes, "egress to AWS-managed prefix list "+id+": AWS service destinations, not counted as internet")
 	}
-	r.routeFacts(a, f, t, sub)
-	r.ingressFacts(a, pol, acl, t, f, sub)
+	r.routeFacts(a, vf, t, sub)
+	r.ingressFacts(a, pol, acl, t, vf, sub)
 
 	fams := []family{fam4}
 	if a.HasIPv6 {
 		fams = append(fams, fam6)
 	}
 	for _, fam := range fams {
-		r.egress(a, f, sub, pol, acl, fam)
+		r.egress(a, vf, sub, pol, acl, fam)
 	}
 	sort.SliceStable(a.Egress, func(i, j int) bool {
 		x, y := a.Egress[i], a.Egress[j]

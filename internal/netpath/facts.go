@@ -105,6 +105,8 @@ type facts struct {
 	prefixes   map[string]*inventory.PrefixList
 	covVPC     map[string]bool
 	covTGW     map[string]bool
+	// vpcOwner is each VPC's owner, when another account's (shared).
+	vpcOwner map[string]string
 	// failedOp are region-wide failures by operation; failedRes are
 	// failures about one object, by operation and resource.
 	failedOp  map[string]string
@@ -213,6 +215,12 @@ func (f *facts) index() {
 	for i := range r.PrefixLists {
 		f.prefixes[r.PrefixLists[i].ID] = &r.PrefixLists[i]
 	}
+	f.vpcOwner = map[string]string{}
+	for _, v := range r.VPCs {
+		if v.OwnerID != "" && v.OwnerID != r.AccountID {
+			f.vpcOwner[v.ID] = v.OwnerID
+		}
+	}
 	f.covVPC, f.covTGW = map[string]bool{}, map[string]bool{}
 	if c := r.Coverage; c != nil {
 		for _, v := range c.VPCs {
@@ -249,6 +257,22 @@ func (f *facts) index() {
 	}
 	f.tables, f.acls, f.policies = map[string]*table{}, map[string]*aclFacts{}, map[string]*policy{}
 	f.analyses = map[analysisKey]*Analysis{}
+}
+
+// vpcFacts is where a VPC's contents (route tables, network ACLs, gateways,
+// attachments) are read: the account-region's own facts, or, for a VPC
+// another account owns and shares with it (AWS RAM), the owner's when the
+// scan read the VPC there. Otherwise the participant's record of the
+// shared VPC (a DescribeVpcs error naming it) leaves them unknown.
+func (r *Resolver) vpcFacts(f *facts, vpc string) *facts {
+	owner, shared := f.vpcOwner[vpc]
+	if !shared {
+		return f
+	}
+	if of := r.facts(owner, f.reg.Region); of != nil && of.covVPC[vpc] {
+		return of
+	}
+	return f
 }
 
 // failure returns why a read of an object failed: a region-wide failure
