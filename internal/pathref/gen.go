@@ -62,6 +62,7 @@ func (s *source) Uint64() uint64 {
 type gen struct {
 	r       *rand.Rand
 	chaos   float64 // 0 clean, 1 mild, 2 heavy
+	shared  *genVPC // a network VPC shared with the scanned account
 	schema2 bool
 	regions map[string]*inventory.Region
 	vpcs    []*genVPC
@@ -168,6 +169,7 @@ func (g *gen) inventory() *inventory.Inventory {
 			}
 		}
 	}
+	g.share()
 	g.securityGroups()
 	g.notebooks()
 	for _, acct := range []string{GenAccount, GenNetwork} {
@@ -890,11 +892,41 @@ func (g *gen) securityGroups() {
 	}
 }
 
+// share sometimes makes one of the network account's VPCs shared with the
+// scanned account (AWS RAM), as the collector records it: the participant
+// holds the VPC (owned by the network account) and its subnets, and an
+// error saying its contents are the owner's to read.
+func (g *gen) share() {
+	if !g.schema2 || !g.chance(0.3) {
+		return
+	}
+	for _, v := range g.vpcs {
+		if v.account != GenNetwork {
+			continue
+		}
+		r, nr := g.region(GenAccount), g.region(GenNetwork)
+		for i := range nr.VPCs {
+			if nr.VPCs[i].ID == v.id {
+				nr.VPCs[i].OwnerID = GenNetwork
+				vp := nr.VPCs[i]
+				r.VPCs = append(r.VPCs, vp)
+			}
+		}
+		for _, sub := range v.subnets {
+			r.Subnets = append(r.Subnets, *sub)
+		}
+		r.Errors = append(r.Errors, inventory.CollectError{AccountID: GenAccount, Region: r.Region, Operation: awsop.DescribeVpcs,
+			Resource: v.id, Code: "SharedVPC", Message: "owned by " + GenNetwork})
+		g.shared = v
+		return
+	}
+}
+
 func (g *gen) notebooks() {
 	r := g.region(GenAccount)
 	var subnets []*inventory.Subnet
 	for _, v := range g.vpcs {
-		if v.account == GenAccount {
+		if v.account == GenAccount || v == g.shared {
 			subnets = append(subnets, v.subnets...)
 		}
 	}

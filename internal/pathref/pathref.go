@@ -257,6 +257,19 @@ func evaluate(e *estate, ri *regionIndex, fs *flowSpace, nb *inventory.Notebook,
 	why, ends, paths := notes{}, notes{}, map[string]bool{}
 	w := &walker{e: e, region: ri.reg.Region}
 	start := position{ri, x0}
+	// A VPC another account owns and shares: its contents are the
+	// owner's, when the owner's read covers it.
+	for _, vpc := range ri.reg.VPCs {
+		if vpc.ID != x0.VPCID || vpc.OwnerID == "" || vpc.OwnerID == ri.reg.AccountID {
+			continue
+		}
+		if ori, _, _ := e.region(vpc.OwnerID, ri.reg.Region); ori != nil && ori.vpcs[vpc.ID] {
+			start.ri = ori
+			if s := ori.subnets[x0.ID]; s != nil {
+				start.subnet = s
+			}
+		}
+	}
 
 	v6 := false
 	if eni != nil {
