@@ -91,8 +91,11 @@ func evaluateVPC(ix netpath.Index, d *inventory.StudioDomain, pls []placement) s
 func evalPlacement(ix netpath.Index, d *inventory.StudioDomain, subnet string, pl placement) studioEval {
 	ev := studioEval{subnet: subnet, pl: pl}
 	prefix := "subnet " + subnet + ", " + pl.label + ": "
-	if len(pl.groups) == 0 {
+	if strings.TrimSpace(subnet) == "" || len(pl.groups) == 0 {
 		msg := prefix + "no security groups recorded (a VpcOnly domain's apps always carry at least one): cannot be evaluated"
+		if strings.TrimSpace(subnet) == "" {
+			msg = pl.label + ": a subnet ID is empty: cannot be evaluated"
+		}
 		ev.checks = []finding.Check{
 			{ID: CheckEgress, Status: finding.StatusError, Severity: finding.SeverityHigh, Message: msg},
 			{ID: CheckPublicSubnet, Status: finding.StatusNotApplicable, Message: "not applicable: " + msg},

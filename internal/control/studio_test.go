@@ -102,6 +102,8 @@ func TestStudioSemantics(t *testing.T) {
 		{name: "an unknown subnet is ERROR, not the other subnet's PASS", set: subnets("subnet-a", "subnet-gone"), status: finding.StatusError, path: finding.PathUnknown,
 			contains: []string{"subnet-gone"}},
 		{name: "VpcOnly without subnets cannot be evaluated", set: subnets(), status: finding.StatusError, path: finding.PathUnknown},
+		{name: "an empty subnet ID is ERROR, not a PASS of nothing", set: subnets(""), status: finding.StatusError, path: finding.PathUnknown},
+		{name: "an empty subnet ID beside an isolated one is ERROR", set: subnets("subnet-a", ""), status: finding.StatusError, path: finding.PathUnknown},
 		{name: "VpcOnly without security groups cannot be evaluated", set: groups(), status: finding.StatusError, path: finding.PathUnknown,
 			contains: []string{"no security groups recorded"}},
 		{name: "a shared space's default groups open egress", set: both(subnets("subnet-b"), groups("sg-private"), func(d *inventory.StudioDomain) {
