@@ -68,23 +68,31 @@ func (a Alert) text() string {
 	return s
 }
 
-// headline is the start of the text: what became of which notebook, with
+// headline is the start of the text: what became of which notebook (or
+// Studio domain or user profile, by its stored name), with
 // each value passed through esc.
 func (a Alert) headline(esc func(string) string) string {
 	name := esc(orUnknown(a.Resource))
 	where := " (" + esc(orUnknown(a.AccountID)) + " " + esc(orUnknown(a.Region)) + ")"
 	to := esc(orUnknown(a.To))
+	kind := "notebook"
+	switch {
+	case strings.HasPrefix(a.Resource, "studio-domain/"):
+		kind = "Studio domain"
+	case strings.HasPrefix(a.Resource, "studio-user-profile/"):
+		kind = "Studio user profile"
+	}
 	switch {
 	case a.To == history.StatusDeleted:
-		s := "DELETED: notebook " + name + where + " was deleted"
+		s := "DELETED: " + kind + " " + name + where + " was deleted"
 		if a.From != "" {
 			s += " (was " + esc(a.From) + ")"
 		}
 		return s
 	case a.From == "":
-		return to + ": new notebook " + name + where + " is " + to
+		return to + ": new " + kind + " " + name + where + " is " + to
 	default:
-		return to + ": notebook " + name + where + " is now " + to + " (was " + esc(a.From) + ")"
+		return to + ": " + kind + " " + name + where + " is now " + to + " (was " + esc(a.From) + ")"
 	}
 }
 

@@ -176,3 +176,18 @@ func TestFromTransitionNamesMissingValues(t *testing.T) {
 		t.Errorf("Text = %q, want %q", a.Text, want)
 	}
 }
+
+// TestTextNamesTheKindOfResource: a Studio domain's or user profile's
+// alert says what it is about, not "notebook".
+func TestTextNamesTheKindOfResource(t *testing.T) {
+	for name, want := range map[string]string{
+		"nb-1":                        "FAIL: notebook nb-1 ",
+		"studio-domain/research":      "FAIL: Studio domain studio-domain/research ",
+		"studio-user-profile/r/alice": "FAIL: Studio user profile studio-user-profile/r/alice ",
+	} {
+		a := Alert{Resource: name, AccountID: "111111111111", Region: "us-east-1", From: "PASS", To: "FAIL"}
+		if got := a.text(); !strings.HasPrefix(got, want) {
+			t.Errorf("%s: text %q, want it to start %q", name, got, want)
+		}
+	}
+}

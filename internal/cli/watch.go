@@ -428,6 +428,7 @@ func (s *watchScanner) scan(ctx context.Context, scope []history.Scope) (watch.R
 	rep.FinishedAt = time.Now().UTC()
 	rep.Summarize()
 	res.Report, res.Read = rep, readScopes(inv)
+	res.Unread = unreadStudio(inv, res.Read)
 	if scope == nil {
 		s.scanned = s.scanned[:0]
 		for _, r := range res.Read {
@@ -493,6 +494,30 @@ func readScopes(inv *inventory.Inventory) []history.Scope {
 		}
 		if listed {
 			out = append(out, history.Scope{AccountID: r.AccountID, Region: r.Region})
+		}
+	}
+	return out
+}
+
+// unreadStudio are the Studio results of read account-regions that the scan
+// could not read, so that the history keeps them instead of taking them
+// for deleted: every domain's and profile's when ListDomains failed, a
+// domain's profiles when it could not be described or its profiles listed.
+func unreadStudio(inv *inventory.Inventory, read []history.Scope) []history.Unread {
+	var out []history.Unread
+	for _, r := range inv.Regions {
+		sc := history.Scope{AccountID: r.AccountID, Region: r.Region}
+		if !slices.Contains(read, sc) {
+			continue
+		}
+		if slices.ContainsFunc(r.Errors, func(e inventory.CollectError) bool { return e.Operation == awsop.ListDomains && e.Resource == "" }) {
+			out = append(out, history.Unread{Scope: sc, Prefix: "studio-domain/"}, history.Unread{Scope: sc, Prefix: "studio-user-profile/"})
+			continue
+		}
+		for _, d := range r.StudioDomains {
+			if d.Error != nil || slices.ContainsFunc(d.Errors, func(e inventory.CollectError) bool { return e.Operation == awsop.ListUserProfiles }) {
+				out = append(out, history.Unread{Scope: sc, Prefix: "studio-user-profile/" + d.Name + "/"})
+			}
 		}
 	}
 	return out

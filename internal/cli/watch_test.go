@@ -135,3 +135,34 @@ func TestWatchResourcesFromFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadStudioNamesWhatTheScanCouldNotRead: a region whose domains
+// could not be listed keeps all its Studio results; a domain that could not
+// be described, or whose profiles could not be listed, keeps its profiles';
+// a region that was not read at all needs nothing.
+func TestUnreadStudioNamesWhatTheScanCouldNotRead(t *testing.T) {
+	denied := inventory.CollectError{Code: "AccessDeniedException", Message: "denied"}
+	with := func(op, resource string) inventory.CollectError {
+		e := denied
+		e.Operation, e.Resource = op, resource
+		return e
+	}
+	inv := &inventory.Inventory{Regions: []inventory.Region{
+		{AccountID: "111111111111", Region: "us-east-1", Errors: []inventory.CollectError{with(awsop.ListDomains, "")}},
+		{AccountID: "111111111111", Region: "eu-west-1", StudioDomains: []inventory.StudioDomain{
+			{ID: "d-1", Name: "research", Error: &inventory.CollectError{Operation: awsop.DescribeDomain, Resource: "d-1"}},
+			{ID: "d-2", Name: "clinical", Errors: []inventory.CollectError{with(awsop.ListUserProfiles, "d-2")}},
+			{ID: "d-3", Name: "fine"},
+		}},
+		{AccountID: "222222222222", Region: "us-east-1", Errors: []inventory.CollectError{with(awsop.ListDomains, "")}},
+	}}
+	read := []history.Scope{{AccountID: "111111111111", Region: "us-east-1"}, {AccountID: "111111111111", Region: "eu-west-1"}}
+	var got []string
+	for _, u := range unreadStudio(inv, read) {
+		got = append(got, u.Region+" "+u.Prefix)
+	}
+	want := []string{"us-east-1 studio-domain/", "us-east-1 studio-user-profile/", "eu-west-1 studio-user-profile/research/", "eu-west-1 studio-user-profile/clinical/"}
+	if !slices.Equal(got, want) {
+		t.Errorf("unread %q, want %q", got, want)
+	}
+}

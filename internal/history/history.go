@@ -89,6 +89,19 @@ type Scan struct {
 	Complete   bool                   `json:"complete"`
 	Read       []Scope                `json:"read"`
 	Counts     map[finding.Status]int `json:"counts"`
+	// Unread are the parts of read account-regions the scan could not
+	// read (the Studio domains when ListDomains failed, a domain's user
+	// profiles when it could not be described or its profiles listed):
+	// what is stored of them stands. Not stored with the scan.
+	Unread []Unread `json:"-"`
+}
+
+// Unread names the stored results of a read account-region that a scan did
+// not read: those whose stored name begins with Prefix
+// ("studio-domain/", "studio-user-profile/research/").
+type Unread struct {
+	Scope
+	Prefix string
 }
 
 // TrendPoint is the posture after one scan: how many notebooks were in

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -719,5 +720,52 @@ func TestPostureCountsCurrentNotebooksByAccountRegionAndStatus(t *testing.T) {
 	}
 	if cur := current(t, s); n != len(cur) {
 		t.Errorf("Posture counts %d notebooks, Current has %d", n, len(cur))
+	}
+}
+
+// TestStudioResultsNotReadAreKept: a scan that read a region's notebooks
+// but not its Studio domains (ListDomains failed), or not a domain's user
+// profiles, keeps what is stored of them instead of taking them for
+// deleted; what it did read is replaced as before.
+func TestStudioResultsNotReadAreKept(t *testing.T) {
+	studio := func(typ, name string, st finding.Status) finding.Result {
+		r := nb(euw1.AccountID, euw1.Region, name, st, finding.PathDirect)
+		r.ControlID, r.Resource.Type = finding.ControlIDStudio, typ
+		return r
+	}
+	domain := studio(finding.ResourceTypeDomain, "research", finding.StatusFail)
+	profile := studio(finding.ResourceTypeUserProfile, "research/alice", finding.StatusFail)
+	s := openTemp(t)
+	record(t, s, scanAt(t0, scheduled, euw1), report(nb(euw1.AccountID, euw1.Region, "nb", finding.StatusPass, finding.PathNone), domain, profile))
+
+	// ListDomains failed: nothing of Studio was read.
+	scan := scanAt(t0.Add(time.Hour), scheduled, euw1)
+	scan.Unread = []Unread{{Scope: euw1, Prefix: "studio-domain/"}, {Scope: euw1, Prefix: "studio-user-profile/"}}
+	if got := record(t, s, scan, report(nb(euw1.AccountID, euw1.Region, "nb", finding.StatusPass, finding.PathNone))); len(got) != 0 {
+		t.Errorf("transitions %+v, want none: the domain and its profile were not read", got)
+	}
+	if n := len(current(t, s)); n != 3 {
+		t.Errorf("%d results stored, want the notebook, the domain and its profile", n)
+	}
+
+	// The domain could not be described: its profiles were not read.
+	errDomain := studio(finding.ResourceTypeDomain, "research", finding.StatusError)
+	scan = scanAt(t0.Add(2*time.Hour), scheduled, euw1)
+	scan.Unread = []Unread{{Scope: euw1, Prefix: "studio-user-profile/research/"}}
+	got := record(t, s, scan, report(nb(euw1.AccountID, euw1.Region, "nb", finding.StatusPass, finding.PathNone), errDomain))
+	if len(got) != 1 || got[0].Name != "studio-domain/research" || got[0].To != "ERROR" {
+		t.Errorf("transitions %+v, want only the domain's FAIL > ERROR", got)
+	}
+
+	// Read again whole: the profile that is gone is deleted.
+	got = record(t, s, scanAt(t0.Add(3*time.Hour), scheduled, euw1), report(nb(euw1.AccountID, euw1.Region, "nb", finding.StatusPass, finding.PathNone), domain))
+	var gone []string
+	for _, x := range got {
+		if x.To == StatusDeleted {
+			gone = append(gone, x.Name)
+		}
+	}
+	if !slices.Equal(gone, []string{"studio-user-profile/research/alice"}) {
+		t.Errorf("deleted %v, want the profile the complete read no longer found", gone)
 	}
 }

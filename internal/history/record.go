@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"golang.org/x/sync/errgroup"
@@ -38,6 +39,8 @@ type incoming struct {
 type scopeResults struct {
 	scope   Scope
 	results []incoming
+	// keep are the prefixes of stored names the scan did not read.
+	keep []string
 }
 
 // stored is what Record compares a result with.
@@ -84,7 +87,7 @@ func (s *Store) Record(ctx context.Context, scan Scan, rep *finding.Report) ([]T
 	at = at.UTC()
 	// Encoding is the bulk of the work and needs no database: do it before
 	// taking the write lock.
-	scopes, err := groupByScope(scan.Read, rep.Results)
+	scopes, err := groupByScope(scan.Read, scan.Unread, rep.Results)
 	if err != nil {
 		return nil, err
 	}
@@ -160,13 +163,18 @@ func (s *Store) Record(ctx context.Context, scan Scan, rep *finding.Report) ([]T
 
 // groupByScope encodes the results of the account-regions in read, grouped
 // by account-region (sorted) and sorted by name within each.
-func groupByScope(read []Scope, results []finding.Result) ([]scopeResults, error) {
+func groupByScope(read []Scope, unread []Unread, results []finding.Result) ([]scopeResults, error) {
 	index := make(map[Scope]int, len(read))
 	var scopes []scopeResults
 	for _, sc := range read {
 		if _, ok := index[sc]; !ok {
 			index[sc] = len(scopes)
 			scopes = append(scopes, scopeResults{scope: sc})
+		}
+	}
+	for _, u := range unread {
+		if k, ok := index[u.Scope]; ok {
+			scopes[k].keep = append(scopes[k].keep, u.Prefix)
 		}
 	}
 	for i := range results {
@@ -318,8 +326,8 @@ func (w *writer) apply(ctx context.Context, sc scopeResults, trs []Transition) (
 		}
 	}
 	for name, st := range old {
-		if st.seen {
-			continue
+		if st.seen || slices.ContainsFunc(sc.keep, func(p string) bool { return strings.HasPrefix(name, p) }) {
+			continue // unchanged, or not read: what is stored stands
 		}
 		if _, err := w.deleteNotebook.ExecContext(ctx, st.id); err != nil {
 			return trs, fmt.Errorf("removing notebook %s: %w", name, err)

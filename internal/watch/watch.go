@@ -35,8 +35,9 @@ import (
 type Result struct {
 	Report *finding.Report
 	// Read are the account-regions the scan read completely: only their
-	// state is replaced in the history.
-	Read []history.Scope
+	// state is replaced in the history, less what Unread names.
+	Read   []history.Scope
+	Unread []history.Unread
 	// Calls and Throttles count the scan's AWS calls.
 	Calls, Throttles int
 }
@@ -375,7 +376,7 @@ func (w *Watcher) scan(ctx context.Context, scope []history.Scope, cause history
 	rep := res.Report
 	rep.Summarize()
 	scan := history.Scan{StartedAt: start.UTC(), FinishedAt: w.opts.Now().UTC(), Cause: cause, Complete: rep.Complete,
-		Read: res.Read, Counts: rep.Summary}
+		Read: res.Read, Unread: res.Unread, Counts: rep.Summary}
 	// The history must not lose the scan to a shutdown that comes while
 	// it is written.
 	transitions, err := w.opts.Store.Record(context.WithoutCancel(ctx), scan, rep)
