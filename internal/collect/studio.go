@@ -287,22 +287,25 @@ func listApps(ctx context.Context, sm StudioAPI, d *inventory.StudioDomain) erro
 	return nil
 }
 
-// domainNetwork is what a VpcOnly domain's path analysis reads: its VPC,
-// subnets and every security group its apps may carry.
+// domainNetwork is what a domain's path analysis (VpcOnly) or its
+// studio-vpc-only plan (PublicInternetOnly) reads: its VPC, subnets and
+// every security group its apps may carry.
 type domainNetwork struct {
 	VPCID     string
 	SubnetIDs []string
 	groups    []string
 }
 
-// studioNetwork lists the network objects of the domains whose traffic
-// goes through their VPC. A PublicInternetOnly domain's apps reach the
-// internet through SageMaker's VPC whatever its own VPC says, so nothing
-// of it is read (the control needs only the flag).
+// studioNetwork lists the network objects of every domain that names
+// them. A VpcOnly domain's traffic goes through its VPC; a
+// PublicInternetOnly domain's does not (the control needs only the flag),
+// but the plan that would make it VpcOnly judges what its apps would then
+// use: the subnets' routes (a NAT, private subnets) and the VPC's
+// endpoints. They come in the region's one EC2 batch.
 func studioNetwork(domains []inventory.StudioDomain) []domainNetwork {
 	var out []domainNetwork
 	for _, d := range domains {
-		if d.Error != nil || d.AppNetworkAccessType != inventory.AppNetworkAccessVpcOnly {
+		if d.Error != nil || (d.VPCID == "" && len(d.SubnetIDs) == 0) {
 			continue
 		}
 		n := domainNetwork{VPCID: d.VPCID, SubnetIDs: d.SubnetIDs}

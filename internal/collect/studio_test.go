@@ -119,7 +119,12 @@ func TestCollectDomainReadsEverythingTheControlAndARemediationNeed(t *testing.T)
 	}
 }
 
-func TestPublicDomainNetworkIsNotRead(t *testing.T) {
+// TestPublicDomainNetworkIsRead: a PublicInternetOnly domain's VPC does
+// not carry its apps' internet traffic, but plan --fix studio-vpc-only
+// judges the subnets and endpoints the domain would use once VpcOnly (a
+// NAT route, private subnets, interface endpoints): they are read, in the
+// region's one EC2 batch.
+func TestPublicDomainNetworkIsRead(t *testing.T) {
 	d := vpcDomain("d-pub")
 	d.desc.AppNetworkAccessType = smtypes.AppNetworkAccessTypePublicInternetOnly
 	sm := &fakeSageMaker{domains: []fakeDomain{d}}
@@ -128,8 +133,8 @@ func TestPublicDomainNetworkIsNotRead(t *testing.T) {
 	if len(r.StudioDomains) != 1 || r.StudioDomains[0].AppNetworkAccessType != "PublicInternetOnly" {
 		t.Fatalf("domains = %+v", r.StudioDomains)
 	}
-	if n := len(ec.callsTo("")); n != 0 {
-		t.Errorf("%d EC2 calls for a PublicInternetOnly domain: its VPC does not carry its internet traffic", n)
+	if len(r.Subnets) == 0 || len(r.RouteTables) == 0 || !slices.Contains(r.Coverage.VPCs, r.StudioDomains[0].VPCID) {
+		t.Errorf("subnets %d, route tables %d, coverage %v: the domain's VPC was not read", len(r.Subnets), len(r.RouteTables), r.Coverage)
 	}
 }
 

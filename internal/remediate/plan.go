@@ -228,6 +228,11 @@ type BlastRadius struct {
 	Shared            bool           `json:"shared,omitempty"`
 	NetworkInterfaces []InterfaceRef `json:"network_interfaces,omitempty"`
 	Notebooks         []string       `json:"notebooks,omitempty"`
+	// StudioDomains are the Studio domains (DOMAIN, or DOMAIN/PROFILE for
+	// a user profile's own groups) whose apps are given the security group
+	// or run in the subnet: every app they start gets the change, even
+	// when none runs now (no interface to count).
+	StudioDomains []string `json:"studio_domains,omitempty"`
 	// OwnInterfaces are the network interfaces of the action's own
 	// notebooks, left out of the count.
 	OwnInterfaces []string `json:"own_network_interfaces,omitempty"`
@@ -959,10 +964,20 @@ func (b *planner) finishSG(reg *inventory.Region, a *Action) error {
 		}
 	}
 	slices.Sort(br.Notebooks)
-	br.Shared = len(br.NetworkInterfaces) > 0 || len(br.Notebooks) > 0
+	br.StudioDomains = studioUsers(reg, func(d *inventory.StudioDomain, profile *inventory.StudioUserProfile) bool {
+		if profile != nil {
+			return slices.Contains(profile.SecurityGroupIDs, g.GroupID)
+		}
+		return slices.Contains(d.DefaultUserSecurityGroupIDs, g.GroupID) || slices.Contains(d.DefaultSpaceSecurityGroupIDs, g.GroupID) ||
+			slices.Contains(d.DomainSecurityGroupIDs, g.GroupID)
+	})
+	br.Shared = len(br.NetworkInterfaces) > 0 || len(br.Notebooks) > 0 || len(br.StudioDomains) > 0
 	if br.Shared {
 		br.Summary = fmt.Sprintf("shared: %d other network interface(s)%s and %d other notebook(s)%s use %s",
 			len(br.NetworkInterfaces), listIDs(br.NetworkInterfaces), len(br.Notebooks), listNames(br.Notebooks), g.GroupID)
+		if len(br.StudioDomains) > 0 {
+			br.Summary += fmt.Sprintf(", and the apps of Studio domain(s) %s", strings.Join(br.StudioDomains, ", "))
+		}
 		if !b.opts.AllowShared {
 			a.block("security group %s is %s; pass --allow-shared to change it for all of them", g.GroupID, br.Summary)
 			a.Unblock = append(a.Unblock, "--allow-shared")
@@ -988,11 +1003,36 @@ func (b *planner) finishSubnet(reg *inventory.Region, a *Action) error {
 		}
 	}
 	slices.Sort(br.Notebooks)
+	br.StudioDomains = studioUsers(reg, func(d *inventory.StudioDomain, profile *inventory.StudioUserProfile) bool {
+		return profile == nil && slices.Contains(d.SubnetIDs, s.SubnetID)
+	})
 	br.Summary = fmt.Sprintf("every instance launched in %s from now on gets no public IPv4 address unless it asks for "+
 		"one; %d network interface(s)%s and %d other notebook(s)%s live there now and keep the addresses they have",
 		s.SubnetID, len(enis), listIDs(enis), len(br.Notebooks), listNames(br.Notebooks))
+	if len(br.StudioDomains) > 0 {
+		br.Summary += fmt.Sprintf("; the apps of Studio domain(s) %s start there too", strings.Join(br.StudioDomains, ", "))
+	}
 	a.BlastRadius = br
 	return nil
+}
+
+// studioUsers names the Studio domains (and user profiles, as
+// DOMAIN/PROFILE) of reg that uses says use a group or subnet.
+func studioUsers(reg *inventory.Region, uses func(d *inventory.StudioDomain, profile *inventory.StudioUserProfile) bool) []string {
+	var out []string
+	for i := range reg.StudioDomains {
+		d := &reg.StudioDomains[i]
+		if uses(d, nil) {
+			out = append(out, d.Name)
+		}
+		for j := range d.UserProfiles {
+			if uses(d, &d.UserProfiles[j]) {
+				out = append(out, d.Name+"/"+d.UserProfiles[j].Name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func listIDs(enis []InterfaceRef) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -495,5 +496,33 @@ func TestCentralEgressIsNamedOnTheLocalFix(t *testing.T) {
 	local := actionOf(t, mustPlan(t, fixture(), fixtureReport(), PlanOptions{}), ActionRestrictSGEgress)
 	if strings.Contains(strings.Join(local.Warnings, "\n"), "central") {
 		t.Errorf("a local NAT path is called central: %q", local.Warnings)
+	}
+}
+
+// TestAGroupAStudioDomainGivesItsAppsIsShared: a notebook's security group
+// that a Studio domain (or a user profile) gives its apps is shared even
+// when no app runs (no interface to count): changing it changes every app
+// the domain starts.
+func TestAGroupAStudioDomainGivesItsAppsIsShared(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		domain inventory.StudioDomain
+		want   string
+	}{
+		{"default user settings", inventory.StudioDomain{ID: "d-1", Name: "research", DefaultUserSecurityGroupIDs: []string{"sg-nb"}}, "research"},
+		{"a user profile's own groups", inventory.StudioDomain{ID: "d-2", Name: "clinical", DefaultUserSecurityGroupIDs: []string{"sg-other"},
+			UserProfiles: []inventory.StudioUserProfile{{Name: "bob", SecurityGroupIDs: []string{"sg-nb"}}}}, "clinical/bob"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			inv := fixture()
+			inv.Regions[0].StudioDomains = []inventory.StudioDomain{c.domain}
+			a := actionOf(t, mustPlan(t, inv, fixtureReport(), PlanOptions{Fixes: []Fix{FixEgress}}), ActionRestrictSGEgress)
+			if br := a.BlastRadius; !br.Shared || !slices.Equal(br.StudioDomains, []string{c.want}) {
+				t.Fatalf("blast radius = %+v, want shared with Studio %s", br, c.want)
+			}
+			if !strings.Contains(a.Blocked, "--allow-shared") || !strings.Contains(a.Blocked, "Studio domain(s) "+c.want) {
+				t.Errorf("Blocked = %q, want it to name Studio %s and --allow-shared", a.Blocked, c.want)
+			}
+		})
 	}
 }

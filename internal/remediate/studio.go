@@ -296,14 +296,14 @@ func (s *setDomainNetworkAccess) do(ctx context.Context, r *runner, _ State) (an
 		return nil, err
 	}
 	r.afterCall()
-	return nil, r.waitDomain(ctx, s.DomainID)
+	return nil, r.waitDomain(ctx, s.DomainID, s.AppNetworkAccessType)
 }
 
 // undo puts the AppNetworkAccessType back. Like apply, it needs the
 // domain's apps stopped; when they are not, it changes nothing and says
 // which to stop, and a second backout finishes the job.
 func (s *setDomainNetworkAccess) undo(ctx context.Context, r *runner, before State) error {
-	if err := r.waitDomain(ctx, s.DomainID); err != nil {
+	if err := r.waitDomain(ctx, s.DomainID, ""); err != nil {
 		return err
 	}
 	live, err := s.observe(ctx, r)
@@ -323,11 +323,11 @@ func (s *setDomainNetworkAccess) undo(ctx context.Context, r *runner, before Sta
 	if err := updateDomainNetwork(ctx, r.c.SageMaker, s.DomainID, want); err != nil {
 		return err
 	}
-	return r.waitDomain(ctx, s.DomainID)
+	return r.waitDomain(ctx, s.DomainID, want)
 }
 
 func (s *setDomainNetworkAccess) settle(ctx context.Context, r *runner) error {
-	return r.waitDomain(ctx, s.DomainID)
+	return r.waitDomain(ctx, s.DomainID, "")
 }
 
 func updateDomainNetwork(ctx context.Context, c SageMakerAPI, id, access string) error {
@@ -339,9 +339,11 @@ func updateDomainNetwork(ctx context.Context, c SageMakerAPI, id, access string)
 	return nil
 }
 
-// waitDomain polls until the domain is no longer Pending or Updating; a
-// failed update is an error.
-func (r *runner) waitDomain(ctx context.Context, id string) error {
+// waitDomain polls until the domain is InService and, when want is set,
+// shows AppNetworkAccessType want: an update AWS accepted but that does not
+// show is not done. A failed update, a domain being deleted, or a status
+// not recognised is an error.
+func (r *runner) waitDomain(ctx context.Context, id, want string) error {
 	deadline := time.Now().Add(r.notebookWait)
 	for {
 		s, err := observeDomain(ctx, r.c.SageMaker, id)
@@ -351,15 +353,21 @@ func (r *runner) waitDomain(ctx context.Context, id string) error {
 		if s.Absent {
 			return fmt.Errorf("studio domain %s: disappeared while waiting for it to be InService", id)
 		}
-		switch st := s.Domain.Status; st {
+		d := s.Domain
+		switch d.Status {
 		case domainPending, domainUpdating:
-		case domainUpdateFailed, domainFailed:
-			return fmt.Errorf("studio domain %s: status %s", id, st)
-		default:
-			return nil
+		case domainInService:
+			if want == "" || d.AppNetworkAccessType == want {
+				return nil
+			}
+		default: // Update_Failed, Failed, Deleting, Delete_Failed, or new
+			return fmt.Errorf("studio domain %s: status %s", id, d.Status)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("studio domain %s: still %s after %v", id, s.Domain.Status, r.notebookWait)
+			if d.Status == domainInService {
+				return fmt.Errorf("studio domain %s: AppNetworkAccessType is still %s after %v, want %s", id, d.AppNetworkAccessType, r.notebookWait, want)
+			}
+			return fmt.Errorf("studio domain %s: still %s after %v", id, d.Status, r.notebookWait)
 		}
 		if err := r.sleep(ctx); err != nil {
 			return fmt.Errorf("studio domain %s: waiting for InService: %w", id, err)
@@ -503,6 +511,11 @@ func (b *planner) studio(muted map[string]bool) {
 				b.note("studio domain %s could not be read (%s): nothing planned for it", where, d.Error.Message)
 				continue
 			case effectiveNetworkAccess(d.AppNetworkAccessType) == inventory.AppNetworkAccessVpcOnly:
+				continue
+			case effectiveNetworkAccess(d.AppNetworkAccessType) != inventory.AppNetworkAccessPublicInternetOnly:
+				// A value the control cannot judge (ERROR): changing it,
+				// and restoring it on backout, would be blind.
+				b.note("studio domain %s has AppNetworkAccessType %q, which sagefence does not recognise: nothing planned for it", where, d.AppNetworkAccessType)
 				continue
 			case d.ARN != "" && muted[d.ARN]:
 				b.note("studio domain %s is muted by an exception: nothing planned for it", where)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
@@ -306,6 +308,8 @@ func TestStudioDomainSelectionFromTheInventory(t *testing.T) {
 			{ID: "d-vpc", Status: "InService", AppNetworkAccessType: "VpcOnly", VPCID: "vpc-1", SubnetIDs: []string{"subnet-1"}},
 			{ID: "d-err", Error: &inventory.CollectError{Operation: "sagemaker:DescribeDomain", Message: "AccessDenied"}},
 			{ID: "d-nosg", Status: "InService", AppNetworkAccessType: "PublicInternetOnly", VPCID: "vpc-1", SubnetIDs: []string{"subnet-1"}},
+			// A value the control cannot judge is not changed blind.
+			{ID: "d-odd", Status: "InService", AppNetworkAccessType: "SomethingNew", VPCID: "vpc-1", SubnetIDs: []string{"subnet-1"}, DefaultUserSecurityGroupIDs: []string{"sg-1"}},
 		}}
 	inv := &inventory.Inventory{SchemaVersion: inventory.SchemaVersion, Regions: []inventory.Region{reg}}
 	rep := &finding.Report{}
@@ -329,6 +333,9 @@ func TestStudioDomainSelectionFromTheInventory(t *testing.T) {
 	}
 	if !slices.ContainsFunc(p.Notes, func(n string) bool { return strings.Contains(n, "d-err") }) {
 		t.Errorf("notes %v do not name the unreadable domain", p.Notes)
+	}
+	if !slices.ContainsFunc(p.Notes, func(n string) bool { return strings.Contains(n, "d-odd") && strings.Contains(n, "does not recognise") }) {
+		t.Errorf("notes %v do not name the domain with a value not recognised", p.Notes)
 	}
 	p, err = BuildPlan(context.Background(), inv, rep, PlanOptions{Fixes: []Fix{FixEgress}})
 	if err != nil {
@@ -471,5 +478,31 @@ func TestCrashAtEveryStudioStepBoundaryBacksOut(t *testing.T) {
 				t.Errorf("apply run %s, want backed-out", r.Status)
 			}
 		})
+	}
+}
+
+// TestStudioVPCOnlyAnUpdateThatDoesNotShowIsAFailure: UpdateDomain
+// answered 200 but the domain stays PublicInternetOnly: apply does not
+// count a change it cannot see; the step fails and nothing is left changed.
+func TestStudioVPCOnlyAnUpdateThatDoesNotShowIsAFailure(t *testing.T) {
+	e := newEnv(t)
+	s := buildStudioEstate(t, e, isolated, true)
+	before := e.domain(t, s.domainID)
+	p := e.studioPlan(t, PlanOptions{})
+	accepted := testenv.Fault{Answer: func(testenv.Call) (int, []byte) {
+		return http.StatusOK, []byte(`{"DomainArn":"arn:aws:sagemaker:us-east-1:123456789012:domain/` + s.domainID + `"}`)
+	}}
+	e.withFaults(testenv.Rule{Op: "sagemaker:UpdateDomain", Fault: accepted})
+	opts := fast()
+	opts.NotebookTimeout = time.Second // how long it waits for the value to show
+	res, err := Apply(context.Background(), p, e.clients(), openJournal(t), opts)
+	if err == nil || res == nil || res.Status != journal.RunFailed {
+		t.Fatalf("Apply: %v, %+v; want a failed run", err, res)
+	}
+	if res.Summary == nil || res.Summary.Done != 0 || res.Failure == nil || !strings.Contains(res.Failure.Error, "AppNetworkAccessType is still PublicInternetOnly") {
+		t.Errorf("summary %+v, failure %+v; want nothing done and the value that did not change", res.Summary, res.Failure)
+	}
+	if d := cmp.Diff(before, e.domain(t, s.domainID)); d != "" {
+		t.Errorf("domain changed (-before +after):\n%s", d)
 	}
 }
