@@ -64,8 +64,9 @@ type StudioDomain struct {
 	// Errors are the failed reads of the domain's children
 	// (sagemaker:ListUserProfiles, sagemaker:ListSpaces, sagemaker:ListApps):
 	// the children of that kind are missing from the snapshot. A missing
-	// user profile or space could override the domain's security groups,
-	// so a failed profile or space listing makes the domain ERROR.
+	// user profile could carry security groups of its own, so a failed
+	// profile listing makes a VpcOnly domain ERROR; spaces carry none and
+	// apps decide no verdict (docs/studio.md).
 	Errors []CollectError `json:"errors,omitempty"`
 }
 
@@ -81,7 +82,7 @@ type StudioUserProfile struct {
 	ExecutionRole    string     `json:"execution_role,omitempty"`
 	CreationTime     *time.Time `json:"creation_time,omitempty"`
 	// Error is set when the profile was listed but could not be described;
-	// its result is ERROR and so is the domain's.
+	// the profile has a result of its own, ERROR.
 	Error *CollectError `json:"error,omitempty"`
 }
 
