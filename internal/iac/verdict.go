@@ -9,6 +9,7 @@ import (
 	"github.com/sagefence/sagefence/internal/control"
 	"github.com/sagefence/sagefence/internal/finding"
 	"github.com/sagefence/sagefence/internal/iac/model"
+	"github.com/sagefence/sagefence/internal/inventory"
 )
 
 // MuteSource is the Mute.Source of results muted by an inline suppression.
@@ -144,7 +145,7 @@ func decide(nb *model.Notebook) outcome {
 func decideDomain(nb *model.Notebook) outcome {
 	name := domainAttrName(nb.Kind)
 	failed, ok, unknownWhy := judge(nb.AppNetworkAccessType, valueRule{
-		attr: name, pass: "VpcOnly", bad: "PublicInternetOnly",
+		attr: name, pass: inventory.AppNetworkAccessVpcOnly, bad: inventory.AppNetworkAccessPublicInternetOnly,
 		defaultMeans: "Studio apps reach the internet through a SageMaker-managed VPC",
 		badMeans:     "non-EFS traffic goes through a SageMaker-managed VPC with internet access, whatever the domain VPC's routes, security groups and network ACLs say",
 		passMeans:    "keeps Studio traffic in the domain's VPC",

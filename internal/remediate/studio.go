@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 
+	"github.com/sagefence/sagefence/internal/finding"
 	"github.com/sagefence/sagefence/internal/inventory"
 )
 
@@ -36,7 +37,6 @@ const (
 	appStatusInService  = "InService"
 	appStatusPending    = "Pending"
 	appStatusDeleting   = "Deleting"
-	studioControlID     = "sagemaker-studio-no-direct-internet-access"
 	endpointAvailable   = "available"
 	endpointTypeGateway = "Gateway"
 )
@@ -527,7 +527,7 @@ func (b *planner) studio(muted map[string]bool) {
 			}
 			id := actionID(ActionStudioVPCOnly, reg.AccountID, reg.Region, d.ID)
 			b.actions[id] = &Action{ID: id, Kind: ActionStudioVPCOnly, AccountID: reg.AccountID, Region: reg.Region,
-				Resource: d.ID, Checks: []string{studioControlID}}
+				Resource: d.ID, Checks: []string{finding.ControlIDStudio}}
 		}
 	}
 }
