@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sagefence/sagefence/internal/history"
+	"github.com/sagefence/sagefence/internal/report/reportfmt"
 )
 
 // Alert is one notebook's transition, as sent. Its JSON field names are a
@@ -77,9 +78,9 @@ func (a Alert) headline(esc func(string) string) string {
 	to := esc(orUnknown(a.To))
 	kind := "notebook"
 	switch {
-	case strings.HasPrefix(a.Resource, "studio-domain/"):
+	case strings.HasPrefix(a.Resource, reportfmt.DomainPrefix):
 		kind = "Studio domain"
-	case strings.HasPrefix(a.Resource, "studio-user-profile/"):
+	case strings.HasPrefix(a.Resource, reportfmt.UserProfilePrefix):
 		kind = "Studio user profile"
 	}
 	switch {

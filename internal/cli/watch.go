@@ -31,6 +31,7 @@ import (
 	"github.com/sagefence/sagefence/internal/inventory"
 	"github.com/sagefence/sagefence/internal/iostreams"
 	"github.com/sagefence/sagefence/internal/remediate"
+	"github.com/sagefence/sagefence/internal/report/reportfmt"
 	"github.com/sagefence/sagefence/internal/watch"
 )
 
@@ -511,12 +512,12 @@ func unreadStudio(inv *inventory.Inventory, read []history.Scope) []history.Unre
 			continue
 		}
 		if slices.ContainsFunc(r.Errors, func(e inventory.CollectError) bool { return e.Operation == awsop.ListDomains && e.Resource == "" }) {
-			out = append(out, history.Unread{Scope: sc, Prefix: "studio-domain/"}, history.Unread{Scope: sc, Prefix: "studio-user-profile/"})
+			out = append(out, history.Unread{Scope: sc, Prefix: reportfmt.DomainPrefix}, history.Unread{Scope: sc, Prefix: reportfmt.UserProfilePrefix})
 			continue
 		}
 		for _, d := range r.StudioDomains {
 			if d.Error != nil || slices.ContainsFunc(d.Errors, func(e inventory.CollectError) bool { return e.Operation == awsop.ListUserProfiles }) {
-				out = append(out, history.Unread{Scope: sc, Prefix: "studio-user-profile/" + d.Name + "/"})
+				out = append(out, history.Unread{Scope: sc, Prefix: reportfmt.UserProfilePrefix + d.Name + "/"})
 			}
 		}
 	}

@@ -74,6 +74,13 @@ func Noun(res *finding.Result) string {
 	return "SageMaker notebook instance"
 }
 
+// The prefixes DisplayName gives Studio results: what the history stores
+// them under and alerts name them by.
+const (
+	DomainPrefix      = "studio-domain/"
+	UserProfilePrefix = "studio-user-profile/"
+)
+
 // DisplayName is a result's resource as people read it in a list of
 // results of several types: a notebook instance's name as it is, a Studio
 // domain's as "studio-domain/NAME", a user profile's as
@@ -81,9 +88,9 @@ func Noun(res *finding.Result) string {
 func DisplayName(res *finding.Result) string {
 	switch res.Resource.Type {
 	case finding.ResourceTypeDomain:
-		return "studio-domain/" + res.Resource.Name
+		return DomainPrefix + res.Resource.Name
 	case finding.ResourceTypeUserProfile:
-		return "studio-user-profile/" + res.Resource.Name
+		return UserProfilePrefix + res.Resource.Name
 	}
 	return res.Resource.Name
 }
