@@ -701,7 +701,7 @@ func runBackout(ctx context.Context, o *runOptions, runID string) error {
 		return usageErrf("run %s: no journal at %s (nothing was applied with it)", runID, at)
 	}
 	defer j.Close()
-	if _, err := remediate.ShowRun(ctx, j, runID); err != nil {
+	if _, err := j.Run(ctx, runID); err != nil { // the run alone, not its steps
 		return usageErr(err)
 	}
 	if err := o.confirm(fmt.Sprintf("Back out run %s?", runID)); err != nil {
