@@ -8,7 +8,6 @@ import (
 	"maps"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/sagefence/sagefence/internal/testenv"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
@@ -277,7 +277,7 @@ func TestCloudFormationTemplates(t *testing.T) {
 					t.Errorf("bus policy does not limit senders to the organization: %s", bp)
 				}
 			}
-			cfnLint(t, b)
+			testenv.CfnLint(t, "events.yaml", b)
 		})
 	}
 }
@@ -351,30 +351,6 @@ func TestCloudFormationDeploysAsHubOrForwarder(t *testing.T) {
 				t.Errorf("forward role policy %s", role)
 			}
 		})
-	}
-}
-
-// cfnLint runs cfn-lint on the template. Missing cfn-lint skips the check
-// on a developer machine and fails it in CI, where it must be installed.
-func cfnLint(t *testing.T, template []byte) {
-	t.Helper()
-	bin, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("cfn-lint not found in CI (pip install cfn-lint)")
-		}
-		t.Skip("cfn-lint not installed; skipping the lint (pip install cfn-lint)")
-	}
-	f := filepath.Join(t.TempDir(), "events.yaml")
-	if err := os.WriteFile(f, template, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	// Informational findings (I*) are not failures; errors and warnings are.
-	out, err := exec.CommandContext(ctx, bin, "--format", "parseable", "--", f).CombinedOutput()
-	if err != nil {
-		t.Errorf("cfn-lint failed: %v\n%s", err, out)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/sagefence/sagefence/internal/testenv"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
@@ -281,32 +281,8 @@ func TestCloudFormationTemplate(t *testing.T) {
 			if got := decodePolicy(t, embedded); !reflect.DeepEqual(got, want) {
 				t.Errorf("embedded policy = %+v, want %+v", got, want)
 			}
-			cfnLint(t, b)
+			testenv.CfnLint(t, "guardrail.yaml", b)
 		})
-	}
-}
-
-// cfnLint runs cfn-lint on the template. Missing cfn-lint skips the check
-// on a developer machine and fails it in CI, where it must be installed.
-func cfnLint(t *testing.T, template []byte) {
-	t.Helper()
-	bin, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("cfn-lint not found in CI (pip install cfn-lint)")
-		}
-		t.Skip("cfn-lint not installed; skipping the lint (pip install cfn-lint)")
-	}
-	f := filepath.Join(t.TempDir(), "guardrail.yaml")
-	if err := os.WriteFile(f, template, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	// Informational findings (I*) are not failures; errors and warnings are.
-	out, err := exec.CommandContext(ctx, bin, "--format", "parseable", "--", f).CombinedOutput()
-	if err != nil {
-		t.Errorf("cfn-lint failed: %v\n%s\n--- template ---\n%s", err, out, template)
 	}
 }
 
