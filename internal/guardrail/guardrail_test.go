@@ -14,11 +14,12 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
-	"github.com/sagefence/sagefence/internal/testenv"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sagefence/sagefence/internal/testenv"
 )
 
 const breakGlass = "arn:aws:iam::*:role/NotebookBreakGlass"
